@@ -1,0 +1,332 @@
+"""Deployment settings: one typed, validated place, loaded at task run time.
+
+Where settings come from, later sources overriding earlier ones:
+
+1. The Airflow Variable ``model_governance_config`` (a JSON object, the shape of ``GovernanceConfig``).
+2. The environment variable ``MODEL_GOVERNANCE_CONFIG``: a JSON object, or a path to a JSON file.
+3. Single-setting environment overrides ``MODEL_GOVERNANCE__<SECTION>__<FIELD>`` (double underscores
+   separate the levels, e.g. ``MODEL_GOVERNANCE__JIRA__PROJECT_KEY=MLC``); the value is parsed as JSON
+   when it is valid JSON, else taken as a string.
+
+``load_config()`` must only be called from task code (``execute``, callables), never at DAG parse time:
+reading Variables at parse time costs a metadata-DB query per parse.
+
+Example::
+
+    {
+      "business_entities": [{"name": "retail-bank", "account_id": "123456789012", "region": "us-east-1",
+                             "aws_conn_id": "aws_retail", "sqs_queue_url": "https://.../mlc-events.fifo"}],
+      "jira": {"conn_id": "jira_default", "project_key": "MLC",
+               "approver_groups": {"PRODUCTION": ["model-risk-committee"]}},
+      "governance_bucket": "model-governance-artifacts",
+      "inventory": {"conn_id": "governance_inventory"},
+      "risk_thresholds": {"High": {"performance.auc": 0.8, "bias.ppr_disparity": [0.85, 1.15]}},
+      "notifications": {"operators": ["mlops@example.com"]}
+    }
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from model_governance.exceptions import ConfigurationError
+
+VARIABLE_NAME = "model_governance_config"
+ENV_CONFIG = "MODEL_GOVERNANCE_CONFIG"
+ENV_PREFIX = "MODEL_GOVERNANCE__"
+
+
+class ApprovalKind(StrEnum):
+    """The gates of the MLC that a reviewer decides in Jira."""
+
+    USE_CASE = "USE_CASE"
+    PIA = "PIA"
+    RISK_TEST_FAILURE = "RISK_TEST_FAILURE"
+    TEST_RESULTS_REVIEW = "TEST_RESULTS_REVIEW"
+    PRODUCTION = "PRODUCTION"
+
+
+class RiskLevel(StrEnum):
+    """A use case's risk level; it selects the risk-test thresholds."""
+
+    HIGH = "High"
+    MEDIUM = "Medium"
+    LOW = "Low"
+
+
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_METRIC_ID = re.compile(r"^[a-z_]+\.[a-z0-9_]+$")
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BusinessEntityConfig(_Settings):
+    """One central SageMaker model registry: an AWS account and region reached through an Airflow connection."""
+
+    name: Annotated[str, Field(pattern=_NAME, description="short id, e.g. retail-bank")]
+    account_id: Annotated[str, Field(pattern=r"^\d{12}$", description="12-digit AWS account id")]
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$", description="us-east-1")]
+    aws_conn_id: Annotated[str, Field(min_length=1)] = "aws_default"
+    role_arn: Annotated[str | None, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")] = None
+    sqs_queue_url: Annotated[str | None, Field(pattern=r"^https?://\S+\.fifo$")] = None
+    dead_letter_queue_url: Annotated[str | None, Field(pattern=r"^https?://\S+$")] = None
+
+
+class JiraConfig(_Settings):
+    """The Jira connection and project the approval tickets live in."""
+
+    conn_id: Annotated[str, Field(min_length=1)] = "jira_default"
+    project_key: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]{1,9}$", description="e.g. MLC")] = "MLC"
+    issue_type: Annotated[str, Field(min_length=1)] = "Task"
+    done_status: Annotated[str, Field(min_length=1)] = "Done"
+    rejected_status: Annotated[str, Field(min_length=1)] = "Rejected"
+    #: Jira groups whose members may decide an approval of that kind; empty means anyone but the owner
+    #: and the requester (four eyes still applies).
+    approver_groups: dict[ApprovalKind, list[Annotated[str, Field(min_length=1)]]] = Field(default_factory=dict)
+    poll_interval_seconds: Annotated[float, Field(ge=5, le=3600)] = 60.0
+    approval_sla_hours: Annotated[float, Field(gt=0)] = 72.0
+
+
+class InventoryConfig(_Settings):
+    """The governance inventory database: a SQLAlchemy URL or an Airflow connection id, not both.
+
+    Neither given means a SQLite file ``model_governance.db`` under ``AIRFLOW_HOME``.
+    """
+
+    url: str | None = None
+    conn_id: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> InventoryConfig:
+        if self.url and self.conn_id:
+            raise ValueError("give either url or conn_id, not both")
+        if self.url is not None and "://" not in self.url:
+            raise ValueError("url must be a SQLAlchemy URL such as postgresql+psycopg2://user@host/db")
+        return self
+
+
+class NotificationConfig(_Settings):
+    """Who hears about what: operators get failures and drift; the SMTP connection sends the mail."""
+
+    smtp_conn_id: Annotated[str, Field(min_length=1)] = "smtp_default"
+    from_email: str = "model-governance@example.com"
+    operators: list[str] = Field(default_factory=list)
+    compliance: list[str] = Field(default_factory=list)
+
+    @field_validator("from_email")
+    @classmethod
+    def _from_email(cls, value: str) -> str:
+        if not _EMAIL.match(value):
+            raise ValueError(f"{value!r} is not an email address like name@example.com")
+        return value
+
+    @field_validator("operators", "compliance")
+    @classmethod
+    def _emails(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not _EMAIL.match(value):
+                raise ValueError(f"{value!r} is not an email address like name@example.com")
+        return values
+
+
+ThresholdValue = float | tuple[float, float]
+
+#: What a well-formed value looks like, for settings checked by a pattern.
+_EXPECTED_FORM = {
+    "name": "a short id of letters, digits, '.', '_' or '-', e.g. retail-bank",
+    "account_id": "a 12-digit AWS account id, e.g. 123456789012",
+    "region": "an AWS region name, e.g. us-east-1",
+    "role_arn": "an IAM role ARN, e.g. arn:aws:iam::123456789012:role/governance",
+    "sqs_queue_url": "an SQS FIFO queue URL ending in .fifo",
+    "dead_letter_queue_url": "an SQS queue URL",
+    "project_key": "an upper-case Jira project key of 2-10 characters, e.g. MLC",
+    "governance_bucket": "an S3 bucket name (3-63 lower-case letters, digits, '.' or '-')",
+}
+
+
+class GovernanceConfig(_Settings):
+    """Every deployment setting of the model governance DAGs."""
+
+    business_entities: list[BusinessEntityConfig] = Field(default_factory=list)
+    jira: JiraConfig = Field(default_factory=JiraConfig)
+    governance_bucket: Annotated[
+        str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", description="S3 bucket name")
+    ] = "model-governance"
+    inventory: InventoryConfig = Field(default_factory=InventoryConfig)
+    #: Per risk level, per metric id (``performance.auc``): a one-sided bound or a ``[low, high]`` band.
+    risk_thresholds: dict[RiskLevel, dict[str, ThresholdValue]] = Field(default_factory=dict)
+    notifications: NotificationConfig = Field(default_factory=NotificationConfig)
+    airflow_base_url: str = "http://localhost:8080"
+    dashboard_base_url: str | None = None
+
+    @field_validator("business_entities")
+    @classmethod
+    def _unique_entities(cls, entities: list[BusinessEntityConfig]) -> list[BusinessEntityConfig]:
+        names = [entity.name for entity in entities]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"business entity names must be unique; repeated: {', '.join(duplicates)}")
+        return entities
+
+    @field_validator("risk_thresholds")
+    @classmethod
+    def _threshold_shape(
+        cls, thresholds: dict[RiskLevel, dict[str, ThresholdValue]]
+    ) -> dict[RiskLevel, dict[str, ThresholdValue]]:
+        for level, metrics in thresholds.items():
+            for metric, value in metrics.items():
+                if not _METRIC_ID.match(metric):
+                    raise ValueError(
+                        f"{level.value}.{metric}: metric ids look like 'performance.auc' or 'stability.csi'"
+                    )
+                if isinstance(value, tuple) and value[0] > value[1]:
+                    raise ValueError(f"{level.value}.{metric}: band [low, high] needs low <= high, got {value}")
+        return thresholds
+
+    def business_entity(self, name: str) -> BusinessEntityConfig:
+        """The business entity called ``name``; a clear error lists the configured ones."""
+        for entity in self.business_entities:
+            if entity.name == name:
+                return entity
+        known = ", ".join(e.name for e in self.business_entities) or "none configured"
+        raise ConfigurationError(
+            f"Business entity {name!r} is not configured (known: {known}); add it to "
+            f"business_entities in the {VARIABLE_NAME!r} Variable."
+        )
+
+
+def parse_config(raw: Mapping[str, Any], *, source: str = "configuration") -> GovernanceConfig:
+    """Validate ``raw`` settings; every problem is named by its setting path and expected form."""
+    try:
+        return GovernanceConfig.model_validate(dict(raw))
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            path = ".".join(str(part) for part in error["loc"]) or "(top level)"
+            given = error.get("input")
+            shown = "" if isinstance(given, dict | list) else f" (got {given!r})"
+            message = error["msg"]
+            expected = _EXPECTED_FORM.get(str(error["loc"][-1])) if error["loc"] else None
+            if error["type"] == "string_pattern_mismatch" and expected:
+                message = f"expected {expected}"
+            problems.append(f"  {path}: {message}{shown}")
+        raise ConfigurationError(
+            f"Invalid model governance settings in {source}:\n" + "\n".join(problems)
+        ) from None
+
+
+def _set_path(target: dict[str, Any], path: list[str], value: Any) -> None:
+    node = target
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[path[-1]] = value
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for key, text in sorted(environ.items()):
+        if not key.startswith(ENV_PREFIX):
+            continue
+        path = [part.lower() for part in key[len(ENV_PREFIX) :].split("__") if part]
+        if not path:
+            continue
+        try:
+            value: Any = json.loads(text)
+        except ValueError:
+            value = text
+        _set_path(overrides, path, value)
+    return overrides
+
+
+def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_json_setting(text: str, source: str) -> dict[str, Any]:
+    stripped = text.strip()
+    if not stripped.startswith("{"):
+        path = Path(stripped).expanduser()
+        if not path.is_file():
+            raise ConfigurationError(
+                f"{source} must be a JSON object or the path of a JSON file; {stripped!r} is neither."
+            )
+        stripped, source = path.read_text(encoding="utf-8"), f"{source} file {path}"
+    try:
+        value = json.loads(stripped)
+    except ValueError as exc:
+        raise ConfigurationError(f"{source} is not valid JSON ({exc}); fix the JSON object.") from None
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"{source} must be a JSON object, got {type(value).__name__}.")
+    return value
+
+
+def load_config(
+    variable_text: str | None = None, environ: Mapping[str, str] | None = None
+) -> GovernanceConfig:
+    """Load and validate the settings at task run time (see the module docstring for the sources).
+
+    ``variable_text`` and ``environ`` are for tests; by default the Airflow Variable and ``os.environ``
+    are read.
+    """
+    env = os.environ if environ is None else environ
+    if variable_text is None:
+        variable_text = _read_variable()
+    raw: dict[str, Any] = {}
+    if variable_text:
+        raw = _read_json_setting(variable_text, f"Airflow Variable {VARIABLE_NAME!r}")
+    if env.get(ENV_CONFIG):
+        raw = _deep_merge(raw, _read_json_setting(env[ENV_CONFIG], f"environment variable {ENV_CONFIG}"))
+    raw = _deep_merge(raw, _env_overrides(env))
+    return parse_config(raw, source=f"Variable {VARIABLE_NAME!r} with environment overrides")
+
+
+def _read_variable() -> str | None:
+    # Imported here: the domain modules that use the settings must stay importable without Airflow.
+    from airflow.sdk import Variable
+
+    value = Variable.get(VARIABLE_NAME, default=None)
+    return None if value is None else str(value)
+
+
+def default_inventory_url(environ: Mapping[str, str] | None = None) -> str:
+    """The SQLite file under ``AIRFLOW_HOME`` used when no inventory database is configured."""
+    env = os.environ if environ is None else environ
+    home = Path(env.get("AIRFLOW_HOME") or Path.home() / "airflow")
+    return f"sqlite:///{home / 'model_governance.db'}"
+
+
+def inventory_url(config: GovernanceConfig, environ: Mapping[str, str] | None = None) -> str:
+    """The inventory's SQLAlchemy URL: the configured URL, the Airflow connection's URI, or the default."""
+    if config.inventory.url:
+        return config.inventory.url
+    if config.inventory.conn_id:
+        from airflow.sdk import BaseHook
+
+        conn = BaseHook.get_connection(config.inventory.conn_id)
+        uri = conn.get_uri()
+        # Airflow spells Postgres connections "postgres://"; SQLAlchemy 2 only accepts "postgresql://".
+        if uri.startswith("postgres://"):
+            uri = "postgresql+psycopg2://" + uri[len("postgres://") :]
+        return uri
+    return default_inventory_url(environ)

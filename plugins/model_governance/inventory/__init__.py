@@ -1,0 +1,49 @@
+"""The governance inventory: the system of record for use cases, models, statuses, approvals and evidence.
+
+Pure SQLAlchemy (no Airflow import): ``Inventory.from_url(url)`` opens it and migrates the schema.
+"""
+
+from __future__ import annotations
+
+from model_governance.inventory.audit import AuditTrailReport
+from model_governance.inventory.db import make_engine, migrate
+from model_governance.inventory.models import (
+    Approval,
+    ApprovalState,
+    BusinessEntity,
+    Document,
+    EventSource,
+    Metric,
+    Model,
+    ModelGroup,
+    RiskTestRun,
+    RiskTestRunState,
+    Snapshot,
+    StatusEvent,
+    UseCase,
+    UseCaseStatus,
+)
+from model_governance.inventory.repository import Inventory, PackageArn, parse_model_package_arn
+
+__all__ = [
+    "Approval",
+    "ApprovalState",
+    "AuditTrailReport",
+    "BusinessEntity",
+    "Document",
+    "EventSource",
+    "Inventory",
+    "Metric",
+    "Model",
+    "ModelGroup",
+    "PackageArn",
+    "RiskTestRun",
+    "RiskTestRunState",
+    "Snapshot",
+    "StatusEvent",
+    "UseCase",
+    "UseCaseStatus",
+    "make_engine",
+    "migrate",
+    "parse_model_package_arn",
+]

@@ -1,0 +1,279 @@
+"""SQLAlchemy 2 models of the governance inventory, the system of record (see DESIGN.md, Domain model).
+
+Statuses and kinds are stored as their string values (not database enums) so a new status is a code
+change, not a type migration, and the table reads the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names, so Alembic migrations can refer to them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone; this puts it back)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware UTC datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# BigInteger primary keys autoincrement on SQLite only as INTEGER.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UseCaseStatus(StrEnum):
+    PROPOSED = "Proposed"
+    APPROVED = "Approved"
+    REJECTED = "Rejected"
+
+
+class EventSource(StrEnum):
+    """Who originated a status change."""
+
+    GOVERNANCE = "governance"
+    SAGEMAKER = "sagemaker"
+
+
+class ApprovalState(StrEnum):
+    OPEN = "OPEN"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+
+
+class RiskTestRunState(StrEnum):
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class BusinessEntity(Base):
+    """One central SageMaker model registry (AWS account + region) and the connection that reaches it."""
+
+    __tablename__ = "mg_business_entity"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[str] = mapped_column(String(12))
+    region: Mapped[str] = mapped_column(String(32))
+    aws_conn_id: Mapped[str] = mapped_column(String(250))
+    role_arn: Mapped[str | None] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class UseCase(Base):
+    """A proposed AI use case; approved, it owns one SageMaker model package group."""
+
+    __tablename__ = "mg_use_case"
+    __table_args__ = (UniqueConstraint("business_entity_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    business_entity_id: Mapped[int] = mapped_column(ForeignKey("mg_business_entity.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    risk_level: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[str] = mapped_column(String(320))
+    data_science_email: Mapped[str | None] = mapped_column(String(320))
+    model_type: Mapped[str] = mapped_column(String(32), default="SAGEMAKER")
+    status: Mapped[str] = mapped_column(String(32), default=UseCaseStatus.PROPOSED.value, index=True)
+    requested_by: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    business_entity: Mapped[BusinessEntity] = relationship(lazy="joined")
+
+
+class ModelGroup(Base):
+    """A SageMaker model package group linked to a use case."""
+
+    __tablename__ = "mg_model_group"
+    __table_args__ = (UniqueConstraint("business_entity_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    use_case_id: Mapped[int] = mapped_column(ForeignKey("mg_use_case.id"), index=True)
+    business_entity_id: Mapped[int] = mapped_column(ForeignKey("mg_business_entity.id"), index=True)
+    name: Mapped[str] = mapped_column(String(63))
+    arn: Mapped[str] = mapped_column(String(2048), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Model(Base):
+    """One model package version (ModelType SAGEMAKER) and its current governance status.
+
+    ``status_version`` counts status changes: it is the sequence number of the latest StatusEvent and
+    the compare-and-swap guard that makes concurrent changes safe.
+    """
+
+    __tablename__ = "mg_model"
+    __table_args__ = (
+        UniqueConstraint("model_group_id", "version"),
+        Index("ix_mg_model_status_group", "status", "model_group_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    model_group_id: Mapped[int] = mapped_column(ForeignKey("mg_model_group.id"), index=True)
+    package_arn: Mapped[str] = mapped_column(String(2048), unique=True)
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(64))
+    status_version: Mapped[int] = mapped_column(Integer, default=0)
+    sagemaker_stage: Mapped[str | None] = mapped_column(String(63))
+    sagemaker_stage_status: Mapped[str | None] = mapped_column(String(63))
+    approval_status: Mapped[str | None] = mapped_column(String(32))
+    sagemaker_last_modified: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    model_group: Mapped[ModelGroup] = relationship(lazy="joined")
+
+
+class StatusEvent(Base):
+    """An append-only, hash-chained record of one status change of a model."""
+
+    __tablename__ = "mg_status_event"
+    __table_args__ = (UniqueConstraint("model_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("mg_model.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    from_status: Mapped[str | None] = mapped_column(String(64))
+    to_status: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(320))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Approval(Base):
+    """A Jira approval gate and its verified decision."""
+
+    __tablename__ = "mg_approval"
+    __table_args__ = (Index("ix_mg_approval_state_kind", "state", "kind"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    use_case_id: Mapped[int | None] = mapped_column(ForeignKey("mg_use_case.id"), index=True)
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("mg_model.id"), index=True)
+    jira_key: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default=ApprovalState.OPEN.value)
+    requested_by: Mapped[str | None] = mapped_column(String(320))
+    decided_by: Mapped[str | None] = mapped_column(String(320))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decision_status: Mapped[str | None] = mapped_column(String(64))
+    dag_id: Mapped[str | None] = mapped_column(String(250))
+    run_id: Mapped[str | None] = mapped_column(String(250))
+    task_id: Mapped[str | None] = mapped_column(String(250))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Snapshot(Base):
+    """An immutable manifest of a model version, stored in S3 under its content hash."""
+
+    __tablename__ = "mg_snapshot"
+    __table_args__ = (UniqueConstraint("model_id", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("mg_model.id"), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    uri: Mapped[str] = mapped_column(String(2048))
+    manifest: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    deployed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RiskTestRun(Base):
+    """One run of the standard risk tests on a snapshot; ``run_key`` makes its recording idempotent."""
+
+    __tablename__ = "mg_risk_test_run"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("mg_model.id"), index=True)
+    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("mg_snapshot.id"))
+    run_key: Mapped[str] = mapped_column(String(512), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default=RiskTestRunState.RUNNING.value)
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    report_uri: Mapped[str | None] = mapped_column(String(2048))
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Document(Base):
+    """A rendered document (e.g. the model review document), identified by its SHA-256."""
+
+    __tablename__ = "mg_document"
+    __table_args__ = (UniqueConstraint("model_id", "kind", "media_type", "sha256"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("mg_model.id"), index=True)
+    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("mg_snapshot.id"))
+    kind: Mapped[str] = mapped_column(String(64))
+    media_type: Mapped[str] = mapped_column(String(128))
+    sha256: Mapped[str] = mapped_column(String(64))
+    uri: Mapped[str] = mapped_column(String(2048))
+    approved: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Metric(Base):
+    """A monitoring value pushed for a model from outside (the dashboard's monitoring API)."""
+
+    __tablename__ = "mg_metric"
+    __table_args__ = (Index("ix_mg_metric_model_name_time", "model_id", "name", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("mg_model.id"))
+    name: Mapped[str] = mapped_column(String(128))
+    value: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(128))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,712 @@
+"""Repository functions over the governance inventory: what the DAGs need, no raw sessions.
+
+Every write is one transaction. Writes that a retried task may repeat (recording an approval, a snapshot,
+a document, a risk test run) are keyed and return the existing record when called again. Status changes
+go through ``transition``, which validates against the life cycle graph, guards against concurrent
+writers with a compare-and-swap on ``Model.status_version`` and appends a hash-chained StatusEvent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from model_governance.config import RiskLevel
+from model_governance.exceptions import (
+    ConflictError,
+    DuplicateUseCaseError,
+    InvalidArnError,
+    InvalidInputError,
+    NotFoundError,
+    StatusConflictError,
+)
+from model_governance.inventory.audit import AuditTrailReport, event_hash, verify_chain
+from model_governance.inventory.db import make_engine, migrate
+from model_governance.inventory.models import (
+    Approval,
+    ApprovalState,
+    BusinessEntity,
+    Document,
+    EventSource,
+    Metric,
+    Model,
+    ModelGroup,
+    RiskTestRun,
+    RiskTestRunState,
+    Snapshot,
+    StatusEvent,
+    UseCase,
+    UseCaseStatus,
+    utcnow,
+)
+from model_governance.lifecycle import GovernanceStatus, check_transition, parse_status, to_sagemaker
+
+_PARTITION = r"arn:aws(?:-[a-z]+)*"
+_NAME = r"[a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62}"
+MODEL_PACKAGE_ARN = re.compile(
+    rf"^(?P<prefix>{_PARTITION}:sagemaker:(?P<region>[a-z0-9-]+):(?P<account>\d{{12}})):"
+    rf"model-package/(?P<group>{_NAME})/(?P<version>[1-9]\d*)$"
+)
+MODEL_PACKAGE_GROUP_ARN = re.compile(
+    rf"^{_PARTITION}:sagemaker:[a-z0-9-]+:\d{{12}}:model-package-group/(?P<group>{_NAME})$"
+)
+
+
+@dataclass(frozen=True)
+class PackageArn:
+    """The parts of a versioned model package ARN."""
+
+    arn: str
+    region: str
+    account_id: str
+    group_name: str
+    version: int
+    group_arn: str
+
+
+def parse_model_package_arn(arn: str) -> PackageArn:
+    """Split a versioned model package ARN, or raise ``InvalidArnError`` naming it and the expected shape."""
+    match = MODEL_PACKAGE_ARN.match(arn or "")
+    if not match:
+        raise InvalidArnError(
+            f"{arn!r} is not a versioned SageMaker model package ARN; expected "
+            "arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/VERSION"
+        )
+    return PackageArn(
+        arn=arn,
+        region=match["region"],
+        account_id=match["account"],
+        group_name=match["group"],
+        version=int(match["version"]),
+        group_arn=f"{match['prefix']}:model-package-group/{match['group']}",
+    )
+
+
+def _check_group_arn(arn: str) -> None:
+    if not MODEL_PACKAGE_GROUP_ARN.match(arn or ""):
+        raise InvalidArnError(
+            f"{arn!r} is not a SageMaker model package group ARN; expected "
+            "arn:aws:sagemaker:REGION:ACCOUNT:model-package-group/NAME"
+        )
+
+
+def _require(value: str | None, what: str) -> str:
+    if value is None or not str(value).strip():
+        raise InvalidInputError(f"{what} must not be empty.")
+    return str(value).strip()
+
+
+class Inventory:
+    """The governance inventory's repository. One per task; cheap to create from an engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def from_url(cls, url: str, *, upgrade_schema: bool = True) -> Inventory:
+        """Open the inventory at ``url``, migrating its schema to the latest revision first by default."""
+        engine = make_engine(url)
+        if upgrade_schema:
+            migrate(engine)
+        return cls(engine)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    # -- business entities and use cases ---------------------------------------------------------------
+
+    def ensure_business_entity(
+        self, *, name: str, account_id: str, region: str, aws_conn_id: str, role_arn: str | None = None
+    ) -> BusinessEntity:
+        """Create the business entity, or bring its registry settings up to date from configuration."""
+        name = _require(name, "business entity name")
+        with self._transaction() as session:
+            entity = session.scalar(select(BusinessEntity).where(BusinessEntity.name == name))
+            if entity is None:
+                entity = BusinessEntity(name=name)
+                session.add(entity)
+            entity.account_id, entity.region, entity.aws_conn_id = account_id, region, aws_conn_id
+            entity.role_arn = role_arn
+            session.flush()
+            return entity
+
+    def _entity(self, session: Session, name: str) -> BusinessEntity:
+        entity = session.scalar(select(BusinessEntity).where(BusinessEntity.name == name))
+        if entity is None:
+            raise NotFoundError(
+                f"Business entity {name!r} is not in the inventory; configure it and run ensure_business_entity."
+            )
+        return entity
+
+    def create_use_case(
+        self,
+        *,
+        business_entity: str,
+        name: str,
+        risk_level: str,
+        owner: str,
+        description: str = "",
+        data_science_email: str | None = None,
+        model_type: str = "SAGEMAKER",
+        requested_by: str | None = None,
+        exist_ok: bool = False,
+    ) -> UseCase:
+        """Record a proposed use case. Names are unique within a business entity.
+
+        With ``exist_ok`` a use case of the same name and owner is returned instead (a retried task);
+        one with another owner is still a duplicate.
+        """
+        name = _require(name, "use case name")
+        owner = _require(owner, "use case owner")
+        try:
+            level = RiskLevel(risk_level)
+        except ValueError:
+            raise InvalidInputError(
+                f"Risk level {risk_level!r} of use case {name!r} is not one of High, Medium, Low."
+            ) from None
+        with self._transaction() as session:
+            entity = self._entity(session, business_entity)
+            existing = session.scalar(
+                select(UseCase).where(UseCase.business_entity_id == entity.id, UseCase.name == name)
+            )
+            if existing is not None:
+                if exist_ok and existing.owner == owner:
+                    return existing
+                raise DuplicateUseCaseError(
+                    f"Use case {name!r} already exists in business entity {business_entity!r} "
+                    f"(id {existing.id}, owner {existing.owner}); choose another name."
+                )
+            use_case = UseCase(
+                business_entity=entity,
+                name=name,
+                description=description,
+                risk_level=level.value,
+                owner=owner,
+                data_science_email=data_science_email,
+                model_type=model_type,
+                requested_by=requested_by,
+                status=UseCaseStatus.PROPOSED.value,
+            )
+            session.add(use_case)
+            try:
+                session.flush()
+            except IntegrityError:
+                raise DuplicateUseCaseError(
+                    f"Use case {name!r} was just created in business entity {business_entity!r} by another "
+                    "run; choose another name."
+                ) from None
+            return use_case
+
+    def find_use_case(self, *, business_entity: str, name: str) -> UseCase | None:
+        with self._transaction() as session:
+            return session.scalar(
+                select(UseCase)
+                .join(BusinessEntity, UseCase.business_entity_id == BusinessEntity.id)
+                .where(BusinessEntity.name == business_entity, UseCase.name == name)
+            )
+
+    def get_use_case(self, use_case_id: int) -> UseCase:
+        with self._transaction() as session:
+            use_case = session.get(UseCase, use_case_id)
+            if use_case is None:
+                raise NotFoundError(f"Use case id {use_case_id} is not in the inventory.")
+            return use_case
+
+    def set_use_case_status(self, use_case_id: int, status: UseCaseStatus | str) -> UseCase:
+        target = UseCaseStatus(status)
+        with self._transaction() as session:
+            use_case = session.get(UseCase, use_case_id)
+            if use_case is None:
+                raise NotFoundError(f"Use case id {use_case_id} is not in the inventory.")
+            if use_case.status != UseCaseStatus.PROPOSED.value and use_case.status != target.value:
+                raise ConflictError(
+                    f"Use case {use_case.name!r} was already decided ({use_case.status}); "
+                    f"it cannot become {target.value}."
+                )
+            use_case.status = target.value
+            return use_case
+
+    # -- model groups and models -----------------------------------------------------------------------
+
+    def link_model_group(self, *, use_case_id: int, name: str, arn: str) -> ModelGroup:
+        """Record the SageMaker model package group of a use case (idempotent for the same use case)."""
+        _check_group_arn(arn)
+        with self._transaction() as session:
+            use_case = session.get(UseCase, use_case_id)
+            if use_case is None:
+                raise NotFoundError(f"Use case id {use_case_id} is not in the inventory.")
+            group = session.scalar(select(ModelGroup).where(func.lower(ModelGroup.arn) == arn.lower()))
+            if group is not None:
+                if group.use_case_id != use_case_id:
+                    raise ConflictError(
+                        f"Model package group {name!r} is already linked to use case id {group.use_case_id}."
+                    )
+                return group
+            group = ModelGroup(
+                use_case_id=use_case_id, business_entity_id=use_case.business_entity_id, name=name, arn=arn
+            )
+            session.add(group)
+            session.flush()
+            return group
+
+    def find_model_group(self, arn: str) -> ModelGroup | None:
+        with self._transaction() as session:
+            return session.scalar(select(ModelGroup).where(func.lower(ModelGroup.arn) == arn.lower()))
+
+    def upsert_model(
+        self,
+        *,
+        package_arn: str,
+        status: GovernanceStatus | str,
+        actor: str,
+        reason: str,
+        source: EventSource = EventSource.SAGEMAKER,
+        approval_status: str | None = None,
+        sagemaker_last_modified: datetime | None = None,
+    ) -> tuple[Model, bool]:
+        """Onboard a model version (first status from its lifecycle) or return the existing one.
+
+        Returns ``(model, created)``. The group must already be linked to a use case. An existing model's
+        status is not touched here: status changes go through ``transition``.
+        """
+        parts = parse_model_package_arn(package_arn)
+        first = parse_status(status)
+        with self._transaction() as session:
+            model = session.scalar(select(Model).where(Model.package_arn == package_arn))
+            if model is not None:
+                return model, False
+            group = session.scalar(
+                select(ModelGroup).where(func.lower(ModelGroup.arn) == parts.group_arn.lower())
+            )
+            if group is None:
+                raise NotFoundError(
+                    f"Model package {package_arn!r} belongs to group {parts.group_name!r}, which is not linked "
+                    "to any use case; register the use case first."
+                )
+            stage = to_sagemaker(first)
+            now = utcnow()
+            model = Model(
+                model_group_id=group.id,
+                package_arn=package_arn,
+                version=parts.version,
+                status=first.value,
+                status_version=1,
+                sagemaker_stage=stage.stage,
+                sagemaker_stage_status=stage.stage_status,
+                approval_status=approval_status,
+                sagemaker_last_modified=sagemaker_last_modified,
+            )
+            session.add(model)
+            try:
+                session.flush()
+            except IntegrityError:
+                raise ConflictError(
+                    f"Model {package_arn!r} was onboarded by another writer at the same time; read it again."
+                ) from None
+            session.add(
+                self._event(
+                    model_id=model.id,
+                    seq=1,
+                    from_status=None,
+                    to_status=first.value,
+                    source=EventSource(source),
+                    actor=actor,
+                    reason=reason,
+                    created_at=now,
+                    prev_hash=None,
+                )
+            )
+            return model, True
+
+    def get_model(self, model: int | str) -> Model:
+        """A model by id or package ARN."""
+        with self._transaction() as session:
+            return self._model(session, model)
+
+    def _model(self, session: Session, model: int | str | Model) -> Model:
+        if isinstance(model, Model):
+            model = model.id
+        found = (
+            session.get(Model, model, populate_existing=True)
+            if isinstance(model, int)
+            else session.scalar(select(Model).where(Model.package_arn == model))
+        )
+        if found is None:
+            raise NotFoundError(f"Model {model!r} is not in the inventory.")
+        return found
+
+    def list_models(
+        self, *, status: GovernanceStatus | str | None = None, limit: int = 100, after_id: int = 0
+    ) -> Sequence[Model]:
+        """Models ordered by id, paged by ``after_id`` (keyset paging stays fast with many models)."""
+        query = select(Model).where(Model.id > after_id).order_by(Model.id).limit(limit)
+        if status is not None:
+            query = query.where(Model.status == parse_status(status).value)
+        with self._transaction() as session:
+            return session.scalars(query).all()
+
+    # -- status changes and the audit trail --------------------------------------------------------------
+
+    @staticmethod
+    def _event(
+        *,
+        model_id: int,
+        seq: int,
+        from_status: str | None,
+        to_status: str,
+        source: EventSource,
+        actor: str,
+        reason: str,
+        created_at: datetime,
+        prev_hash: str | None,
+    ) -> StatusEvent:
+        fields: dict[str, Any] = {
+            "model_id": model_id,
+            "seq": seq,
+            "from_status": from_status,
+            "to_status": to_status,
+            "source": source.value,
+            "actor": _require(actor, "actor of a status change"),
+            "reason": reason or "",
+            "created_at": created_at,
+            "prev_hash": prev_hash,
+        }
+        return StatusEvent(**fields, hash=event_hash(**fields))
+
+    def transition(
+        self,
+        model: int | str | Model,
+        to: GovernanceStatus | str,
+        *,
+        source: EventSource | str,
+        actor: str,
+        reason: str,
+        expected_from: GovernanceStatus | str | None = None,
+        noop_if_current: bool = True,
+    ) -> StatusEvent:
+        """Move a model to status ``to`` and append the StatusEvent that records it.
+
+        - ``expected_from``: the status the caller based its decision on; if the model has moved on since,
+          ``StatusConflictError`` is raised and nothing is written.
+        - A model already in ``to`` is left alone and its latest event returned (a retried task is a no-op),
+          unless ``noop_if_current`` is False.
+        - Two writers racing on one model: the compare-and-swap on ``status_version`` lets exactly one win;
+          the other gets ``StatusConflictError``.
+        """
+        target = parse_status(to)
+        origin = EventSource(source)
+        expected = parse_status(expected_from) if expected_from is not None else None
+        with self._transaction() as session:
+            current = self._model(session, model)
+            version, status = current.status_version, current.status
+            if expected is not None and status != expected.value:
+                raise StatusConflictError(
+                    f"Model {current.package_arn!r} is in {status!r}, not {expected.value!r} as expected; "
+                    "it changed meanwhile. Re-read it and decide again."
+                )
+            last = session.scalar(
+                select(StatusEvent).where(StatusEvent.model_id == current.id, StatusEvent.seq == version)
+            )
+            if status == target.value and noop_if_current and last is not None:
+                return last
+            check_transition(status, target)
+            event = self._event(
+                model_id=current.id,
+                seq=version + 1,
+                from_status=status,
+                to_status=target.value,
+                source=origin,
+                actor=actor,
+                reason=reason,
+                created_at=utcnow(),
+                prev_hash=last.hash if last is not None else None,
+            )
+            lifecycle = to_sagemaker(target)
+            swapped = session.execute(
+                update(Model)
+                .where(Model.id == current.id, Model.status_version == version)
+                .values(
+                    status=target.value,
+                    status_version=version + 1,
+                    sagemaker_stage=lifecycle.stage,
+                    sagemaker_stage_status=lifecycle.stage_status,
+                    updated_at=utcnow(),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if swapped.rowcount != 1:  # type: ignore[attr-defined]
+                raise StatusConflictError(
+                    f"Model {current.package_arn!r} changed status while moving it to {target.value!r}; "
+                    "another writer won. Re-read it and decide again."
+                )
+            session.add(event)
+            try:
+                session.flush()
+            except IntegrityError:
+                raise StatusConflictError(
+                    f"Model {current.package_arn!r} got a concurrent status change; re-read it."
+                ) from None
+            return event
+
+    def record_sagemaker_state(
+        self,
+        model: int | str | Model,
+        *,
+        approval_status: str | None,
+        last_modified: datetime | None,
+    ) -> Model:
+        """Remember what SageMaker last said about the package (for ordering events and drift checks)."""
+        with self._transaction() as session:
+            current = self._model(session, model)
+            if approval_status is not None:
+                current.approval_status = approval_status
+            if last_modified is not None:
+                current.sagemaker_last_modified = last_modified
+            return current
+
+    def status_history(self, model: int | str | Model) -> Sequence[StatusEvent]:
+        with self._transaction() as session:
+            current = self._model(session, model)
+            return session.scalars(
+                select(StatusEvent).where(StatusEvent.model_id == current.id).order_by(StatusEvent.seq)
+            ).all()
+
+    def verify_audit_trail(self, model: int | str | Model) -> AuditTrailReport:
+        """Check the model's hash-chained StatusEvents; an edited or deleted event shows as a problem."""
+        with self._transaction() as session:
+            current = self._model(session, model)
+            events = list(
+                session.scalars(
+                    select(StatusEvent).where(StatusEvent.model_id == current.id).order_by(StatusEvent.seq)
+                )
+            )
+            return verify_chain(current.id, events, current.status, current.status_version)
+
+    # -- approvals -------------------------------------------------------------------------------------
+
+    def record_approval_requested(
+        self,
+        *,
+        kind: str,
+        jira_key: str,
+        use_case_id: int | None = None,
+        model_id: int | None = None,
+        requested_by: str | None = None,
+        dag_id: str | None = None,
+        run_id: str | None = None,
+        task_id: str | None = None,
+    ) -> Approval:
+        """Record an open approval ticket (idempotent by Jira key)."""
+        from model_governance.config import ApprovalKind
+
+        try:
+            approval_kind = ApprovalKind(kind)
+        except ValueError:
+            known = ", ".join(k.value for k in ApprovalKind)
+            raise InvalidInputError(f"Approval kind {kind!r} is not one of {known}.") from None
+        if (use_case_id is None) == (model_id is None):
+            raise InvalidInputError(
+                f"Approval {jira_key!r} must be about exactly one use case or one model."
+            )
+        jira_key = _require(jira_key, "Jira key")
+        with self._transaction() as session:
+            existing = session.scalar(select(Approval).where(Approval.jira_key == jira_key))
+            if existing is not None:
+                return existing
+            approval = Approval(
+                kind=approval_kind.value,
+                jira_key=jira_key,
+                use_case_id=use_case_id,
+                model_id=model_id,
+                requested_by=requested_by,
+                dag_id=dag_id,
+                run_id=run_id,
+                task_id=task_id,
+                state=ApprovalState.OPEN.value,
+            )
+            session.add(approval)
+            session.flush()
+            return approval
+
+    def record_approval_decision(
+        self,
+        jira_key: str,
+        *,
+        approved: bool,
+        decided_by: str,
+        decided_at: datetime,
+        decision_status: str,
+    ) -> Approval:
+        """Record the verified decision taken from the Jira changelog (same decision again is a no-op)."""
+        state = ApprovalState.APPROVED if approved else ApprovalState.REJECTED
+        with self._transaction() as session:
+            approval = session.scalar(select(Approval).where(Approval.jira_key == jira_key))
+            if approval is None:
+                raise NotFoundError(f"No approval is recorded for Jira ticket {jira_key!r}.")
+            if approval.state != ApprovalState.OPEN.value:
+                if approval.state == state.value and approval.decided_by == decided_by:
+                    return approval
+                raise ConflictError(
+                    f"Approval {jira_key!r} was already decided: {approval.state} by {approval.decided_by}."
+                )
+            approval.state = state.value
+            approval.decided_by = _require(decided_by, "decided_by")
+            approval.decided_at = decided_at
+            approval.decision_status = decision_status
+            return approval
+
+    def approvals(self, *, model_id: int | None = None, use_case_id: int | None = None) -> Sequence[Approval]:
+        query = select(Approval).order_by(Approval.id)
+        if model_id is not None:
+            query = query.where(Approval.model_id == model_id)
+        if use_case_id is not None:
+            query = query.where(Approval.use_case_id == use_case_id)
+        with self._transaction() as session:
+            return session.scalars(query).all()
+
+    # -- snapshots, risk tests, documents, metrics -----------------------------------------------------
+
+    def record_snapshot(
+        self, model: int | str | Model, *, content_hash: str, uri: str, manifest: dict[str, Any]
+    ) -> Snapshot:
+        """Record a snapshot (idempotent by content hash: the same manifest is the same snapshot)."""
+        if not re.fullmatch(r"[0-9a-f]{64}", content_hash or ""):
+            raise InvalidInputError(f"Snapshot content hash {content_hash!r} is not a hex SHA-256.")
+        with self._transaction() as session:
+            current = self._model(session, model)
+            existing = session.scalar(
+                select(Snapshot).where(Snapshot.model_id == current.id, Snapshot.content_hash == content_hash)
+            )
+            if existing is not None:
+                return existing
+            snapshot = Snapshot(model_id=current.id, content_hash=content_hash, uri=uri, manifest=manifest)
+            session.add(snapshot)
+            session.flush()
+            return snapshot
+
+    def latest_snapshot(self, model: int | str | Model) -> Snapshot | None:
+        with self._transaction() as session:
+            current = self._model(session, model)
+            return session.scalar(
+                select(Snapshot).where(Snapshot.model_id == current.id).order_by(Snapshot.id.desc()).limit(1)
+            )
+
+    def mark_snapshot_deployed(self, snapshot_id: int, *, at: datetime | None = None) -> Snapshot:
+        with self._transaction() as session:
+            snapshot = session.get(Snapshot, snapshot_id)
+            if snapshot is None:
+                raise NotFoundError(f"Snapshot id {snapshot_id} is not in the inventory.")
+            if snapshot.deployed_at is None:
+                snapshot.deployed_at = at or utcnow()
+            return snapshot
+
+    def start_risk_test_run(
+        self, model: int | str | Model, *, run_key: str, snapshot_id: int | None = None
+    ) -> RiskTestRun:
+        """Record a risk test run as started (idempotent by ``run_key``, e.g. dag_id/run_id/task_id/attempt)."""
+        run_key = _require(run_key, "risk test run key")
+        with self._transaction() as session:
+            current = self._model(session, model)
+            existing = session.scalar(select(RiskTestRun).where(RiskTestRun.run_key == run_key))
+            if existing is not None:
+                return existing
+            run = RiskTestRun(model_id=current.id, snapshot_id=snapshot_id, run_key=run_key)
+            session.add(run)
+            session.flush()
+            return run
+
+    def finish_risk_test_run(
+        self,
+        run_key: str,
+        *,
+        passed: bool | None,
+        report: dict[str, Any] | None = None,
+        report_uri: str | None = None,
+        error: str | None = None,
+    ) -> RiskTestRun:
+        """Record the outcome: a report (tests ran, passed or not) or an error (the job failed to run)."""
+        with self._transaction() as session:
+            run = session.scalar(select(RiskTestRun).where(RiskTestRun.run_key == run_key))
+            if run is None:
+                raise NotFoundError(f"No risk test run is recorded under key {run_key!r}.")
+            run.state = (RiskTestRunState.FAILED if error else RiskTestRunState.SUCCEEDED).value
+            run.passed, run.report, run.report_uri, run.error = passed, report, report_uri, error
+            run.finished_at = utcnow()
+            return run
+
+    def record_document(
+        self,
+        model: int | str | Model,
+        *,
+        kind: str,
+        media_type: str,
+        sha256: str,
+        uri: str,
+        snapshot_id: int | None = None,
+    ) -> Document:
+        """Record a rendered document (idempotent by its SHA-256)."""
+        if not re.fullmatch(r"[0-9a-f]{64}", sha256 or ""):
+            raise InvalidInputError(f"Document hash {sha256!r} is not a hex SHA-256.")
+        with self._transaction() as session:
+            current = self._model(session, model)
+            existing = session.scalar(
+                select(Document).where(
+                    Document.model_id == current.id,
+                    Document.kind == kind,
+                    Document.media_type == media_type,
+                    Document.sha256 == sha256,
+                )
+            )
+            if existing is not None:
+                return existing
+            document = Document(
+                model_id=current.id,
+                snapshot_id=snapshot_id,
+                kind=kind,
+                media_type=media_type,
+                sha256=sha256,
+                uri=uri,
+            )
+            session.add(document)
+            session.flush()
+            return document
+
+    def record_metric(
+        self,
+        model: int | str | Model,
+        *,
+        name: str,
+        value: float,
+        recorded_at: datetime,
+        source: str,
+        threshold: float | None = None,
+        passed: bool | None = None,
+    ) -> Metric:
+        """Store one monitoring value pushed for a model."""
+        if value != value or value in (float("inf"), float("-inf")):
+            raise InvalidInputError(f"Metric {name!r} value {value!r} is not a finite number.")
+        with self._transaction() as session:
+            current = self._model(session, model)
+            metric = Metric(
+                model_id=current.id,
+                name=_require(name, "metric name"),
+                value=float(value),
+                threshold=threshold,
+                passed=passed,
+                source=_require(source, "metric source"),
+                recorded_at=recorded_at,
+            )
+            session.add(metric)
+            session.flush()
+            return metric
