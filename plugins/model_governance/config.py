@@ -72,7 +72,7 @@ class _Settings(BaseModel):
 
 
 class BusinessEntityConfig(_Settings):
-    """One central SageMaker model registry: an AWS account and region reached through an Airflow connection."""
+    """A central SageMaker model registry: an AWS account and region and its Airflow connection."""
 
     name: Annotated[str, Field(pattern=_NAME, description="short id, e.g. retail-bank")]
     account_id: Annotated[str, Field(pattern=r"^\d{12}$", description="12-digit AWS account id")]
@@ -93,7 +93,9 @@ class JiraConfig(_Settings):
     rejected_status: Annotated[str, Field(min_length=1)] = "Rejected"
     #: Jira groups whose members may decide an approval of that kind; empty means anyone but the owner
     #: and the requester (four eyes still applies).
-    approver_groups: dict[ApprovalKind, list[Annotated[str, Field(min_length=1)]]] = Field(default_factory=dict)
+    approver_groups: dict[ApprovalKind, list[Annotated[str, Field(min_length=1)]]] = Field(
+        default_factory=dict
+    )
     poll_interval_seconds: Annotated[float, Field(ge=5, le=3600)] = 60.0
     approval_sla_hours: Annotated[float, Field(gt=0)] = 72.0
 
@@ -191,7 +193,9 @@ class GovernanceConfig(_Settings):
                         f"{level.value}.{metric}: metric ids look like 'performance.auc' or 'stability.csi'"
                     )
                 if isinstance(value, tuple) and value[0] > value[1]:
-                    raise ValueError(f"{level.value}.{metric}: band [low, high] needs low <= high, got {value}")
+                    raise ValueError(
+                        f"{level.value}.{metric}: band [low, high] needs low <= high, got {value}"
+                    )
         return thresholds
 
     def business_entity(self, name: str) -> BusinessEntityConfig:

@@ -26,7 +26,11 @@ GOOD = {
         },
         {"name": "insurance", "account_id": "210987654321", "region": "eu-west-1"},
     ],
-    "jira": {"conn_id": "jira_mlc", "project_key": "MLC", "approver_groups": {"PRODUCTION": ["risk-committee"]}},
+    "jira": {
+        "conn_id": "jira_mlc",
+        "project_key": "MLC",
+        "approver_groups": {"PRODUCTION": ["risk-committee"]},
+    },
     "governance_bucket": "model-governance-artifacts",
     "inventory": {"url": "postgresql+psycopg2://gov@db/inventory"},
     "risk_thresholds": {"High": {"performance.auc": 0.8, "bias.ppr_disparity": [0.85, 1.15]}},
@@ -46,8 +50,13 @@ def test_full_settings_parse_typed() -> None:
 def test_defaults_when_nothing_is_configured(tmp_path: Path) -> None:
     config = load_config("", environ={"AIRFLOW_HOME": str(tmp_path)})
     assert config.business_entities == []
-    assert inventory_url(config, {"AIRFLOW_HOME": str(tmp_path)}) == f"sqlite:///{tmp_path}/model_governance.db"
-    assert default_inventory_url({"AIRFLOW_HOME": "/opt/airflow"}) == "sqlite:////opt/airflow/model_governance.db"
+    assert (
+        inventory_url(config, {"AIRFLOW_HOME": str(tmp_path)}) == f"sqlite:///{tmp_path}/model_governance.db"
+    )
+    assert (
+        default_inventory_url({"AIRFLOW_HOME": "/opt/airflow"})
+        == "sqlite:////opt/airflow/model_governance.db"
+    )
 
 
 def test_environment_overrides_win_and_merge() -> None:
@@ -58,7 +67,7 @@ def test_environment_overrides_win_and_merge() -> None:
     }
     config = load_config(json.dumps(GOOD), environ=env)
     assert config.jira.project_key == "GOV"
-    assert config.jira.poll_interval_seconds == 30.0
+    assert config.jira.poll_interval_seconds == pytest.approx(30.0)
     assert config.jira.conn_id == "jira_mlc"  # untouched sibling survives the merge
     assert config.governance_bucket == "other-bucket"
 
@@ -73,10 +82,16 @@ def test_config_env_as_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("patch", "named", "expected"),
     [
-        ({"business_entities": [{"name": "x", "account_id": "12", "region": "us-east-1"}]},
-         "business_entities.0.account_id", "12-digit"),
-        ({"business_entities": [{"name": "x", "account_id": "123456789012", "region": "US East"}]},
-         "business_entities.0.region", "us-east-1"),
+        (
+            {"business_entities": [{"name": "x", "account_id": "12", "region": "us-east-1"}]},
+            "business_entities.0.account_id",
+            "12-digit",
+        ),
+        (
+            {"business_entities": [{"name": "x", "account_id": "123456789012", "region": "US East"}]},
+            "business_entities.0.region",
+            "us-east-1",
+        ),
         ({"jira": {"project_key": "mlc"}}, "jira.project_key", "upper-case Jira project key"),
         ({"governance_bucket": "Bad_Bucket"}, "governance_bucket", "S3 bucket name"),
         ({"inventory": {"url": "sqlite:///a.db", "conn_id": "x"}}, "inventory", "either url or conn_id"),
@@ -103,7 +118,7 @@ def test_duplicate_business_entities_rejected() -> None:
 
 def test_unknown_business_entity_lists_the_known_ones() -> None:
     config = load_config(json.dumps(GOOD), environ={})
-    with pytest.raises(ConfigurationError, match="'nope'.*retail-bank, insurance"):
+    with pytest.raises(ConfigurationError, match=r"'nope'.*retail-bank, insurance"):
         config.business_entity("nope")
 
 
@@ -122,7 +137,9 @@ def test_settings_are_immutable() -> None:
 def test_reads_the_airflow_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # Airflow's environment-variable secrets backend is the first place Variable.get looks.
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
-    monkeypatch.setenv("AIRFLOW_VAR_MODEL_GOVERNANCE_CONFIG", json.dumps({"governance_bucket": "from-variable"}))
+    monkeypatch.setenv(
+        "AIRFLOW_VAR_MODEL_GOVERNANCE_CONFIG", json.dumps({"governance_bucket": "from-variable"})
+    )
     monkeypatch.setenv("MODEL_GOVERNANCE__JIRA__PROJECT_KEY", "ENV")
     config = load_config()
     assert config.governance_bucket == "from-variable"

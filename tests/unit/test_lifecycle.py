@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 from pathlib import Path
 
 import pytest
@@ -100,7 +101,7 @@ MLC_HAPPY_PATH = [
 
 
 def test_mlc_happy_path_is_allowed() -> None:
-    for source, target in zip(MLC_HAPPY_PATH, MLC_HAPPY_PATH[1:], strict=False):
+    for source, target in itertools.pairwise(MLC_HAPPY_PATH):
         assert can_transition(source, target), (source, target)
 
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from collections.abc import Sequence
 from typing import Protocol
 
 
@@ -83,14 +84,16 @@ class AuditTrailReport:
 
 
 def verify_chain(
-    model_id: int, events: list[_EventFields], current_status: str, status_version: int
+    model_id: int, events: Sequence[_EventFields], current_status: str, status_version: int
 ) -> AuditTrailReport:
     """Check ``events`` (ordered by seq) against each other and against the model's current status."""
     problems: list[str] = []
     previous: _EventFields | None = None
     for expected_seq, event in enumerate(events, start=1):
         if event.seq != expected_seq:
-            problems.append(f"event seq {event.seq} found where seq {expected_seq} belongs: an event is missing")
+            problems.append(
+                f"event seq {event.seq} found where seq {expected_seq} belongs: an event is missing"
+            )
         expected_prev = previous.hash if previous is not None else None
         if event.prev_hash != expected_prev:
             problems.append(f"event seq {event.seq} does not chain to the event before it")

@@ -1,4 +1,4 @@
-"""Engines and schema migrations for the governance inventory (SQLite by default, PostgreSQL in production)."""
+"""Engines and schema migrations for the inventory: SQLite by default, PostgreSQL in production."""
 
 from __future__ import annotations
 

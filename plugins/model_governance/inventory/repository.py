@@ -9,7 +9,7 @@ writers with a compare-and-swap on ``Model.status_version`` and appends a hash-c
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -120,7 +120,7 @@ class Inventory:
         return cls(engine)
 
     @contextmanager
-    def _transaction(self) -> Iterator[Session]:
+    def _transaction(self) -> Generator[Session, None, None]:
         with self._sessions.begin() as session:
             yield session
 
@@ -145,7 +145,8 @@ class Inventory:
         entity = session.scalar(select(BusinessEntity).where(BusinessEntity.name == name))
         if entity is None:
             raise NotFoundError(
-                f"Business entity {name!r} is not in the inventory; configure it and run ensure_business_entity."
+                f"Business entity {name!r} is not in the inventory; configure it, then run "
+                "ensure_business_entity."
             )
         return entity
 
@@ -291,7 +292,8 @@ class Inventory:
             )
             if group is None:
                 raise NotFoundError(
-                    f"Model package {package_arn!r} belongs to group {parts.group_name!r}, which is not linked "
+                    f"Model package {package_arn!r} belongs to group {parts.group_name!r}, "
+                    "which is not linked "
                     "to any use case; register the use case first."
                 )
             stage = to_sagemaker(first)
@@ -516,9 +518,7 @@ class Inventory:
             known = ", ".join(k.value for k in ApprovalKind)
             raise InvalidInputError(f"Approval kind {kind!r} is not one of {known}.") from None
         if (use_case_id is None) == (model_id is None):
-            raise InvalidInputError(
-                f"Approval {jira_key!r} must be about exactly one use case or one model."
-            )
+            raise InvalidInputError(f"Approval {jira_key!r} must be about exactly one use case or one model.")
         jira_key = _require(jira_key, "Jira key")
         with self._transaction() as session:
             existing = session.scalar(select(Approval).where(Approval.jira_key == jira_key))
@@ -614,7 +614,7 @@ class Inventory:
     def start_risk_test_run(
         self, model: int | str | Model, *, run_key: str, snapshot_id: int | None = None
     ) -> RiskTestRun:
-        """Record a risk test run as started (idempotent by ``run_key``, e.g. dag_id/run_id/task_id/attempt)."""
+        """Record a risk test run as started (idempotent by ``run_key``, e.g. dag_id/run_id/task_id)."""
         run_key = _require(run_key, "risk test run key")
         with self._transaction() as session:
             current = self._model(session, model)

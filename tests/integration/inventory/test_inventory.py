@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import UTC, datetime
 
@@ -30,7 +31,9 @@ PACKAGE_ARN = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/churn-model/
 @pytest.fixture
 def inventory(inventory_url: str) -> Inventory:
     inv = Inventory.from_url(inventory_url)
-    inv.ensure_business_entity(name="retail", account_id=ACCOUNT, region="us-east-1", aws_conn_id="aws_default")
+    inv.ensure_business_entity(
+        name="retail", account_id=ACCOUNT, region="us-east-1", aws_conn_id="aws_default"
+    )
     return inv
 
 
@@ -83,12 +86,18 @@ def test_use_case_lifecycle(inventory: Inventory) -> None:
         business_entity="retail", name="fraud", risk_level="Medium", owner="o@example.com", exist_ok=True
     )
     assert again.id == use_case.id
-    with pytest.raises(DuplicateUseCaseError, match="'fraud'.*'retail'"):
-        inventory.create_use_case(business_entity="retail", name="fraud", risk_level="Low", owner="x@example.com")
+    with pytest.raises(DuplicateUseCaseError, match=r"'fraud'.*'retail'"):
+        inventory.create_use_case(
+            business_entity="retail", name="fraud", risk_level="Low", owner="x@example.com"
+        )
     with pytest.raises(InvalidInputError, match="'Extreme'"):
-        inventory.create_use_case(business_entity="retail", name="y", risk_level="Extreme", owner="o@example.com")
+        inventory.create_use_case(
+            business_entity="retail", name="y", risk_level="Extreme", owner="o@example.com"
+        )
     with pytest.raises(NotFoundError, match="'elsewhere'"):
-        inventory.create_use_case(business_entity="elsewhere", name="y", risk_level="Low", owner="o@example.com")
+        inventory.create_use_case(
+            business_entity="elsewhere", name="y", risk_level="Low", owner="o@example.com"
+        )
     assert inventory.set_use_case_status(use_case.id, "Approved").status == "Approved"
     assert inventory.set_use_case_status(use_case.id, "Approved").status == "Approved"
     with pytest.raises(ConflictError):
@@ -96,9 +105,15 @@ def test_use_case_lifecycle(inventory: Inventory) -> None:
 
 
 def test_same_name_in_another_entity_is_fine(inventory: Inventory) -> None:
-    inventory.ensure_business_entity(name="insurance", account_id=ACCOUNT, region="eu-west-1", aws_conn_id="a")
-    inventory.create_use_case(business_entity="retail", name="pricing", risk_level="Low", owner="o@example.com")
-    inventory.create_use_case(business_entity="insurance", name="pricing", risk_level="Low", owner="o@example.com")
+    inventory.ensure_business_entity(
+        name="insurance", account_id=ACCOUNT, region="eu-west-1", aws_conn_id="a"
+    )
+    inventory.create_use_case(
+        business_entity="retail", name="pricing", risk_level="Low", owner="o@example.com"
+    )
+    inventory.create_use_case(
+        business_entity="insurance", name="pricing", risk_level="Low", owner="o@example.com"
+    )
 
 
 def test_model_group_link_is_idempotent(inventory: Inventory, model_id: int) -> None:
@@ -106,7 +121,9 @@ def test_model_group_link_is_idempotent(inventory: Inventory, model_id: int) -> 
     assert use_case is not None
     group = inventory.link_model_group(use_case_id=use_case.id, name="Churn-Model", arn=GROUP_ARN)
     assert inventory.find_model_group(GROUP_ARN.lower()).id == group.id  # type: ignore[union-attr]
-    other = inventory.create_use_case(business_entity="retail", name="other", risk_level="Low", owner="o@x.io")
+    other = inventory.create_use_case(
+        business_entity="retail", name="other", risk_level="Low", owner="o@x.io"
+    )
     with pytest.raises(ConflictError, match="already linked"):
         inventory.link_model_group(use_case_id=other.id, name="Churn-Model", arn=GROUP_ARN)
     with pytest.raises(InvalidArnError, match="model-package-group/NAME"):
@@ -124,7 +141,9 @@ def test_upsert_model(inventory: Inventory, model_id: int) -> None:
     with pytest.raises(NotFoundError, match="not linked"):
         inventory.upsert_model(
             package_arn=f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/unknown-group/3",
-            status=S.PROPOSED, actor="sync", reason="r",
+            status=S.PROPOSED,
+            actor="sync",
+            reason="r",
         )
     with pytest.raises(UnknownStatusError):
         inventory.upsert_model(
@@ -139,7 +158,7 @@ def test_upsert_model(inventory: Inventory, model_id: int) -> None:
         "churn-model/1",
         f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/churn-model",  # unversioned
         f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package-group/churn-model",
-        f"arn:aws:sagemaker:us-east-1:1234:model-package/churn-model/1",
+        "arn:aws:sagemaker:us-east-1:1234:model-package/churn-model/1",
         f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/churn_model/1",
         f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/churn-model/0",
     ],
@@ -152,7 +171,12 @@ def test_wrong_arn_shape_is_named(arn: str) -> None:
 
 def test_arn_parts() -> None:
     parts = parse_model_package_arn(f"arn:aws-us-gov:sagemaker:us-gov-west-1:{ACCOUNT}:model-package/g-1/12")
-    assert (parts.region, parts.account_id, parts.group_name, parts.version) == ("us-gov-west-1", ACCOUNT, "g-1", 12)
+    assert (parts.region, parts.account_id, parts.group_name, parts.version) == (
+        "us-gov-west-1",
+        ACCOUNT,
+        "g-1",
+        12,
+    )
     assert parts.group_arn == f"arn:aws-us-gov:sagemaker:us-gov-west-1:{ACCOUNT}:model-package-group/g-1"
 
 
@@ -162,9 +186,13 @@ def test_transition_follows_the_graph_and_chains(inventory: Inventory, model_id:
         assert event.to_status == target.value
     history = inventory.status_history(model_id)
     assert [e.seq for e in history] == [1, 2, 3, 4]
-    assert [e.from_status for e in history] == [None, "Development Complete", "Pre Implementation Review",
-                                                "Validation Complete"]
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(history, history[1:], strict=False))
+    assert [e.from_status for e in history] == [
+        None,
+        "Development Complete",
+        "Pre Implementation Review",
+        "Validation Complete",
+    ]
+    assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(history))
     model = inventory.get_model(PACKAGE_ARN)
     assert (model.status, model.status_version) == ("Awaiting Approval", 4)
     assert (model.sagemaker_stage, model.sagemaker_stage_status) == ("Deployment", "PendingApproval")
@@ -180,13 +208,22 @@ def test_transition_follows_the_graph_and_chains(inventory: Inventory, model_id:
 
 
 def test_retried_transition_is_a_noop(inventory: Inventory, model_id: int) -> None:
-    first = inventory.transition(model_id, S.PRE_IMPLEMENTATION_REVIEW, source="governance", actor="a", reason="r")
-    again = inventory.transition(model_id, S.PRE_IMPLEMENTATION_REVIEW, source="governance", actor="a", reason="r")
+    first = inventory.transition(
+        model_id, S.PRE_IMPLEMENTATION_REVIEW, source="governance", actor="a", reason="r"
+    )
+    again = inventory.transition(
+        model_id, S.PRE_IMPLEMENTATION_REVIEW, source="governance", actor="a", reason="r"
+    )
     assert again.id == first.id
     assert inventory.get_model(model_id).status_version == 2
     with pytest.raises(IllegalTransitionError):
         inventory.transition(
-            model_id, S.PRE_IMPLEMENTATION_REVIEW, source="governance", actor="a", reason="r", noop_if_current=False
+            model_id,
+            S.PRE_IMPLEMENTATION_REVIEW,
+            source="governance",
+            actor="a",
+            reason="r",
+            noop_if_current=False,
         )
 
 
@@ -194,7 +231,11 @@ def test_expected_from_detects_a_stale_decision(inventory: Inventory, model_id: 
     inventory.transition(model_id, S.PRE_IMPLEMENTATION_REVIEW, source="governance", actor="a", reason="r")
     with pytest.raises(StatusConflictError, match="not 'Development Complete'"):
         inventory.transition(
-            model_id, S.ON_HOLD_DEVELOPMENT, source="governance", actor="b", reason="r",
+            model_id,
+            S.ON_HOLD_DEVELOPMENT,
+            source="governance",
+            actor="b",
+            reason="r",
             expected_from=S.DEVELOPMENT_COMPLETE,
         )
     assert inventory.get_model(model_id).status == "Pre Implementation Review"
@@ -274,20 +315,44 @@ def test_edited_current_status_is_detected(inventory: Inventory, model_id: int) 
 
 def test_approvals_are_recorded_once_and_decided_once(inventory: Inventory, model_id: int) -> None:
     opened = inventory.record_approval_requested(
-        kind="PIA", jira_key="MLC-1", model_id=model_id, requested_by="dag", dag_id="d", run_id="r", task_id="t"
+        kind="PIA",
+        jira_key="MLC-1",
+        model_id=model_id,
+        requested_by="dag",
+        dag_id="d",
+        run_id="r",
+        task_id="t",
     )
-    assert inventory.record_approval_requested(kind="PIA", jira_key="MLC-1", model_id=model_id).id == opened.id
+    assert (
+        inventory.record_approval_requested(kind="PIA", jira_key="MLC-1", model_id=model_id).id == opened.id
+    )
     decided_at = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
     decided = inventory.record_approval_decision(
-        "MLC-1", approved=True, decided_by="reviewer@example.com", decided_at=decided_at, decision_status="Done"
+        "MLC-1",
+        approved=True,
+        decided_by="reviewer@example.com",
+        decided_at=decided_at,
+        decision_status="Done",
     )
-    assert (decided.state, decided.decided_by, decided.decided_at) == ("APPROVED", "reviewer@example.com", decided_at)
+    assert (decided.state, decided.decided_by, decided.decided_at) == (
+        "APPROVED",
+        "reviewer@example.com",
+        decided_at,
+    )
     inventory.record_approval_decision(
-        "MLC-1", approved=True, decided_by="reviewer@example.com", decided_at=decided_at, decision_status="Done"
+        "MLC-1",
+        approved=True,
+        decided_by="reviewer@example.com",
+        decided_at=decided_at,
+        decision_status="Done",
     )
     with pytest.raises(ConflictError, match="already decided"):
         inventory.record_approval_decision(
-            "MLC-1", approved=False, decided_by="other@example.com", decided_at=decided_at, decision_status="Rejected"
+            "MLC-1",
+            approved=False,
+            decided_by="other@example.com",
+            decided_at=decided_at,
+            decision_status="Rejected",
         )
     with pytest.raises(InvalidInputError, match="'SIGNOFF'"):
         inventory.record_approval_requested(kind="SIGNOFF", jira_key="MLC-2", model_id=model_id)
@@ -305,7 +370,9 @@ def test_snapshot_document_risk_run_and_metric(inventory: Inventory, model_id: i
     snapshot = inventory.record_snapshot(
         model_id, content_hash=digest, uri=f"s3://gov/snapshots/{digest}.json", manifest={"assets": []}
     )
-    assert inventory.record_snapshot(model_id, content_hash=digest, uri="s3://x", manifest={}).id == snapshot.id
+    assert (
+        inventory.record_snapshot(model_id, content_hash=digest, uri="s3://x", manifest={}).id == snapshot.id
+    )
     assert inventory.latest_snapshot(model_id).id == snapshot.id  # type: ignore[union-attr]
     with pytest.raises(InvalidInputError, match="'abc'"):
         inventory.record_snapshot(model_id, content_hash="abc", uri="s3://x", manifest={})
@@ -318,12 +385,20 @@ def test_snapshot_document_risk_run_and_metric(inventory: Inventory, model_id: i
     finished = inventory.finish_risk_test_run(
         "mlc/run-1/risk_tests", passed=False, report={"passed": False, "results": []}
     )
-    assert (finished.state, finished.passed, finished.report) == ("SUCCEEDED", False, {"passed": False, "results": []})
+    assert (finished.state, finished.passed, finished.report) == (
+        "SUCCEEDED",
+        False,
+        {"passed": False, "results": []},
+    )
     errored = inventory.start_risk_test_run(model_id, run_key="mlc/run-1/risk_tests/2")
     assert inventory.finish_risk_test_run(errored.run_key, passed=None, error="no data").state == "FAILED"
 
     document = inventory.record_document(
-        model_id, kind="review", media_type="text/html", sha256="b" * 64, uri="s3://gov/doc.html",
+        model_id,
+        kind="review",
+        media_type="text/html",
+        sha256="b" * 64,
+        uri="s3://gov/doc.html",
         snapshot_id=snapshot.id,
     )
     again = inventory.record_document(
@@ -332,7 +407,9 @@ def test_snapshot_document_risk_run_and_metric(inventory: Inventory, model_id: i
     assert again.id == document.id
 
     at = datetime(2026, 11, 22, tzinfo=UTC)
-    metric = inventory.record_metric(model_id, name="auc", value=0.81, recorded_at=at, source="monitor", threshold=0.7)
+    metric = inventory.record_metric(
+        model_id, name="auc", value=0.81, recorded_at=at, source="monitor", threshold=0.7
+    )
     assert (metric.value, metric.recorded_at) == (0.81, at)
     with pytest.raises(InvalidInputError, match="'auc'"):
         inventory.record_metric(model_id, name="auc", value=float("nan"), recorded_at=at, source="monitor")
@@ -341,8 +418,11 @@ def test_snapshot_document_risk_run_and_metric(inventory: Inventory, model_id: i
 def test_list_models_pages_by_id(inventory: Inventory, model_id: int) -> None:
     for version in range(2, 6):
         inventory.upsert_model(
-            package_arn=PACKAGE_ARN.replace("/1", f"/{version}"), status=S.UNDER_DEVELOPMENT,
-            actor="sync", reason="r", source=EventSource.SAGEMAKER,
+            package_arn=PACKAGE_ARN.replace("/1", f"/{version}"),
+            status=S.UNDER_DEVELOPMENT,
+            actor="sync",
+            reason="r",
+            source=EventSource.SAGEMAKER,
         )
     first = inventory.list_models(limit=2)
     rest = inventory.list_models(limit=10, after_id=first[-1].id)
@@ -359,10 +439,14 @@ def _race(inventory: Inventory, model_id: int, targets: list[S]) -> list[object]
         barrier.wait()
         try:
             outcomes[index] = inventory.transition(
-                model_id, target, source="governance", actor=f"worker-{index}", reason="race",
+                model_id,
+                target,
+                source="governance",
+                actor=f"worker-{index}",
+                reason="race",
                 expected_from=S.DEVELOPMENT_COMPLETE,
             )
-        except Exception as exc:  # noqa: BLE001 - the test inspects what each worker got
+        except Exception as exc:
             outcomes[index] = exc
 
     threads = [threading.Thread(target=work, args=(i, t)) for i, t in enumerate(targets)]
@@ -383,7 +467,9 @@ def test_concurrent_status_changes_one_wins(postgres_database: str) -> None:
     wins = conflicts = 0
     for version in range(1, 21):  # many rounds, so the interleavings vary
         arn = PACKAGE_ARN.replace("/1", f"/{version}")
-        model, _ = inventory.upsert_model(package_arn=arn, status=S.DEVELOPMENT_COMPLETE, actor="s", reason="r")
+        model, _ = inventory.upsert_model(
+            package_arn=arn, status=S.DEVELOPMENT_COMPLETE, actor="s", reason="r"
+        )
         outcomes = _race(inventory, model.id, [S.PRE_IMPLEMENTATION_REVIEW, S.ON_HOLD_DEVELOPMENT])
         errors = [o for o in outcomes if isinstance(o, Exception)]
         assert all(isinstance(e, StatusConflictError) for e in errors), errors

@@ -1,0 +1,115 @@
+"""The package works both ways users deploy it: pip-installed (provider entry point) and mounted as the
+Airflow plugins/ folder without its modules shadowing real libraries."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT, airflow_env
+
+PLUGIN_SCAN = """
+import json, sys
+from airflow import plugins_manager, settings
+plugins_manager.ensure_plugins_loaded()
+import jira
+print(json.dumps({
+    "plugins_folder": settings.PLUGINS_FOLDER,
+    "jira_file": getattr(sys.modules["jira"], "__file__", None),
+    "has_jira_client": hasattr(jira, "JIRA"),
+    "top_level_package_files": sorted(
+        name for name, module in sys.modules.items()
+        if "." not in name and "model_governance" in str(getattr(module, "__file__", "") or "")
+        and name != "model_governance"
+    ),
+    "import_errors": plugins_manager.get_import_errors(),
+}))
+"""
+
+
+def _run(code: str, env: dict[str, str]) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=180, cwd=REPO_ROOT
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_provider_entry_point_is_registered() -> None:
+    found = [
+        ep for ep in entry_points(group="apache_airflow_provider") if ep.value.startswith("model_governance")
+    ]
+    assert len(found) == 1, found
+    info = found[0].load()()
+    assert info["package-name"] == "airflow-model-governance"
+    assert info["versions"]
+
+
+def test_airflow_providers_manager_lists_the_provider(tmp_path: Path) -> None:
+    code = (
+        "import json; from airflow.providers_manager import ProvidersManager; "
+        "p = ProvidersManager().providers; print(json.dumps(sorted(p)))"
+    )
+    providers = _run(code, airflow_env(tmp_path))
+    assert "airflow-model-governance" in providers
+    assert "apache-airflow-providers-amazon" in providers
+
+
+def test_plugin_scan_leaves_the_jira_library_alone(tmp_path: Path) -> None:
+    result = _run(PLUGIN_SCAN, airflow_env(tmp_path))
+    assert result["plugins_folder"] == str(REPO_ROOT / "plugins")
+    assert result["has_jira_client"], result
+    assert "site-packages" in result["jira_file"], result
+    assert result["top_level_package_files"] == [], result
+    assert result["import_errors"] == {}, result
+
+
+def test_without_airflowignore_the_scan_would_shadow_jira(tmp_path: Path) -> None:
+    """Control: the same scan over a copy of plugins/ without .airflowignore does replace ``jira``,
+    so the test above would catch a lost or broken ignore file."""
+    plugins = tmp_path / "plugins"
+    shutil.copytree(
+        REPO_ROOT / "plugins", plugins, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+    )
+    (plugins / ".airflowignore").unlink()
+    hook = plugins / "model_governance" / "hooks" / "jira.py"
+    if not hook.exists():  # until the Jira hook lands, a file of that name shows the trap
+        hook.write_text("SHADOW = True\n", encoding="utf-8")
+    env = airflow_env(tmp_path / "home", AIRFLOW__CORE__PLUGINS_FOLDER=str(plugins))
+    result = _run(PLUGIN_SCAN.replace('hasattr(jira, "JIRA")', "not hasattr(jira, 'JIRA')"), env)
+    assert str(plugins) in (result["jira_file"] or ""), result
+    assert result["top_level_package_files"], result
+
+
+def test_dag_bag_loads_dags_without_import_errors(tmp_path: Path) -> None:
+    code = (
+        "import json; from airflow.dag_processing.dagbag import DagBag; "
+        f"bag = DagBag(dag_folder={str(REPO_ROOT / 'dags')!r}); "
+        "print(json.dumps({'errors': bag.import_errors, 'dags': sorted(bag.dag_ids), "
+        "'files': len(bag.dagbag_stats)}))"
+    )
+    result = _run(code, airflow_env(tmp_path))
+    assert result["errors"] == {}, result["errors"]
+    expected = sorted(p.stem for p in (REPO_ROOT / "dags").glob("*.py") if not p.name.startswith("_"))
+    assert result["dags"] == expected, "each DAG file defines one DAG named after the file"
+
+
+@pytest.mark.parametrize("module", ["model_governance.lifecycle", "model_governance.inventory"])
+def test_domain_modules_import_without_airflow(module: str) -> None:
+    blocker = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'airflow' or name.startswith('airflow.'):\n"
+        "            raise ImportError('domain modules must not import ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        f"import {module}\n"
+        "print('{}')\n"
+    )
+    assert _run(blocker, dict(__import__("os").environ)) == {}
