@@ -12,6 +12,7 @@ catch the branch they can act on::
     |   |-- InvalidArnError              an ARN of the wrong shape
     |   `-- RiskTestInputError           risk test data or schema that cannot be tested
     |-- NotFoundError                    a record the caller named does not exist
+    |-- ApprovalRejectedError            a reviewer rejected an approval (carries the decision)
     |-- ConflictError                    a concurrent writer got there first; re-read and retry
     |   `-- StatusConflictError          the model's status changed under the caller
     `-- ExternalServiceError             a call to AWS or Jira failed after its retries
@@ -79,3 +80,12 @@ class RegistryError(ExternalServiceError):
 
 class JiraError(ExternalServiceError):
     """Jira answered with an error."""
+
+
+class ApprovalRejectedError(ModelGovernanceError):
+    """A reviewer rejected the approval. ``decision`` (a dict: issue_key, status, decided_by, decided_at)
+    says who and when; the DAG stops here unless it asked to branch on rejection."""
+
+    def __init__(self, message: str, decision: dict[str, object]) -> None:
+        super().__init__(message)
+        self.decision = decision

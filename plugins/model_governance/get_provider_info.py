@@ -21,5 +21,7 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["ai", "governance"],
             }
         ],
-        "connection-types": [],
+        "connection-types": [
+            {"connection-type": "jira", "hook-class-name": "model_governance.hooks.jira.JiraHook"},
+        ],
     }

@@ -1,0 +1,1 @@
+"""Hooks: the only code that opens connections (Jira, SageMaker Model Registry, the inventory)."""

@@ -1,0 +1,583 @@
+"""Jira: approval tickets, their attachments and comments, and decisions read from the changelog.
+
+Two clients behind one connection:
+
+- ``JiraHook.get_conn()``: the ``jira`` library for tasks (synchronous). Its own retries are off, because
+  they also retry POSTs after connection errors and so create duplicate issues; ``_call`` retries instead,
+  honouring ``Retry-After`` on 429 for any call (Jira refused it unprocessed) and backing off on 5xx and
+  connection errors for idempotent calls only.
+- ``JiraHook.async_client()``: a small httpx client for the triggerer (search and read only), so waiting
+  never blocks the event loop.
+
+Connection (type ``jira``): host (``https://example.atlassian.net``), login (email on Cloud, username on
+Data Center), password (API token, password, or personal access token). Extras::
+
+    {"flavor": "cloud" | "datacenter", "auth": "basic" | "bearer", "verify": true | false | "/ca.pem",
+     "project_key": "MLC", "done_status": "Done", "rejected_status": "Rejected",
+     "reopen_status": "To Do", "timeout": 30}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from airflow.sdk import BaseHook
+
+from model_governance.approvals import Decision, decision_from_changelog
+from model_governance.exceptions import ConfigurationError, JiraError
+
+if TYPE_CHECKING:
+    import httpx
+    from jira import JIRA
+
+T = TypeVar("T")
+
+CLOUD = "cloud"
+DATACENTER = "datacenter"
+_RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class JiraSettings:
+    """What the hook needs from an Airflow connection, validated once."""
+
+    url: str
+    login: str | None
+    secret: str | None = field(repr=False)
+    flavor: str = CLOUD
+    auth: str = "basic"
+    verify: bool | str = True
+    timeout: float = 30.0
+    project_key: str | None = None
+    done_status: str = "Done"
+    rejected_status: str = "Rejected"
+    reopen_status: str = "To Do"
+
+    @classmethod
+    def from_connection(cls, conn: Any) -> JiraSettings:
+        extra: Mapping[str, Any] = conn.extra_dejson or {}
+        host = (conn.host or "").rstrip("/")
+        if not host:
+            raise ConfigurationError(
+                f"Jira connection {conn.conn_id!r} has no host; set it to the Jira base URL, e.g. "
+                "https://example.atlassian.net."
+            )
+        if "://" not in host:
+            host = f"{conn.schema or 'https'}://{host}"
+        if conn.port and host.count(":") < 2:
+            host = f"{host}:{conn.port}"
+        flavor = str(extra.get("flavor", CLOUD)).lower()
+        if flavor not in (CLOUD, DATACENTER):
+            raise ConfigurationError(
+                f"Jira connection {conn.conn_id!r} extra 'flavor' is {flavor!r}; use 'cloud' or 'datacenter'."
+            )
+        auth = str(extra.get("auth", "basic")).lower()
+        if auth not in ("basic", "bearer"):
+            raise ConfigurationError(
+                f"Jira connection {conn.conn_id!r} extra 'auth' is {auth!r}; use 'basic' (login + API token) "
+                "or 'bearer' (personal access token in the password field)."
+            )
+        if not conn.password:
+            raise ConfigurationError(
+                f"Jira connection {conn.conn_id!r} has no password: put the API token (Cloud), password or "
+                "personal access token there."
+            )
+        if auth == "basic" and not conn.login:
+            raise ConfigurationError(
+                f"Jira connection {conn.conn_id!r} uses basic auth but has no login; set the login to the "
+                "account's email (Cloud) or username (Data Center)."
+            )
+        return cls(
+            url=host,
+            login=conn.login,
+            secret=conn.password,
+            flavor=flavor,
+            auth=auth,
+            verify=extra.get("verify", True),
+            timeout=float(extra.get("timeout", 30)),
+            project_key=extra.get("project_key"),
+            done_status=extra.get("done_status", "Done"),
+            rejected_status=extra.get("rejected_status", "Rejected"),
+            reopen_status=extra.get("reopen_status", "To Do"),
+        )
+
+    @property
+    def api(self) -> str:
+        """REST API version for reads: Cloud's v3 search is the only one left there; v2 elsewhere."""
+        return "3" if self.flavor == CLOUD else "2"
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """An approval ticket as created or found."""
+
+    key: str
+    url: str
+    created: bool
+
+
+def _status_code(exc: BaseException) -> int | None:
+    return getattr(exc, "status_code", None)
+
+
+def _retry_after(exc: BaseException, default: float) -> float:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    value = headers.get("Retry-After") if hasattr(headers, "get") else None
+    try:
+        return max(0.0, float(value)) if value is not None else default
+    except ValueError:
+        return default
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    import requests
+
+    return isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout)
+
+
+class JiraHook(BaseHook):
+    """Interact with Jira through the ``jira`` library, idempotently.
+
+    :param jira_conn_id: the Airflow connection of type ``jira``.
+    :param max_attempts: attempts per call, counting the first.
+    :param max_retry_delay: the longest wait between attempts, in seconds (``Retry-After`` is capped to it).
+    """
+
+    conn_name_attr = "jira_conn_id"
+    default_conn_name = "jira_default"
+    conn_type = "jira"
+    hook_name = "Jira (model governance)"
+
+    def __init__(
+        self,
+        jira_conn_id: str = default_conn_name,
+        *,
+        max_attempts: int = 5,
+        max_retry_delay: float = 60.0,
+        consistency_wait: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__()
+        self.jira_conn_id = jira_conn_id
+        self.max_attempts = max_attempts
+        self.max_retry_delay = max_retry_delay
+        self.consistency_wait = consistency_wait
+        self._sleep = sleep
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return {
+            "hidden_fields": ["schema"],
+            "relabeling": {"host": "Jira base URL", "login": "Email or username", "password": "API token"},
+            "placeholders": {
+                "host": "https://example.atlassian.net",
+                "extra": '{"flavor": "cloud", "project_key": "MLC", "done_status": "Done", '
+                '"rejected_status": "Rejected"}',
+            },
+        }
+
+    @cached_property
+    def settings(self) -> JiraSettings:
+        return JiraSettings.from_connection(self.get_connection(self.jira_conn_id))
+
+    def get_conn(self) -> JIRA:
+        return self._client
+
+    @cached_property
+    def _client(self) -> JIRA:
+        from jira import JIRA
+
+        settings = self.settings
+        options: dict[str, Any] = {"server": settings.url, "verify": settings.verify, "rest_api_version": "2"}
+        common: dict[str, Any] = {
+            "options": options,
+            "max_retries": 0,  # the library's retries re-POST after connection errors: duplicates
+            "timeout": settings.timeout,
+            "get_server_info": False,
+        }
+        if settings.auth == "bearer":
+            return JIRA(token_auth=settings.secret, **common)
+        return JIRA(basic_auth=(settings.login or "", settings.secret or ""), **common)
+
+    # -- retries --------------------------------------------------------------------------------------
+
+    def _call(self, what: str, fn: Callable[[], T], *, idempotent: bool) -> T:
+        """Run ``fn``; retry 429 always (honouring Retry-After), 5xx/connection errors only if idempotent."""
+        delay = 1.0
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return fn()
+            except Exception as exc:
+                status = _status_code(exc)
+                last = attempt == self.max_attempts
+                if status == 429 and not last:
+                    wait = min(self.max_retry_delay, _retry_after(exc, delay))
+                elif idempotent and not last and (status in _RETRYABLE_STATUS or _is_connection_error(exc)):
+                    wait = min(self.max_retry_delay, delay * (1 + random.random() / 2))  # noqa: S311 - jitter, not crypto
+                else:
+                    raise self._as_jira_error(what, exc) from exc
+                self.log.warning("Jira %s failed (%s); retry %d in %.1fs", what, status or exc, attempt, wait)
+                self._sleep(wait)
+                delay *= 2
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _as_jira_error(what: str, exc: BaseException) -> JiraError:
+        status = _status_code(exc)
+        text = getattr(exc, "text", None) or str(exc)
+        hint = {
+            401: "check the connection's login and API token",
+            403: "the connection's user lacks permission in the project",
+            404: "check the ticket key or project key",
+        }.get(status or 0, "see the Jira response above")
+        error = JiraError(f"Jira {what} failed (HTTP {status or 'no response'}): {text[:500]}; {hint}.")
+        error.status_code = status  # type: ignore[attr-defined]
+        return error
+
+    def _rest(self, method: str, path: str, *, idempotent: bool, **kwargs: Any) -> Any:
+        """A raw REST call through the library's session (auth and TLS settings included)."""
+        conn = self.get_conn()
+        url = f"{self.settings.url}/rest/api/{path.lstrip('/')}"
+
+        def send() -> Any:
+            response = getattr(conn._session, method)(url, **kwargs)
+            return response.json() if response.content else None
+
+        return self._call(f"{method.upper()} {path}", send, idempotent=idempotent)
+
+    # -- searching ------------------------------------------------------------------------------------
+
+    def search_keys(self, jql: str, *, max_results: int = 100) -> list[str]:
+        """Issue keys matching ``jql`` (Cloud: ``/search/jql``; Data Center: ``/search``)."""
+        if self.settings.flavor == CLOUD:
+            body = {"jql": jql, "maxResults": max_results, "fields": ["key"]}
+            result = self._rest("post", "3/search/jql", json=body, idempotent=True)
+        else:
+            params = {"jql": jql, "maxResults": max_results, "fields": "key"}
+            result = self._rest("get", "2/search", params=params, idempotent=True)
+        return [issue["key"] for issue in (result or {}).get("issues", [])]
+
+    def find_by_marker(self, marker: str, project_key: str) -> str | None:
+        keys = self.search_keys(f'project = "{project_key}" AND labels = "{marker}" ORDER BY created ASC')
+        return keys[0] if keys else None
+
+    # -- tickets --------------------------------------------------------------------------------------
+
+    def browse_url(self, key: str) -> str:
+        return f"{self.settings.url}/browse/{key}"
+
+    def create_ticket(
+        self,
+        *,
+        marker: str,
+        project_key: str,
+        summary: str,
+        description: Any,
+        issue_type: str = "Task",
+        labels: Sequence[str] = (),
+        extra_fields: Mapping[str, Any] | None = None,
+    ) -> Ticket:
+        """Open the ticket identified by ``marker``, or return the one a previous attempt opened.
+
+        Jira has no idempotency key, so the marker label is searched before creating, and after an
+        ambiguous failure (timeout, dropped response, 5xx) searched again for up to ``consistency_wait``
+        seconds, since search lags writes, before creating once more.
+        """
+        existing = self.find_by_marker(marker, project_key)
+        if existing:
+            return Ticket(existing, self.browse_url(existing), created=False)
+        fields: dict[str, Any] = {
+            "project": {"key": project_key},
+            "summary": summary[:255],
+            "description": description,
+            "issuetype": {"name": issue_type},
+            "labels": sorted({marker, *labels}),
+            **(extra_fields or {}),
+        }
+        api = "3" if self.settings.flavor == CLOUD and isinstance(description, dict) else "2"
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                created = self._rest("post", f"{api}/issue", json={"fields": fields}, idempotent=False)
+                return Ticket(created["key"], self.browse_url(created["key"]), created=True)
+            except JiraError as exc:
+                status = getattr(exc, "status_code", None)
+                if status is not None and status < 500:
+                    raise
+                self.log.warning("Creating the %s ticket may or may not have worked (%s)", marker, exc)
+                found = self._await_marker(marker, project_key)
+                if found:
+                    return Ticket(found, self.browse_url(found), created=True)
+                if attempt == self.max_attempts:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _await_marker(self, marker: str, project_key: str) -> str | None:
+        deadline = time.monotonic() + self.consistency_wait
+        wait = 0.5
+        while True:
+            found = self.find_by_marker(marker, project_key)
+            if found or time.monotonic() >= deadline:
+                return found
+            self._sleep(min(wait, max(0.0, deadline - time.monotonic())))
+            wait = min(wait * 2, 5.0)
+
+    def issue(self, key: str, *, changelog: bool = False) -> dict[str, Any]:
+        params = {"expand": "changelog"} if changelog else {}
+        return self._rest("get", f"2/issue/{key}", params=params, idempotent=True)
+
+    def status_of(self, key: str) -> str:
+        return self.issue(key)["fields"]["status"]["name"]
+
+    def decision(self, key: str) -> Decision | None:
+        """The ticket's latest move to Done or Rejected (who, when), or None when it is not decided."""
+        histories = self._changelog(key)
+        return decision_from_changelog(
+            key,
+            histories,
+            done_status=self.settings.done_status,
+            rejected_status=self.settings.rejected_status,
+        )
+
+    def _changelog(self, key: str) -> list[dict[str, Any]]:
+        issue = self.issue(key, changelog=True)
+        changelog = issue.get("changelog") or {}
+        histories = list(changelog.get("histories", []))
+        total = changelog.get("total", len(histories))
+        # The expand returns at most 100 entries; a long-lived ticket pages through the changelog endpoint.
+        start = len(histories)
+        while start < total:
+            page = self._rest(
+                "get",
+                f"2/issue/{key}/changelog",
+                params={"startAt": start, "maxResults": 100},
+                idempotent=True,
+            )
+            values = page.get("values", []) if page else []
+            if not values:
+                break
+            histories.extend(values)
+            start += len(values)
+        return histories
+
+    def transition(self, key: str, to_status: str) -> None:
+        """Move the ticket to ``to_status`` (no-op when it is there already)."""
+        if self.status_of(key).lower() == to_status.lower():
+            return
+        available = self._rest("get", f"2/issue/{key}/transitions", idempotent=True).get("transitions", [])
+        for candidate in available:
+            if str(candidate.get("to", {}).get("name", "")).lower() == to_status.lower():
+                self._rest(
+                    "post",
+                    f"2/issue/{key}/transitions",
+                    json={"transition": {"id": candidate["id"]}},
+                    idempotent=True,  # moving to a status twice lands in the same status
+                )
+                return
+        names = ", ".join(sorted(str(c.get("to", {}).get("name")) for c in available)) or "none"
+        raise JiraError(
+            f"Ticket {key} cannot move to {to_status!r} from where it is; available: {names}. Check the "
+            "project's workflow."
+        )
+
+    def comment(self, key: str, body: str, *, marker: str | None = None) -> None:
+        """Add a comment; with ``marker``, only if no comment already carries it (retries add none twice)."""
+        if marker:
+            comments = self._rest("get", f"2/issue/{key}/comment", idempotent=True).get("comments", [])
+            if any(marker in str(c.get("body", "")) for c in comments):
+                return
+            body = f"{body}\n\n[{marker}]"
+        self._rest("post", f"2/issue/{key}/comment", json={"body": body}, idempotent=False)
+
+    def add_remote_link(self, key: str, *, url: str, title: str, global_id: str | None = None) -> None:
+        """Link the ticket to ``url``; the globalId makes a repeat update the same link, not add one."""
+        body = {"globalId": global_id or f"mg:{url}", "object": {"url": url, "title": title[:255]}}
+        self._rest("post", f"2/issue/{key}/remotelink", json=body, idempotent=True)
+
+    def attach(self, key: str, *, filename: str, content: bytes) -> bool:
+        """Attach ``content`` unless an attachment with the same name and SHA-256 is already there.
+
+        Returns True when it uploaded. Jira keeps same-named attachments side by side, so the check
+        downloads same-named ones and compares digests.
+        """
+        digest = hashlib.sha256(content).hexdigest()
+        fields = self.issue(key).get("fields", {})
+        for attachment in fields.get("attachment") or []:
+            if attachment.get("filename") != filename or int(attachment.get("size", -1)) != len(content):
+                continue
+            existing = self._download(attachment["content"])
+            if hashlib.sha256(existing).hexdigest() == digest:
+                return False
+        conn = self.get_conn()
+        # None drops the session's JSON content type so requests writes the multipart boundary.
+        headers: dict[str, Any] = {"X-Atlassian-Token": "no-check", "content-type": None}
+
+        def upload() -> Any:
+            response = conn._session.post(
+                f"{self.settings.url}/rest/api/2/issue/{key}/attachments",
+                files={"file": (filename, content, "application/octet-stream")},
+                headers=headers,
+            )
+            return response.json()
+
+        # An ambiguous upload failure is not retried blindly: the next call's digest check decides.
+        self._call(f"attach {filename} to {key}", upload, idempotent=False)
+        return True
+
+    def _download(self, url: str) -> bytes:
+        conn = self.get_conn()
+        return self._call("download attachment", lambda: conn._session.get(url).content, idempotent=True)
+
+    def user_groups(self, person: Mapping[str, Any] | Any) -> list[str]:
+        """Names of the groups a user belongs to (by accountId on Cloud, username on Data Center)."""
+        account_id = getattr(person, "account_id", None) or (
+            person.get("account_id") if isinstance(person, Mapping) else None
+        )
+        name = getattr(person, "name", None) or (person.get("name") if isinstance(person, Mapping) else None)
+        params = {"accountId": account_id} if account_id else {"username": name}
+        if not any(params.values()):
+            return []
+        user = self._rest("get", "2/user", params={**params, "expand": "groups"}, idempotent=True)
+        return [g["name"] for g in ((user or {}).get("groups") or {}).get("items", [])]
+
+    # -- prerequisites --------------------------------------------------------------------------------
+
+    def check_project(self, project_key: str) -> None:
+        """Fail early, naming what to configure, if the project lacks Done/Rejected or attachments."""
+        statuses: set[str] = set()
+        for issue_type in self._rest("get", f"2/project/{project_key}/statuses", idempotent=True) or []:
+            statuses.update(str(s.get("name", "")).lower() for s in issue_type.get("statuses", []))
+        missing = [
+            name
+            for name in (self.settings.done_status, self.settings.rejected_status)
+            if name.lower() not in statuses
+        ]
+        if missing:
+            raise ConfigurationError(
+                f"Jira project {project_key} has no status {', '.join(repr(m) for m in missing)} in its "
+                "workflow. Add them (ModelOp's prerequisite too), or set done_status/rejected_status in the "
+                f"connection {self.jira_conn_id!r} extras to the names your workflow uses."
+            )
+        meta = self._rest("get", "2/attachment/meta", idempotent=True) or {}
+        if not meta.get("enabled", False):
+            raise ConfigurationError(
+                "Jira attachments are disabled; enable them (System > Attachments) so the review document "
+                "can be attached to approval tickets."
+            )
+
+    # -- the triggerer's client -----------------------------------------------------------------------
+
+    @classmethod
+    async def async_client(cls, jira_conn_id: str) -> JiraAsyncClient:
+        conn = await BaseHook.aget_connection(jira_conn_id)
+        return JiraAsyncClient(JiraSettings.from_connection(conn))
+
+
+class JiraAsyncClient:
+    """Read-only async Jira access for triggers: incremental search and single-ticket reads."""
+
+    def __init__(
+        self, settings: JiraSettings, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    ) -> None:
+        self.settings = settings
+        self._sleep = sleep
+        self.requests = 0
+
+    @cached_property
+    def _http(self) -> httpx.AsyncClient:
+        import httpx
+
+        auth: Any = None
+        headers = {"Accept": "application/json"}
+        if self.settings.auth == "bearer":
+            headers["Authorization"] = f"Bearer {self.settings.secret}"
+        else:
+            auth = httpx.BasicAuth(self.settings.login or "", self.settings.secret or "")
+        return httpx.AsyncClient(
+            base_url=self.settings.url,
+            auth=auth,
+            headers=headers,
+            verify=self.settings.verify,
+            timeout=self.settings.timeout,
+        )
+
+    async def aclose(self) -> None:
+        if "_http" in self.__dict__:
+            await self._http.aclose()
+
+    async def _get_or_post(self, method: str, path: str, **kwargs: Any) -> Any:
+        import httpx
+
+        delay = 1.0
+        for attempt in range(1, 6):
+            self.requests += 1
+            try:
+                response = await self._http.request(method, path, **kwargs)
+            except httpx.TransportError as exc:
+                if attempt == 5:
+                    raise JiraError(f"Jira {method} {path} failed: {exc}; is Jira reachable?") from exc
+                await self._sleep(delay)
+                delay *= 2
+                continue
+            if response.status_code == 429 or response.status_code in _RETRYABLE_STATUS:
+                if attempt == 5:
+                    break
+                wait = delay
+                if response.status_code == 429:
+                    try:
+                        wait = float(response.headers.get("Retry-After", delay))
+                    except ValueError:
+                        wait = delay
+                await self._sleep(min(wait, 60.0))
+                delay *= 2
+                continue
+            if response.status_code == 404:
+                return None
+            if response.status_code >= 400:
+                raise JiraError(
+                    f"Jira {method} {path} failed (HTTP {response.status_code}): {response.text[:300]}"
+                )
+            return response.json()
+        raise JiraError(
+            f"Jira {method} {path} kept failing (HTTP {response.status_code}); retries exhausted."
+        )
+
+    async def search(
+        self, jql: str, *, fields: Sequence[str] = ("status", "updated")
+    ) -> list[dict[str, Any]]:
+        """Every issue matching ``jql``, all pages (Cloud: nextPageToken; Data Center: startAt)."""
+        issues: list[dict[str, Any]] = []
+        if self.settings.flavor == CLOUD:
+            token: str | None = None
+            while True:
+                body: dict[str, Any] = {"jql": jql, "maxResults": 100, "fields": list(fields)}
+                if token:
+                    body["nextPageToken"] = token
+                page = await self._get_or_post("POST", "/rest/api/3/search/jql", json=body) or {}
+                issues.extend(page.get("issues", []))
+                token = page.get("nextPageToken")
+                if not token or page.get("isLast", False):
+                    return issues
+        start = 0
+        while True:
+            params = {"jql": jql, "startAt": start, "maxResults": 100, "fields": ",".join(fields)}
+            page = await self._get_or_post("GET", "/rest/api/2/search", params=params) or {}
+            batch = page.get("issues", [])
+            issues.extend(batch)
+            start += len(batch)
+            if not batch or start >= int(page.get("total", 0)):
+                return issues
+
+    async def issue_status(self, key: str) -> str | None:
+        """The ticket's current status name, or None when the ticket does not exist (deleted)."""
+        issue = await self._get_or_post("GET", f"/rest/api/2/issue/{key}", params={"fields": "status"})
+        if issue is None:
+            return None
+        return str(issue["fields"]["status"]["name"])

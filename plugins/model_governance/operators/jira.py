@@ -1,0 +1,104 @@
+"""Open an approval ticket in Jira (idempotently) and wait for its verified decision."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from model_governance.approvals import approval_marker
+from model_governance.exceptions import ConfigurationError
+from model_governance.sensors.jira import JiraApprovalSensor
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class JiraApprovalOperator(JiraApprovalSensor):
+    """Open the approval ticket for this gate of this DAG run, then wait for a verified decision.
+
+    The ticket carries a marker label derived from dag_id, run_id, task_id and approval kind, so a retried
+    task, a cleared task or a rerun of the run finds its ticket instead of opening another. Links (Airflow
+    run, SageMaker package, document) are added as remote links; files are attached once by name + SHA-256.
+    Everything else is ``JiraApprovalSensor``: deferred wait, four eyes, inventory record.
+
+    :param summary: / :param description: the ticket text (templated). ``description`` is wiki markup for
+        Data Center or a string or ADF document for Cloud.
+    :param links: title -> URL to add as remote links (templated).
+    :param attachments: filename -> bytes to attach.
+    """
+
+    template_fields: Sequence[str] = (
+        *JiraApprovalSensor.template_fields,
+        "summary",
+        "description",
+        "links",
+    )
+
+    def __init__(
+        self,
+        *,
+        summary: str,
+        description: Any,
+        issue_type: str | None = None,
+        labels: Sequence[str] = (),
+        links: Mapping[str, str] | None = None,
+        attachments: Mapping[str, bytes] | None = None,
+        check_project: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.summary = summary
+        self.description = description
+        self.issue_type = issue_type
+        self.labels = labels
+        self.links = links
+        self.attachments = attachments
+        self.check_project = check_project
+
+    def execute(self, context: Context) -> Any:
+        project = self.project_key or self.hook.settings.project_key or self._configured_project()
+        if self.check_project:
+            self.hook.check_project(project)
+        ti = context["ti"]
+        ticket = self.hook.create_ticket(
+            marker=approval_marker(
+                dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id, kind=self.approval_kind
+            ),
+            project_key=project,
+            summary=self.summary,
+            description=self.description,
+            issue_type=self.issue_type or self._configured_issue_type(),
+            labels=[
+                "model-governance",
+                f"approval-{self.approval_kind.lower().replace('_', '-')}",
+                *self.labels,
+            ],
+        )
+        self.log.info("Approval ticket %s %s", ticket.url, "opened" if ticket.created else "found")
+        for title, url in sorted((self.links or {}).items()):
+            self.hook.add_remote_link(ticket.key, url=url, title=title)
+        for filename, content in sorted((self.attachments or {}).items()):
+            self.hook.attach(ticket.key, filename=filename, content=content)
+        ti.xcom_push(key="issue_key", value=ticket.key)
+        ti.xcom_push(key="issue_url", value=ticket.url)
+        if self.record_decision and (self.model_id or self.use_case_id):
+            self._record_request(context, ticket.key)
+        self.issue_key = ticket.key
+        self.project_key = project
+        return super().execute(context)
+
+    def _configured_project(self) -> str:
+        from model_governance.config import load_config
+
+        project = load_config().jira.project_key
+        if not project:
+            raise ConfigurationError(
+                f"No Jira project for task {self.task_id!r}: pass project_key, set it in the Jira "
+                "connection's extras, or in the settings (jira.project_key)."
+            )
+        return project
+
+    def _configured_issue_type(self) -> str:
+        from model_governance.config import load_config
+
+        return load_config().jira.issue_type

@@ -1,0 +1,195 @@
+"""Waiting for Jira approvals in the triggerer, at the cost of one search per poll interval.
+
+Every ``JiraApprovalTrigger`` on the same connection and project shares ONE poll loop per triggerer
+(Airflow 3.3 shared streams, ``BaseEventTrigger.shared_stream_key``): each interval the loop runs one
+incremental search, ``project = P AND updated >= -Nm`` (all pages), and broadcasts the ticket statuses it
+saw; each trigger picks out its own ticket. Relative JQL times are evaluated by Jira in its own clock and
+zone, so no time zone can shift the window. Search lags writes, so the window overlaps the previous one by
+``search_lag_margin`` and each trigger also reads its own ticket directly at start and every
+``direct_check_interval``.
+
+The trigger only observes: verifying who moved the ticket, refusing and moving it back, reminding and
+recording all happen in the task after the event (triggers may run more than once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import AsyncIterator, Hashable
+from datetime import UTC, datetime
+from typing import Any
+
+from airflow.triggers.base import BaseEventTrigger, TriggerEvent
+
+from model_governance.exceptions import JiraError
+from model_governance.hooks.jira import JiraHook
+
+DECIDED = "decided"
+DELETED = "deleted"
+REMINDER_DUE = "reminder_due"
+ERROR = "error"
+
+
+def poll_window_minutes(seconds_since_last_poll: float | None, poll_interval: float, margin: float) -> int:
+    """Minutes the next search must look back: the gap since the last good poll plus the lag margin."""
+    gap = poll_interval if seconds_since_last_poll is None else seconds_since_last_poll
+    return max(1, math.ceil((gap + margin) / 60.0))
+
+
+class JiraApprovalTrigger(BaseEventTrigger):
+    """Fire when an approval ticket reaches the Done or Rejected status, is deleted, or a reminder is due.
+
+    :param jira_conn_id: Airflow connection of type ``jira``.
+    :param project_key: the ticket's project: the unit of sharing.
+    :param issue_key: the approval ticket.
+    :param done_status: / :param rejected_status: the deciding status names.
+    :param poll_interval: seconds between the shared searches.
+    :param direct_check_interval: seconds between this trigger's own reads of its ticket.
+    :param search_lag_margin: seconds of overlap between search windows (search is eventually consistent).
+    :param remind_at: ISO time at which to fire a ``reminder_due`` event, if still undecided.
+    """
+
+    def __init__(
+        self,
+        *,
+        jira_conn_id: str,
+        project_key: str,
+        issue_key: str,
+        done_status: str = "Done",
+        rejected_status: str = "Rejected",
+        poll_interval: float = 60.0,
+        direct_check_interval: float = 1800.0,
+        search_lag_margin: float = 120.0,
+        remind_at: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.jira_conn_id = jira_conn_id
+        self.project_key = project_key
+        self.issue_key = issue_key
+        self.done_status = done_status
+        self.rejected_status = rejected_status
+        self.poll_interval = float(poll_interval)
+        self.direct_check_interval = float(direct_check_interval)
+        self.search_lag_margin = float(search_lag_margin)
+        self.remind_at = remind_at
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "jira_conn_id": self.jira_conn_id,
+                "project_key": self.project_key,
+                "issue_key": self.issue_key,
+                "done_status": self.done_status,
+                "rejected_status": self.rejected_status,
+                "poll_interval": self.poll_interval,
+                "direct_check_interval": self.direct_check_interval,
+                "search_lag_margin": self.search_lag_margin,
+                "remind_at": self.remind_at,
+            },
+        )
+
+    def shared_stream_key(self) -> Hashable | None:
+        # Everything open_shared_stream reads from kwargs must be in the key (siblings may differ otherwise).
+        return (
+            "jira-approvals",
+            self.jira_conn_id,
+            self.project_key,
+            self.poll_interval,
+            self.search_lag_margin,
+        )
+
+    # -- the shared poll ------------------------------------------------------------------------------
+
+    @classmethod
+    async def open_shared_stream(cls, kwargs: dict[str, Any]) -> AsyncIterator[Any]:
+        """One incremental project search per interval; yields ``{"kind": "poll", "statuses": {...}}``.
+
+        A failed search yields ``{"kind": "poll_error"}`` and the loop goes on: a Jira hiccup must not
+        fail thousands of waiting approvals.
+        """
+        client = await JiraHook.async_client(kwargs["jira_conn_id"])
+        interval, margin = float(kwargs["poll_interval"]), float(kwargs["search_lag_margin"])
+        jql_project = str(kwargs["project_key"]).replace('"', "")
+        loop = asyncio.get_running_loop()
+        last_good: float | None = None
+        try:
+            while True:
+                started = loop.time()
+                minutes = poll_window_minutes(
+                    None if last_good is None else started - last_good, interval, margin
+                )
+                jql = f'project = "{jql_project}" AND updated >= "-{minutes}m" ORDER BY updated ASC'
+                try:
+                    issues = await client.search(jql, fields=("status", "updated"))
+                except JiraError as exc:
+                    yield {"kind": "poll_error", "error": str(exc)}
+                else:
+                    last_good = started
+                    statuses = {i["key"]: i["fields"]["status"]["name"] for i in issues if i.get("fields")}
+                    yield {"kind": "poll", "statuses": statuses, "requests": client.requests}
+                await asyncio.sleep(max(0.0, interval - (loop.time() - started)))
+        finally:
+            await client.aclose()
+
+    async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
+        event = await self._direct_check()
+        if event is not None:
+            yield event
+            return
+        loop = asyncio.get_running_loop()
+        next_direct = loop.time() + self.direct_check_interval
+        async for raw in shared_stream:
+            if raw.get("kind") == "poll":
+                status = raw["statuses"].get(self.issue_key)
+                if status is not None and self._deciding(status):
+                    yield self._decided(status)
+                    return
+            if loop.time() >= next_direct:
+                next_direct = loop.time() + self.direct_check_interval
+                event = await self._direct_check()
+                if event is not None:
+                    yield event
+                    return
+            if self._reminder_due():
+                yield TriggerEvent({"status": REMINDER_DUE, "issue_key": self.issue_key})
+                return
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Standalone loop, used only when the triggerer does not share streams: own reads each interval."""
+        while True:
+            event = await self._direct_check()
+            if event is None and self._reminder_due():
+                event = TriggerEvent({"status": REMINDER_DUE, "issue_key": self.issue_key})
+            if event is not None:
+                yield event
+                return
+            await asyncio.sleep(self.poll_interval)
+
+    # -- helpers --------------------------------------------------------------------------------------
+
+    def _deciding(self, status: str) -> bool:
+        return status.lower() in (self.done_status.lower(), self.rejected_status.lower())
+
+    def _decided(self, status: str) -> TriggerEvent:
+        return TriggerEvent({"status": DECIDED, "issue_key": self.issue_key, "jira_status": status})
+
+    def _reminder_due(self) -> bool:
+        return self.remind_at is not None and datetime.now(UTC) >= datetime.fromisoformat(self.remind_at)
+
+    async def _direct_check(self) -> TriggerEvent | None:
+        client = await JiraHook.async_client(self.jira_conn_id)
+        try:
+            status = await client.issue_status(self.issue_key)
+        except JiraError as exc:
+            # A failed read is retried at the next direct check; the shared search keeps watching.
+            self.log.warning("Reading %s directly failed: %s", self.issue_key, exc)
+            return None
+        finally:
+            await client.aclose()
+        if status is None:
+            return TriggerEvent({"status": DELETED, "issue_key": self.issue_key})
+        if self._deciding(status):
+            return self._decided(status)
+        return None
