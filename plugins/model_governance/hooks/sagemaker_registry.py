@@ -1,0 +1,186 @@
+"""SageMaker Model Registry: model package groups, lifecycle and approval writes, metadata, model cards.
+
+Built on the Amazon provider's ``AwsBaseHook`` (connection, region, role, ``endpoint_url`` extra for the
+sandbox). Every update carries a ``ClientToken`` derived from the write's identity, so a retried task is
+answered with the first result; botocore's adaptive retry mode absorbs throttling.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from model_governance.exceptions import ConflictError, NotFoundError, RegistryError
+from model_governance.lifecycle import GovernanceStatus
+from model_governance.registry import check_metadata, client_token, lifecycle_update
+
+_RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 10})
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _not_found(exc: ClientError) -> bool:
+    message = str(exc.response.get("Error", {}).get("Message", "")).lower()
+    return _error_code(exc) in ("ResourceNotFound", "ValidationException") and (
+        "does not exist" in message or "not found" in message
+    )
+
+
+class SageMakerRegistryHook(AwsBaseHook):
+    """Interact with the SageMaker Model Registry of one business entity (account + region).
+
+    Additional arguments (such as ``aws_conn_id``, ``region_name``) are passed to ``AwsBaseHook``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["client_type"] = "sagemaker"
+        kwargs.setdefault("config", _RETRIES)
+        super().__init__(*args, **kwargs)
+
+    def _fail(self, what: str, exc: ClientError) -> RegistryError:
+        message = exc.response.get("Error", {}).get("Message", str(exc))
+        return RegistryError(f"SageMaker {what} failed ({_error_code(exc)}): {message}")
+
+    # -- groups ---------------------------------------------------------------------------------------
+
+    def ensure_model_package_group(
+        self, name: str, *, description: str, tags: Mapping[str, str] | None = None
+    ) -> tuple[str, bool]:
+        """Create the model package group, or return the existing one. Returns ``(arn, created)``."""
+        client = self.get_conn()
+        existing = self.describe_model_package_group(name)
+        if existing is not None:
+            return existing["ModelPackageGroupArn"], False
+        try:
+            response = client.create_model_package_group(
+                ModelPackageGroupName=name,
+                ModelPackageGroupDescription=description[:1024],
+                Tags=[{"Key": k, "Value": v} for k, v in sorted((tags or {}).items())],
+            )
+        except ClientError as exc:
+            # A concurrent or earlier-but-unanswered create: the group exists now, which is what we want.
+            again = self.describe_model_package_group(name)
+            if again is not None:
+                return again["ModelPackageGroupArn"], False
+            raise self._fail(f"creating model package group {name!r}", exc) from exc
+        return response["ModelPackageGroupArn"], True
+
+    def describe_model_package_group(self, name: str) -> dict[str, Any] | None:
+        try:
+            return self.get_conn().describe_model_package_group(ModelPackageGroupName=name)
+        except ClientError as exc:
+            if _not_found(exc):
+                return None
+            raise self._fail(f"describing model package group {name!r}", exc) from exc
+
+    # -- packages -------------------------------------------------------------------------------------
+
+    def describe_model_package(self, arn: str) -> dict[str, Any]:
+        try:
+            return self.get_conn().describe_model_package(ModelPackageName=arn)
+        except ClientError as exc:
+            if _not_found(exc):
+                raise NotFoundError(f"Model package {arn!r} does not exist in SageMaker (deleted?).") from exc
+            raise self._fail(f"describing model package {arn!r}", exc) from exc
+
+    def iter_group_packages(self, group: str) -> Iterator[dict[str, Any]]:
+        """Summaries of every version in ``group`` (100 per page; summaries lack customer metadata)."""
+        paginator = self.get_conn().get_paginator("list_model_packages")
+        for page in paginator.paginate(ModelPackageGroupName=group, PaginationConfig={"PageSize": 100}):
+            yield from page.get("ModelPackageSummaryList", [])
+
+    def iter_modified_since(self, since: datetime, *, stage: str | None = None) -> Iterator[dict[str, Any]]:
+        """Full model packages modified at or after ``since`` (Search, 100 per page), oldest first."""
+        filters: list[dict[str, str]] = [
+            {"Name": "LastModifiedTime", "Operator": "GreaterThanOrEqualTo", "Value": since.isoformat()}
+        ]
+        if stage:
+            filters.append({"Name": "ModelLifeCycle.Stage", "Operator": "Equals", "Value": stage})
+        paginator = self.get_conn().get_paginator("search")
+        pages = paginator.paginate(
+            Resource="ModelPackage",
+            SearchExpression={"Filters": filters},
+            SortBy="LastModifiedTime",
+            SortOrder="Ascending",
+            PaginationConfig={"PageSize": 100},
+        )
+        try:
+            for page in pages:
+                for result in page.get("Results", []):
+                    if "ModelPackage" in result:
+                        yield result["ModelPackage"]
+        except ClientError as exc:
+            raise self._fail("searching model packages", exc) from exc
+
+    def write_status(
+        self,
+        arn: str,
+        status: GovernanceStatus | str,
+        *,
+        token_parts: Sequence[str],
+        description: str | None = None,
+        include_approval: bool = True,
+    ) -> dict[str, Any]:
+        """Write a governance status as the package's ``ModelLifeCycle`` (and approval status)."""
+        body = lifecycle_update(status, description=description, include_approval=include_approval)
+        return self._update(arn, body, token_parts=(*token_parts, "status", str(status)))
+
+    def put_metadata(
+        self,
+        arn: str,
+        properties: Mapping[str, str],
+        *,
+        token_parts: Sequence[str],
+        remove: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """Merge ``properties`` into the package's customer metadata (and remove ``remove``)."""
+        existing = self.describe_model_package(arn).get("CustomerMetadataProperties", {})
+        kept = {k: v for k, v in existing.items() if k not in remove}
+        check_metadata(properties, existing=kept)
+        changed = {k: v for k, v in properties.items() if existing.get(k) != v}
+        to_remove = [k for k in remove if k in existing]
+        if not changed and not to_remove:
+            return {"ModelPackageArn": arn}
+        body: dict[str, Any] = {}
+        if changed:
+            body["CustomerMetadataProperties"] = dict(sorted(changed.items()))
+        if to_remove:
+            body["CustomerMetadataPropertiesToRemove"] = sorted(to_remove)
+        digest = json.dumps(body, sort_keys=True)
+        return self._update(arn, body, token_parts=(*token_parts, "metadata", digest))
+
+    def update_model_card(
+        self, arn: str, content: Mapping[str, Any], *, token_parts: Sequence[str], status: str | None = None
+    ) -> dict[str, Any]:
+        """Merge ``content`` into the package's model card (JSON), keeping its status unless given.
+
+        An Archived card cannot change (as in AWS): ``ConflictError`` says so before trying.
+        """
+        card = self.describe_model_package(arn).get("ModelCard") or {}
+        current_status = card.get("ModelCardStatus", "Draft")
+        if current_status == "Archived":
+            raise ConflictError(f"The model card of {arn!r} is Archived; SageMaker refuses changes to it.")
+        merged = {**json.loads(card.get("ModelCardContent") or "{}"), **content}
+        text = json.dumps(merged, sort_keys=True)
+        if len(text) > 100_000:
+            raise ConflictError(f"The model card of {arn!r} would exceed 100,000 characters; store less.")
+        body = {"ModelCard": {"ModelCardContent": text, "ModelCardStatus": status or current_status}}
+        return self._update(arn, body, token_parts=(*token_parts, "card", text))
+
+    def _update(self, arn: str, body: Mapping[str, Any], *, token_parts: Sequence[str]) -> dict[str, Any]:
+        try:
+            return self.get_conn().update_model_package(
+                ModelPackageArn=arn, ClientToken=client_token(arn, *token_parts), **body
+            )
+        except ClientError as exc:
+            if _not_found(exc):
+                raise NotFoundError(f"Model package {arn!r} does not exist in SageMaker (deleted?).") from exc
+            raise self._fail(f"updating model package {arn!r}", exc) from exc
