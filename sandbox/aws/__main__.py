@@ -1,0 +1,3 @@
+from sandbox.aws.server import main
+
+raise SystemExit(main())

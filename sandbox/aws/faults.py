@@ -1,0 +1,108 @@
+"""Fault switches (throttling, added latency) and per-action request counters."""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from sandbox.aws.errors import AwsError
+
+FAULT_KEYS = ("throttle_rate", "latency_ms", "actions", "seed")
+
+
+class Faults:
+    """Current fault switches plus the seeded RNG that decides which requests they hit.
+
+    ``actions`` limits the faults to matching ``service:Action`` keys (shell patterns such as
+    ``sagemaker:*`` or ``sqs:ReceiveMessage``); None means every AWS request.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self._lock = threading.Lock()
+        self.seed = seed
+        self._rng = random.Random(f"faults-{seed}")  # noqa: S311 - repeatable test faults, not security
+        self.throttle_rate = 0.0
+        self.latency_ms: float = 0
+        self.actions: list[str] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "throttle_rate": self.throttle_rate,
+                "latency_ms": self.latency_ms,
+                "actions": list(self.actions) if self.actions is not None else None,
+                "seed": self.seed,
+            }
+
+    def update(self, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Apply a partial change; unknown keys and bad values are refused before anything changes."""
+        unknown = sorted(set(changes) - set(FAULT_KEYS))
+        if unknown:
+            raise AwsError("InvalidSandboxConfig", f"unknown fault switch(es) {unknown}; known: {FAULT_KEYS}")
+        rate = changes.get("throttle_rate", self.throttle_rate)
+        latency = changes.get("latency_ms", self.latency_ms)
+        actions = changes.get("actions", self.actions)
+        seed = changes.get("seed", self.seed)
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0.0 <= rate <= 1.0:
+            raise AwsError("InvalidSandboxConfig", f"throttle_rate {rate!r} must be a number in [0.0, 1.0].")
+        if isinstance(latency, bool) or not isinstance(latency, int | float) or latency < 0:
+            raise AwsError("InvalidSandboxConfig", f"latency_ms {latency!r} must be a number >= 0.")
+        if actions is not None and (
+            not isinstance(actions, list) or not all(isinstance(a, str) and ":" in a for a in actions)
+        ):
+            raise AwsError(
+                "InvalidSandboxConfig",
+                f"actions {actions!r} must be null or a list of 'service:Action' patterns, "
+                "e.g. ['sagemaker:*', 'sqs:ReceiveMessage'].",
+            )
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise AwsError("InvalidSandboxConfig", f"seed {seed!r} must be an integer.")
+        with self._lock:
+            self.throttle_rate = float(rate)
+            self.latency_ms = latency
+            self.actions = list(actions) if actions is not None else None
+            if "seed" in changes:
+                self.seed = seed
+                self._rng = random.Random(f"faults-{seed}")  # noqa: S311 - repeatable test faults, not security
+        return self.as_dict()
+
+    def decide(self, action_key: str) -> tuple[float, bool]:
+        """(seconds of latency to add, whether to throttle) for one request."""
+        with self._lock:
+            if self.actions is not None and not any(fnmatch.fnmatchcase(action_key, p) for p in self.actions):
+                return 0.0, False
+            throttle = self.throttle_rate > 0 and self._rng.random() < self.throttle_rate
+            return self.latency_ms / 1000.0, throttle
+
+
+class Counters:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests: Counter[str] = Counter()
+        self.throttled: Counter[str] = Counter()
+        self.injected_latency_ms = 0.0
+
+    def hit(self, action_key: str, throttled: bool, latency_s: float) -> None:
+        with self._lock:
+            self.requests[action_key] += 1
+            if throttled:
+                self.throttled[action_key] += 1
+            self.injected_latency_ms += latency_s * 1000.0
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "requests": dict(self.requests),
+                "throttled": dict(self.throttled),
+                "injected_latency_ms": round(self.injected_latency_ms, 3),
+            }
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.throttled.clear()
+            self.injected_latency_ms = 0.0
