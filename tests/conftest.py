@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+# The sandboxes' fixtures (aws_sandbox, aws_clients, ...) for every test tier.
+pytest_plugins = ["sandbox.aws.pytest_fixtures"]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_HOST = os.environ.get("MG_TEST_POSTGRES_HOST", "127.0.0.1")
 POSTGRES_PORT = int(os.environ.get("MG_TEST_POSTGRES_PORT", "5432"))

@@ -1,4 +1,4 @@
-"""The AWS sandbox fixtures (pytest 9 allows ``pytest_plugins`` only in the root conftest, so import them)."""
+"""Helpers for the AWS sandbox tests; the sandbox fixtures come from the root conftest's pytest_plugins."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from sandbox.aws.pytest_fixtures import AwsClients, aws_clients, aws_sandbox
+from sandbox.aws.pytest_fixtures import AwsClients
 
-__all__ = ["aws_clients", "aws_sandbox", "group", "unique"]
+__all__ = ["group", "unique"]
 
 
 def unique(prefix: str) -> str:

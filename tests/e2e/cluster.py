@@ -1,0 +1,205 @@
+"""Real Airflow processes for end-to-end tests: api-server, scheduler, dag-processor, triggerer.
+
+Each process runs in its own session so teardown can stop it and every child it started. Defaults are
+the embedded shape (SQLite metadata DB, LocalExecutor); ``overrides`` switch to Postgres + Celery.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import REPO_ROOT, airflow_env
+
+VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", REPO_ROOT / ".venv")) / "bin"
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def airflow_binary() -> str:
+    candidate = VENV_BIN / "airflow"
+    if candidate.exists():
+        return str(candidate)
+    import shutil
+
+    found = shutil.which("airflow")
+    if not found:
+        raise RuntimeError("The airflow command is not installed; run `make setup`.")
+    return found
+
+
+@dataclass
+class AirflowCluster:
+    home: Path
+    dags_folder: Path = REPO_ROOT / "dags"
+    overrides: Mapping[str, str] = field(default_factory=dict)
+    components: Sequence[str] = COMPONENTS
+    port: int = field(default_factory=free_port)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = airflow_env(
+            self.home,
+            AIRFLOW__CORE__DAGS_FOLDER=str(self.dags_folder),
+            AIRFLOW__CORE__EXECUTOR="LocalExecutor",
+            AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{self.port}/execution/",
+            AIRFLOW__API__PORT=str(self.port),
+            AIRFLOW__API__BASE_URL=f"http://127.0.0.1:{self.port}",
+            AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
+            AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="5",
+            AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="1",
+            AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC="1",
+            AIRFLOW__CORE__UNIT_TEST_MODE="False",
+            AIRFLOW__API_AUTH__JWT_SECRET="e2e-only-secret",
+            AIRFLOW__CORE__FERNET_KEY="",
+        )
+        env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+        env.update(self.overrides)
+        return env
+
+    def cli(self, *args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [airflow_binary(), *args], env=self.env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        if check and done.returncode != 0:
+            raise RuntimeError(f"airflow {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        return done
+
+    def start(self) -> AirflowCluster:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.cli("db", "migrate", timeout=300)
+        for component in self.components:
+            args = [component, "--port", str(self.port)] if component == "api-server" else [component]
+            log = (self.home / f"{component}.log").open("wb")
+            self.processes[component] = subprocess.Popen(  # noqa: S603 - our own airflow binary
+                [airflow_binary(), *args], env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self._wait_for_api()
+        return self
+
+    def _wait_for_api(self, timeout: float = 120) -> None:
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._check_alive()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v2/version", timeout=2):  # noqa: S310
+                    return
+            except OSError:
+                time.sleep(1)
+        raise TimeoutError(f"api-server did not answer on port {self.port}:\n{self.log_tail('api-server')}")
+
+    def _check_alive(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(f"airflow {name} exited with {process.returncode}:\n{self.log_tail(name)}")
+
+    def log_tail(self, component: str, chars: int = 4000) -> str:
+        path = self.home / f"{component}.log"
+        return path.read_text(errors="replace")[-chars:] if path.exists() else "(no log)"
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+    # -- DAG runs -------------------------------------------------------------------------------------
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._check_alive()
+            listed = self.cli("dags", "list", "-o", "json", check=False)
+            if listed.returncode == 0 and any(d.get("dag_id") == dag_id for d in _json(listed.stdout)):
+                return
+            time.sleep(2)
+        raise TimeoutError(f"DAG {dag_id} was not parsed:\n{self.log_tail('dag-processor')}")
+
+    def trigger(self, dag_id: str, run_id: str, conf: Mapping[str, Any] | None = None) -> None:
+        args = ["dags", "trigger", dag_id, "--run-id", run_id]
+        if conf:
+            args += ["--conf", json.dumps(conf)]
+        self.cli(*args)
+
+    def run_state(self, dag_id: str, run_id: str) -> str | None:
+        listed = self.cli("dags", "list-runs", dag_id, "-o", "json", check=False)
+        for run in _json(listed.stdout) if listed.returncode == 0 else []:
+            if run.get("run_id") == run_id:
+                return str(run.get("state"))
+        return None
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
+        listed = self.cli("tasks", "states-for-dag-run", dag_id, run_id, "-o", "json", check=False)
+        if listed.returncode != 0:
+            return {}
+        return {row["task_id"]: str(row.get("state")) for row in _json(listed.stdout)}
+
+    def wait_for_task_state(
+        self, dag_id: str, run_id: str, task_id: str, states: set[str], timeout: float = 180
+    ) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._check_alive()
+            state = self.task_states(dag_id, run_id).get(task_id)
+            if state in states:
+                return state
+            time.sleep(2)
+        raise TimeoutError(
+            f"{dag_id}/{run_id}/{task_id} never reached {states}: {self.task_states(dag_id, run_id)}\n"
+            f"{self.log_tail('scheduler')}\n{self.log_tail('triggerer')}"
+        )
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 300) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._check_alive()
+            state = self.run_state(dag_id, run_id)
+            if state in ("success", "failed"):
+                return state
+            time.sleep(2)
+        raise TimeoutError(
+            f"{dag_id}/{run_id} did not finish: {self.task_states(dag_id, run_id)}\n{self.log_tail('scheduler')}"
+        )
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str) -> str:
+        """The task's log files as written by the worker (LocalExecutor writes under AIRFLOW_HOME/logs)."""
+        texts = [
+            path.read_text(errors="replace")
+            for path in sorted((self.home / "logs").rglob("*.log"))
+            if f"dag_id={dag_id}" in str(path) and f"run_id={run_id}" in str(path) and f"task_id={task_id}" in str(path)
+        ]
+        return "\n".join(texts)
+
+
+def _json(text: str) -> list[dict[str, Any]]:
+    start = text.find("[")
+    if start < 0:
+        return []
+    try:
+        value = json.loads(text[start : text.rfind("]") + 1])
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
