@@ -74,10 +74,17 @@ class AirflowCluster:
 
     def cli(self, *args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
-            [airflow_binary(), *args], env=self.env, capture_output=True, text=True, timeout=timeout, check=False
+            [airflow_binary(), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
         if check and done.returncode != 0:
-            raise RuntimeError(f"airflow {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+            raise RuntimeError(
+                f"airflow {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+            )
         return done
 
     def start(self) -> AirflowCluster:
@@ -86,8 +93,12 @@ class AirflowCluster:
         for component in self.components:
             args = [component, "--port", str(self.port)] if component == "api-server" else [component]
             log = (self.home / f"{component}.log").open("wb")
-            self.processes[component] = subprocess.Popen(  # noqa: S603 - our own airflow binary
-                [airflow_binary(), *args], env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            self.processes[component] = subprocess.Popen(
+                [airflow_binary(), *args],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self._wait_for_api()
         return self
@@ -99,7 +110,7 @@ class AirflowCluster:
         while time.monotonic() < deadline:
             self._check_alive()
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v2/version", timeout=2):  # noqa: S310
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v2/version", timeout=2):
                     return
             except OSError:
                 time.sleep(1)
@@ -181,7 +192,8 @@ class AirflowCluster:
                 return state
             time.sleep(2)
         raise TimeoutError(
-            f"{dag_id}/{run_id} did not finish: {self.task_states(dag_id, run_id)}\n{self.log_tail('scheduler')}"
+            f"{dag_id}/{run_id} did not finish: {self.task_states(dag_id, run_id)}\n"
+            f"{self.log_tail('scheduler')}"
         )
 
     def task_log(self, dag_id: str, run_id: str, task_id: str) -> str:
@@ -189,7 +201,9 @@ class AirflowCluster:
         texts = [
             path.read_text(errors="replace")
             for path in sorted((self.home / "logs").rglob("*.log"))
-            if f"dag_id={dag_id}" in str(path) and f"run_id={run_id}" in str(path) and f"task_id={task_id}" in str(path)
+            if f"dag_id={dag_id}" in str(path)
+            and f"run_id={run_id}" in str(path)
+            and f"task_id={task_id}" in str(path)
         ]
         return "\n".join(texts)
 

@@ -145,7 +145,8 @@ def test_search_pages_and_filters(hook: SageMakerRegistryHook, aws_clients: AwsC
 
 
 def test_missing_package_is_not_found(hook: SageMakerRegistryHook, aws_clients: AwsClients) -> None:
-    arn = f"arn:aws:sagemaker:us-east-1:{aws_clients.sandbox.account_id}:model-package/nope-{uuid.uuid4().hex[:6]}/1"
+    account = aws_clients.sandbox.account_id
+    arn = f"arn:aws:sagemaker:us-east-1:{account}:model-package/nope-{uuid.uuid4().hex[:6]}/1"
     with pytest.raises(NotFoundError, match="does not exist"):
         hook.describe_model_package(arn)
     with pytest.raises(NotFoundError):
