@@ -320,13 +320,15 @@ class JiraHook(BaseHook):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _await_marker(self, marker: str, project_key: str) -> str | None:
-        deadline = time.monotonic() + self.consistency_wait
-        wait = 0.5
+        """Search for the marker with backoff until found or ``consistency_wait`` seconds were waited."""
+        waited, wait = 0.0, 0.5
         while True:
             found = self.find_by_marker(marker, project_key)
-            if found or time.monotonic() >= deadline:
+            if found or waited >= self.consistency_wait:
                 return found
-            self._sleep(min(wait, max(0.0, deadline - time.monotonic())))
+            step = min(wait, self.consistency_wait - waited)
+            self._sleep(step)
+            waited += step
             wait = min(wait * 2, 5.0)
 
     def issue(self, key: str, *, changelog: bool = False) -> dict[str, Any]:

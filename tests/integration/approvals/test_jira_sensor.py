@@ -1,0 +1,182 @@
+"""The approval sensor's decision handling against the Jira sandbox: approve, reject, four-eyes refusal
+(comment + moved back + wait goes on), deleted ticket, and the inventory record."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.sdk.exceptions import TaskDeferred
+
+from model_governance.approvals import approval_marker
+from model_governance.exceptions import ApprovalRejectedError, NotFoundError
+from model_governance.hooks.jira import JiraHook
+from model_governance.inventory import Inventory
+from model_governance.operators.jira import JiraApprovalOperator
+from model_governance.sensors.jira import JiraApprovalSensor
+from model_governance.triggers.jira import JiraApprovalTrigger
+from tests.integration.approvals.conftest import JiraTarget
+
+ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/1"
+
+
+class FakeTI:
+    def __init__(self, run_id: str) -> None:
+        self.dag_id, self.run_id, self.task_id = "mlc", run_id, "pia_approval"
+        self.xcom: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcom[key] = value
+
+
+@pytest.fixture
+def inventory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Inventory:
+    url = f"sqlite:///{tmp_path / 'inventory.db'}"
+    monkeypatch.setenv("MODEL_GOVERNANCE_CONFIG", json.dumps({"inventory": {"url": url}}))
+    inventory = Inventory.from_url(url)
+    inventory.ensure_business_entity(
+        name="retail", account_id="123456789012", region="us-east-1", aws_conn_id="a"
+    )
+    use_case = inventory.create_use_case(
+        business_entity="retail", name="churn", risk_level="High", owner="o@x.io"
+    )
+    inventory.link_model_group(
+        use_case_id=use_case.id,
+        name="churn",
+        arn="arn:aws:sagemaker:us-east-1:123456789012:model-package-group/churn",
+    )
+    inventory.upsert_model(package_arn=ARN, status="Development Complete", actor="sync", reason="onboard")
+    return inventory
+
+
+def _operator(jira: JiraTarget, **kwargs: Any) -> JiraApprovalOperator:
+    return JiraApprovalOperator(
+        task_id="pia_approval",
+        approval_kind="PIA",
+        jira_conn_id=jira.conn_id,
+        summary="PIA approval: churn v1",
+        description="Review the privacy impact assessment.",
+        model_owner="owner@example.com" if jira.flavor == "cloud" else "owner",
+        requester="mlc-bot@example.com",
+        links={"Airflow run": "http://airflow.local/dags/mlc/runs/r1"},
+        **kwargs,
+    )
+
+
+def _open(jira: JiraTarget, operator: JiraApprovalOperator) -> tuple[str, dict[str, Any], TaskDeferred]:
+    ti = FakeTI(f"run-{uuid.uuid4().hex[:8]}")
+    context = {"ti": ti}
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(context)  # type: ignore[arg-type]
+    return ti.xcom["issue_key"], context, deferred.value
+
+
+def test_open_defer_and_approve(jira: JiraTarget, inventory: Inventory) -> None:
+    operator = _operator(jira, model_id=1)
+    key, context, deferred = _open(jira, operator)
+    trigger = deferred.trigger
+    assert isinstance(trigger, JiraApprovalTrigger) and trigger.issue_key == key
+    assert deferred.method_name == "execute_complete" and deferred.kwargs["issue_key"] == key
+    assert deferred.timeout is not None and deferred.timeout.days >= 364  # not Airflow's 7-day default
+
+    # A retried task finds the same ticket.
+    ti2 = FakeTI(context["ti"].run_id)
+    with pytest.raises(TaskDeferred):
+        operator.execute({"ti": ti2})  # type: ignore[arg-type]
+    assert ti2.xcom["issue_key"] == key
+
+    jira.sandbox.transition_as(key, "Done", "reviewer@example.com")
+    result = operator.execute_complete(context, {"status": "decided", "issue_key": key}, **deferred.kwargs)  # type: ignore[arg-type]
+    assert result["outcome"] == "approved" and result["issue_key"] == key
+    approval = inventory.approvals(model_id=1)[0]
+    assert (approval.jira_key, approval.kind, approval.state) == (key, "PIA", "APPROVED")
+    assert approval.decided_by in ("reviewer@example.com", "reviewer")
+
+
+def test_rejection_raises_with_the_decision_or_branches(jira: JiraTarget, inventory: Inventory) -> None:
+    operator = _operator(jira, model_id=1)
+    key, context, deferred = _open(jira, operator)
+    jira.sandbox.transition_as(key, "Rejected", "risk-officer@example.com")
+    with pytest.raises(ApprovalRejectedError) as rejected:
+        operator.execute_complete(context, {"status": "decided", "issue_key": key}, **deferred.kwargs)  # type: ignore[arg-type]
+    assert rejected.value.decision["outcome"] == "rejected"
+    assert inventory.approvals(model_id=1)[0].state == "REJECTED"
+
+    branching = _operator(jira, raise_on_reject=False)
+    key2, context2, deferred2 = _open(jira, branching)
+    jira.sandbox.transition_as(key2, "Rejected", "risk-officer@example.com")
+    outcome = branching.execute_complete(
+        context2, {"status": "decided", "issue_key": key2}, **deferred2.kwargs
+    )  # type: ignore[arg-type]
+    assert outcome["outcome"] == "rejected"
+
+
+def test_owner_approval_is_refused_and_the_wait_goes_on(jira: JiraTarget) -> None:
+    operator = _operator(jira)
+    operator.model_owner = "reviewer@example.com" if jira.flavor == "cloud" else "reviewer"
+    key, context, deferred = _open(jira, operator)
+    jira.sandbox.transition_as(key, "Done", "reviewer@example.com")
+    with pytest.raises(TaskDeferred) as again:
+        operator.execute_complete(context, {"status": "decided", "issue_key": key}, **deferred.kwargs)  # type: ignore[arg-type]
+    hook = JiraHook(jira.conn_id)
+    assert hook.status_of(key) == "To Do", "the refused move was undone"
+    comments = hook._rest("get", f"2/issue/{key}/comment", idempotent=True)["comments"]
+    assert any("does not count" in c["body"] and "owns the model" in c["body"] for c in comments)
+    assert again.value.kwargs["waiting_since"] == deferred.kwargs["waiting_since"]
+
+    jira.sandbox.transition_as(key, "Done", "risk-officer@example.com")
+    result = operator.execute_complete(context, {"status": "decided", "issue_key": key}, **again.value.kwargs)  # type: ignore[arg-type]
+    assert result["outcome"] == "approved"
+
+
+def test_approver_groups_are_enforced(jira: JiraTarget) -> None:
+    operator = _operator(jira, approver_groups=["jira-administrators"])
+    key, context, deferred = _open(jira, operator)
+    jira.sandbox.transition_as(key, "Done", "reviewer@example.com")
+    with pytest.raises(TaskDeferred):
+        operator.execute_complete(context, {"status": "decided", "issue_key": key}, **deferred.kwargs)  # type: ignore[arg-type]
+    jira.sandbox.transition_as(key, "Done", "admin@example.com")
+    result = operator.execute_complete(context, {"status": "decided", "issue_key": key}, **deferred.kwargs)  # type: ignore[arg-type]
+    assert result["outcome"] == "approved"
+
+
+def test_deleted_ticket_and_bad_event(jira: JiraTarget) -> None:
+    operator = _operator(jira)
+    key, context, deferred = _open(jira, operator)
+    with pytest.raises(NotFoundError, match=f"{key} was deleted"):
+        operator.execute_complete(context, {"status": "deleted", "issue_key": key}, **deferred.kwargs)  # type: ignore[arg-type]
+    with pytest.raises(Exception, match="Unexpected event"):
+        operator.execute_complete(context, None, **deferred.kwargs)  # type: ignore[arg-type]
+
+
+def test_reminder_comments_once_and_redefers(jira: JiraTarget) -> None:
+    from datetime import timedelta
+
+    operator = _operator(jira, remind_every=timedelta(days=2))
+    key, context, deferred = _open(jira, operator)
+    assert deferred.trigger.remind_at is not None
+    for _ in range(2):  # the same reminder event twice (a trigger may fire again): one comment
+        with pytest.raises(TaskDeferred) as again:
+            operator.execute_complete(
+                context, {"status": "reminder_due", "issue_key": key}, **deferred.kwargs
+            )  # type: ignore[arg-type]
+    assert again.value.kwargs["reminders_sent"] == 1
+    comments = JiraHook(jira.conn_id)._rest("get", f"2/issue/{key}/comment", idempotent=True)["comments"]
+    assert sum("Reminder" in c["body"] for c in comments) == 1
+
+
+def test_sensor_poke_mode(jira: JiraTarget) -> None:
+    hook = JiraHook(jira.conn_id)
+    marker = approval_marker(dag_id="d", run_id=uuid.uuid4().hex, task_id="t", kind="PIA")
+    key = hook.create_ticket(marker=marker, project_key="MLC", summary="s", description="d").key
+    sensor = JiraApprovalSensor(
+        task_id="wait", approval_kind="PIA", issue_key=key, jira_conn_id=jira.conn_id, deferrable=False
+    )
+    context = {"ti": FakeTI("r")}
+    assert sensor.poke(context) is False  # type: ignore[arg-type]
+    jira.sandbox.transition_as(key, "Done", "reviewer@example.com")
+    done = sensor.poke(context)  # type: ignore[arg-type]
+    assert done and done.xcom_value["outcome"] == "approved"  # type: ignore[union-attr]
