@@ -1,17 +1,11 @@
-"""Fixtures for the Jira sandbox tests (imported explicitly: pytest_plugins belongs to the root conftest)."""
+"""Fixtures for the Jira sandbox tests. The sandbox fixtures (jira_sandbox, jira_client, ...) come from the
+root conftest's ``pytest_plugins``; importing them here too would start a second server per session."""
 
 from __future__ import annotations
 
 import uuid
 
 import pytest
-
-from sandbox.jira.pytest_fixtures import (  # noqa: F401 - fixtures are used by name
-    jira_client,
-    jira_client_datacenter,
-    jira_sandbox,
-    jira_sandbox_datacenter,
-)
 
 
 @pytest.fixture
