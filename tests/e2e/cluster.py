@@ -209,11 +209,13 @@ class AirflowCluster:
 
 
 def _json(text: str) -> list[dict[str, Any]]:
-    start = text.find("[")
-    if start < 0:
-        return []
-    try:
-        value = json.loads(text[start : text.rfind("]") + 1])
-    except ValueError:
-        return []
-    return value if isinstance(value, list) else []
+    """The JSON list a CLI command printed; warnings logged to stdout before it are skipped."""
+    for line in reversed(text.splitlines()):
+        if line.startswith("["):
+            try:
+                value = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(value, list):
+                return value
+    return []
