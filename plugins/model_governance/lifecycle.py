@@ -109,7 +109,11 @@ class _Mapping(NamedTuple):
 
 
 S = GovernanceStatus
-_G2S, _S2G, _BOTH = Direction.GOVERNANCE_TO_SAGEMAKER, Direction.SAGEMAKER_TO_GOVERNANCE, Direction.BIDIRECTIONAL
+_G2S, _S2G, _BOTH = (
+    Direction.GOVERNANCE_TO_SAGEMAKER,
+    Direction.SAGEMAKER_TO_GOVERNANCE,
+    Direction.BIDIRECTIONAL,
+)
 
 _TABLE: Mapping[GovernanceStatus, _Mapping] = MappingProxyType(
     {
@@ -117,8 +121,12 @@ _TABLE: Mapping[GovernanceStatus, _Mapping] = MappingProxyType(
         S.MODEL_DEFINITION: _Mapping(SageMakerLifecycle("Development", "Review"), _G2S),
         S.UNDER_DEVELOPMENT: _Mapping(SageMakerLifecycle("Development", "InProgress"), _BOTH),
         S.DATA_ACQUISITION: _Mapping(SageMakerLifecycle("DataPrep-DataCollection", "InProgress"), _G2S),
-        S.DATA_ACQUISITION_COMPLETE: _Mapping(SageMakerLifecycle("DataPrep-DataCollection", "Complete"), _G2S),
-        S.FEATURE_ENGINEERING: _Mapping(SageMakerLifecycle("DataPrep-FeatureEngineering", "InProgress"), _G2S),
+        S.DATA_ACQUISITION_COMPLETE: _Mapping(
+            SageMakerLifecycle("DataPrep-DataCollection", "Complete"), _G2S
+        ),
+        S.FEATURE_ENGINEERING: _Mapping(
+            SageMakerLifecycle("DataPrep-FeatureEngineering", "InProgress"), _G2S
+        ),
         S.FEATURE_ENGINEERING_COMPLETE: _Mapping(
             SageMakerLifecycle("DataPrep-FeatureEngineering", "Complete"), _G2S
         ),

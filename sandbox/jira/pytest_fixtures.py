@@ -177,7 +177,7 @@ class JiraSandboxProcess:
         self.admin("POST", "/_sandbox/reset", {"counters": True, "faults": False})
 
     def set_faults(self, **switches: Any) -> dict[str, Any]:
-        """e.g. set_faults(throttle={"rate": 1.0, "limit": 2, "retry_after": 1}); see README_jira.md."""
+        """e.g. set_faults(throttle={"rate": 1.0, "limit": 2, "retry_after": 1}); see sandbox/README.md."""
         return dict(self.admin("POST", "/_sandbox/faults", switches))
 
     def clear_faults(self) -> None:
