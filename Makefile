@@ -38,6 +38,7 @@ test: lint typecheck
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
 bench: setup
+	$(PY) benchmarks/approvals.py
 	$(PY) benchmarks/risk_tests.py
 
 clean:
