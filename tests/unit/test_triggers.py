@@ -79,7 +79,7 @@ def fake_jira(monkeypatch: pytest.MonkeyPatch) -> FakeClient:
     async def async_client(cls: object, conn_id: str) -> FakeClient:
         return client
 
-    monkeypatch.setattr(JiraHook, "async_client", classmethod(async_client))
+    monkeypatch.setattr(JiraHook, "shared_async_client", classmethod(async_client))
     return client
 
 

@@ -23,6 +23,7 @@ import asyncio
 import hashlib
 import random
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -478,8 +479,29 @@ class JiraHook(BaseHook):
 
     @classmethod
     async def async_client(cls, jira_conn_id: str) -> JiraAsyncClient:
+        """A new client; the caller closes it."""
         conn = await BaseHook.aget_connection(jira_conn_id)
         return JiraAsyncClient(JiraSettings.from_connection(conn))
+
+    @classmethod
+    async def shared_async_client(cls, jira_conn_id: str) -> JiraAsyncClient:
+        """One client per connection per event loop, for the triggerer's many waiting approvals.
+
+        A client per trigger would cost each one a connection pool and a TLS context (about a megabyte);
+        thousands of waiting approvals share one pool instead. Callers must not close it.
+        """
+        loop = asyncio.get_running_loop()
+        clients, lock = _SHARED_CLIENTS.setdefault(loop, ({}, asyncio.Lock()))
+        async with lock:
+            if jira_conn_id not in clients:
+                clients[jira_conn_id] = await cls.async_client(jira_conn_id)
+            return clients[jira_conn_id]
+
+
+#: Shared async clients, per event loop (weak: a finished loop drops its clients).
+_SHARED_CLIENTS: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, tuple[dict[str, JiraAsyncClient], asyncio.Lock]
+] = weakref.WeakKeyDictionary()
 
 
 class JiraAsyncClient:

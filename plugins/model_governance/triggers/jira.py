@@ -179,15 +179,13 @@ class JiraApprovalTrigger(BaseEventTrigger):
         return self.remind_at is not None and datetime.now(UTC) >= datetime.fromisoformat(self.remind_at)
 
     async def _direct_check(self) -> TriggerEvent | None:
-        client = await JiraHook.async_client(self.jira_conn_id)
+        client = await JiraHook.shared_async_client(self.jira_conn_id)
         try:
             status = await client.issue_status(self.issue_key)
         except JiraError as exc:
             # A failed read is retried at the next direct check; the shared search keeps watching.
             self.log.warning("Reading %s directly failed: %s", self.issue_key, exc)
             return None
-        finally:
-            await client.aclose()
         if status is None:
             return TriggerEvent({"status": DELETED, "issue_key": self.issue_key})
         if self._deciding(status):
