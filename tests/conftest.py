@@ -12,7 +12,11 @@ from pathlib import Path
 import pytest
 
 # The sandboxes' fixtures (aws_sandbox, aws_clients, ...) for every test tier.
-pytest_plugins = ["sandbox.aws.pytest_fixtures", "sandbox.jira.pytest_fixtures"]
+pytest_plugins = [
+    "sandbox.aws.pytest_fixtures",
+    "sandbox.jira.pytest_fixtures",
+    "sandbox.smtp.pytest_fixtures",
+]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_HOST = os.environ.get("MG_TEST_POSTGRES_HOST", "127.0.0.1")
