@@ -26,7 +26,8 @@ class MaildirHandler:
         self._numbers = itertools.count(1)
         self._lock = threading.Lock()
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd API
+    # aiosmtpd calls the handler by this name.
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self._lock:
             number = next(self._numbers)
         name = f"{number:06d}-{int(time.time() * 1000)}.eml"
