@@ -7,9 +7,10 @@ PIP := $(VENV)/bin/pip
 # Pytest workers: the suite is I/O bound on sandbox servers; keep it to the machine.
 PYTEST_ARGS ?=
 
-.PHONY: setup test lint typecheck unit integration e2e bench demo clean
+.PHONY: setup test lint typecheck unit integration e2e bench sample-doc demo clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml scripts/install-system-deps.sh
+	bash scripts/install-system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade "pip==25.3" "setuptools==84.2.1"
 	$(PIP) install --quiet -e ".[dev]"
@@ -40,6 +41,10 @@ test: lint typecheck
 bench: setup
 	$(PY) benchmarks/approvals.py
 	$(PY) benchmarks/risk_tests.py
+
+# A model review document from realistic generated data (HTML, Markdown, PDF) in build/sample-doc.
+sample-doc: setup
+	$(PY) -m model_governance.documents.sample --out build/sample-doc
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

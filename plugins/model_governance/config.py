@@ -169,6 +169,8 @@ class GovernanceConfig(_Settings):
     #: Per risk level, per metric id (``performance.auc``): a one-sided bound or a ``[low, high]`` band.
     risk_thresholds: dict[RiskLevel, dict[str, ThresholdValue]] = Field(default_factory=dict)
     notifications: NotificationConfig = Field(default_factory=NotificationConfig)
+    #: A folder of Jinja templates that override ours by name (review_document/, jira/, email/).
+    templates_dir: str | None = None
     airflow_base_url: str = "http://localhost:8080"
     dashboard_base_url: str | None = None
 

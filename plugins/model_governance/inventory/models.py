@@ -258,6 +258,7 @@ class Document(Base):
     kind: Mapped[str] = mapped_column(String(64))
     media_type: Mapped[str] = mapped_column(String(128))
     sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int | None] = mapped_column(BigInteger)
     uri: Mapped[str] = mapped_column(String(2048))
     approved: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

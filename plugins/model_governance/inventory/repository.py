@@ -261,6 +261,17 @@ class Inventory:
             session.flush()
             return group
 
+    def use_case_of_group(self, model_group_id: int) -> int:
+        with self._transaction() as session:
+            group = session.get(ModelGroup, model_group_id)
+            if group is None:
+                raise NotFoundError(f"Model group id {model_group_id} is not in the inventory.")
+            return group.use_case_id
+
+    def model_group_of_use_case(self, use_case_id: int) -> ModelGroup | None:
+        with self._transaction() as session:
+            return session.scalar(select(ModelGroup).where(ModelGroup.use_case_id == use_case_id))
+
     def find_model_group(self, arn: str) -> ModelGroup | None:
         with self._transaction() as session:
             return session.scalar(select(ModelGroup).where(func.lower(ModelGroup.arn) == arn.lower()))
@@ -654,6 +665,7 @@ class Inventory:
         sha256: str,
         uri: str,
         snapshot_id: int | None = None,
+        size: int | None = None,
     ) -> Document:
         """Record a rendered document (idempotent by its SHA-256)."""
         if not re.fullmatch(r"[0-9a-f]{64}", sha256 or ""):
@@ -676,6 +688,7 @@ class Inventory:
                 kind=kind,
                 media_type=media_type,
                 sha256=sha256,
+                size=size,
                 uri=uri,
             )
             session.add(document)

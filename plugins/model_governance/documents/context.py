@@ -1,0 +1,379 @@
+"""What a review document, ticket or email is rendered from: typed, validated, free of secrets.
+
+The Airflow side fills these from the inventory, SageMaker and the risk test run; this module only checks
+them. Every value is checked when the object is made, so a bad value is an ``InvalidInputError`` naming
+the field, not a half-rendered document.
+
+Secrets never reach a template: free-form mappings (model card content, training metrics, extra facts)
+pass through ``redact``, which blanks values under secret-looking keys, strips the query of presigned
+URLs and masks AWS access key ids.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from model_governance.config import ApprovalKind
+from model_governance.documents.escaping import safe_url
+from model_governance.exceptions import InvalidInputError
+from model_governance.risk_tests.report import RiskTestReport
+
+__all__ = [
+    "ApprovalRecord",
+    "Asset",
+    "DecisionRequest",
+    "Links",
+    "ModelInfo",
+    "ReviewContext",
+    "SnapshotInfo",
+    "TicketContext",
+    "UseCaseInfo",
+    "redact",
+]
+
+REDACTED = "[redacted]"
+_SECRET_KEY = re.compile(
+    r"(secret|password|passwd|token|credential|api[_-]?key|private[_-]?key|access[_-]?key|session[_-]?key"
+    r"|authorization|signature)",
+    re.IGNORECASE,
+)
+_AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|AROA|AIDA)[0-9A-Z]{16}\b")
+_PRESIGNED = re.compile(
+    r"(https?://[^\s?#]+)\?[^\s#]*(?:X-Amz-|Signature=|AWSAccessKeyId=|sig=)[^\s#]*", re.I
+)
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def redact_text(value: str) -> str:
+    """``value`` with presigned URL queries dropped and AWS access key ids masked."""
+    value = _PRESIGNED.sub(lambda m: f"{m.group(1)}?{REDACTED}", value)
+    return _AWS_KEY_ID.sub(REDACTED, value)
+
+
+def redact(value: Any, *, _key: str = "") -> Any:
+    """A copy of ``value`` (nested dicts/lists of JSON values) with secrets removed; dict keys sorted."""
+    if _key and _SECRET_KEY.search(_key):
+        return REDACTED
+    if isinstance(value, Mapping):
+        return {str(k): redact(v, _key=str(k)) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, list | tuple):
+        return [redact(item) for item in value]
+    if isinstance(value, str):
+        return redact_text(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return redact_text(str(value))
+
+
+def _text(value: Any, name: str, *, required: bool = True, limit: int = 20_000) -> str:
+    if value is None:
+        if required:
+            raise InvalidInputError(f"{name} is required; give a non-empty string.")
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{name} must be a string, got {type(value).__name__}.")
+    if required and not value.strip():
+        raise InvalidInputError(f"{name} must not be empty.")
+    if len(value) > limit:
+        raise InvalidInputError(f"{name} is {len(value)} characters; shorten it to at most {limit}.")
+    return redact_text(value)
+
+
+def _when(value: datetime | None, name: str, *, required: bool = False) -> datetime | None:
+    if value is None:
+        if required:
+            raise InvalidInputError(f"{name} is required; give a timezone-aware datetime.")
+        return None
+    if not isinstance(value, datetime):
+        raise InvalidInputError(f"{name} must be a datetime, got {type(value).__name__}.")
+    if value.tzinfo is None:
+        raise InvalidInputError(f"{name} ({value.isoformat()}) has no timezone; pass an aware UTC datetime.")
+    return value.astimezone(UTC)
+
+
+def _digest(value: str | None, name: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > 256 or any(ch.isspace() for ch in value):
+        raise InvalidInputError(f"{name} {value!r} is not a digest; give e.g. 'sha256:<hex>' or an ETag.")
+    return value
+
+
+@dataclass(frozen=True)
+class UseCaseInfo:
+    """The AI use case the model serves, as recorded in the inventory."""
+
+    name: str
+    description: str
+    risk_level: str
+    owner: str
+    business_entity: str
+    status: str = ""
+    data_science_email: str | None = None
+    requested_by: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", _text(self.name, "use_case.name", limit=200))
+        object.__setattr__(
+            self, "description", _text(self.description, "use_case.description", required=False)
+        )
+        if self.risk_level not in ("High", "Medium", "Low"):
+            raise InvalidInputError(
+                f"use_case.risk_level {self.risk_level!r} is not one of High, Medium, Low."
+            )
+        object.__setattr__(self, "owner", _text(self.owner, "use_case.owner", limit=320))
+        object.__setattr__(self, "business_entity", _text(self.business_entity, "use_case.business_entity"))
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A file the model or its snapshot is made of: role (e.g. MODEL_DATA, BASELINE_DATA), URI, digest."""
+
+    role: str
+    uri: str
+    digest: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "role", _text(self.role, "asset.role", limit=64))
+        object.__setattr__(self, "uri", _text(self.uri, f"asset {self.role} uri", limit=2048))
+        object.__setattr__(self, "digest", _digest(self.digest, f"asset {self.role} digest"))
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One SageMaker model package version and what its registry entry says about it."""
+
+    group_name: str
+    group_arn: str
+    version: int
+    package_arn: str
+    governance_status: str = ""
+    approval_status: str | None = None
+    description: str = ""
+    artifacts: Sequence[Asset] = ()
+    #: Training / evaluation metrics reported with the package, by name.
+    training_metrics: Mapping[str, float] = field(default_factory=dict)
+    #: The package's model card content (the parsed ``ModelCardContent`` JSON); rendered key by key.
+    model_card: Mapping[str, Any] = field(default_factory=dict)
+    model_card_status: str | None = None
+    created_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "group_name", _text(self.group_name, "model.group_name", limit=63))
+        for name in ("group_arn", "package_arn"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.startswith("arn:"):
+                raise InvalidInputError(f"model.{name} {value!r} is not an ARN (arn:aws:sagemaker:...).")
+        if isinstance(self.version, bool) or not isinstance(self.version, int) or self.version < 1:
+            raise InvalidInputError(f"model.version {self.version!r} must be a positive integer.")
+        object.__setattr__(self, "description", _text(self.description, "model.description", required=False))
+        object.__setattr__(self, "artifacts", tuple(self.artifacts))
+        for name, value in self.training_metrics.items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidInputError(f"model.training_metrics[{name!r}] must be a number, got {value!r}.")
+        object.__setattr__(self, "training_metrics", redact(dict(self.training_metrics)))
+        if not isinstance(self.model_card, Mapping):
+            raise InvalidInputError("model.model_card must be the parsed ModelCardContent (a JSON object).")
+        object.__setattr__(self, "model_card", redact(dict(self.model_card)))
+        object.__setattr__(self, "created_at", _when(self.created_at, "model.created_at"))
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """The immutable snapshot the tests ran on: its id, content hash, assets and endpoint configuration."""
+
+    snapshot_id: str
+    content_hash: str
+    uri: str
+    assets: Sequence[Asset] = ()
+    endpoint_config_name: str | None = None
+    suite_version: str | None = None
+    created_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "snapshot_id", _text(str(self.snapshot_id), "snapshot.snapshot_id", limit=128)
+        )
+        if not isinstance(self.content_hash, str) or not _HEX64.fullmatch(self.content_hash):
+            raise InvalidInputError(
+                f"snapshot.content_hash {self.content_hash!r} is not a lower-case hex SHA-256 "
+                "(64 characters)."
+            )
+        object.__setattr__(self, "uri", _text(self.uri, "snapshot.uri", limit=2048))
+        object.__setattr__(self, "assets", tuple(self.assets))
+        object.__setattr__(self, "created_at", _when(self.created_at, "snapshot.created_at"))
+
+
+@dataclass(frozen=True)
+class ApprovalRecord:
+    """One approval gate so far: its ticket, state and who decided it when."""
+
+    kind: ApprovalKind
+    jira_key: str
+    state: str
+    requested_at: datetime | None = None
+    requested_by: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    url: str | None = None
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "kind", ApprovalKind(self.kind))
+        except ValueError:
+            known = ", ".join(kind.value for kind in ApprovalKind)
+            raise InvalidInputError(f"approval kind {self.kind!r} is not one of {known}.") from None
+        if self.state not in ("OPEN", "APPROVED", "REJECTED"):
+            raise InvalidInputError(
+                f"approval {self.jira_key!r} state {self.state!r} is not one of OPEN, APPROVED, REJECTED."
+            )
+        object.__setattr__(self, "jira_key", _text(self.jira_key, "approval.jira_key", limit=64))
+        object.__setattr__(
+            self, "requested_at", _when(self.requested_at, f"approval {self.jira_key} requested_at")
+        )
+        object.__setattr__(self, "decided_at", _when(self.decided_at, f"approval {self.jira_key} decided_at"))
+        object.__setattr__(self, "url", _url(self.url, f"approval {self.jira_key} url"))
+
+
+def as_report(value: Any, name: str) -> RiskTestReport:
+    """The risk test engine's report, from the object or its versioned JSON form (a dict)."""
+    if isinstance(value, RiskTestReport):
+        return value
+    if isinstance(value, Mapping):
+        return RiskTestReport.from_dict(dict(value))
+    raise InvalidInputError(
+        f"{name} must be a RiskTestReport or its JSON form (a dict), got {type(value).__name__}."
+    )
+
+
+def _url(value: str | None, name: str) -> str | None:
+    if value is None or value == "":
+        return None
+    url = safe_url(redact_text(value))
+    if url is None:
+        raise InvalidInputError(
+            f"{name} {value!r} is not an http(s) URL; give an https:// link or leave it out."
+        )
+    return url
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where a reviewer goes next. Each is optional; only http(s) URLs are accepted."""
+
+    airflow_run: str | None = None
+    model_package: str | None = None
+    dashboard: str | None = None
+    document: str | None = None
+    jira_ticket: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("airflow_run", "model_package", "dashboard", "document", "jira_ticket"):
+            object.__setattr__(self, name, _url(getattr(self, name), f"links.{name}"))
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    """The decision the document or ticket asks for, and of whom."""
+
+    kind: ApprovalKind
+    #: Jira groups whose members may decide (from the Jira settings); empty means any reviewer but the
+    #: owner and the requester.
+    approvers: Sequence[str] = ()
+    jira_key: str | None = None
+    requested_by: str | None = None
+    due_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "kind", ApprovalKind(self.kind))
+        except ValueError:
+            known = ", ".join(kind.value for kind in ApprovalKind)
+            raise InvalidInputError(f"decision.kind {self.kind!r} is not one of {known}.") from None
+        object.__setattr__(self, "approvers", tuple(sorted(str(a) for a in self.approvers)))
+        object.__setattr__(self, "due_at", _when(self.due_at, "decision.due_at"))
+
+
+@dataclass(frozen=True)
+class ReviewContext:
+    """Everything the model review document shows. ``generated_at`` is the only time it prints."""
+
+    use_case: UseCaseInfo
+    model: ModelInfo
+    snapshot: SnapshotInfo
+    risk_report: RiskTestReport
+    generated_at: datetime
+    decision: DecisionRequest = field(
+        default_factory=lambda: DecisionRequest(kind=ApprovalKind.TEST_RESULTS_REVIEW)
+    )
+    approvals: Sequence[ApprovalRecord] = ()
+    links: Links = field(default_factory=Links)
+    #: Extra facts an organisation's template wants (JSON values); redacted like the model card.
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, kind in (
+            ("use_case", UseCaseInfo),
+            ("model", ModelInfo),
+            ("snapshot", SnapshotInfo),
+            ("decision", DecisionRequest),
+            ("links", Links),
+        ):
+            if not isinstance(getattr(self, name), kind):
+                raise InvalidInputError(
+                    f"ReviewContext.{name} must be a {kind.__name__}, "
+                    f"got {type(getattr(self, name)).__name__}."
+                )
+        object.__setattr__(self, "generated_at", _when(self.generated_at, "generated_at", required=True))
+        object.__setattr__(self, "risk_report", as_report(self.risk_report, "ReviewContext.risk_report"))
+        approvals = tuple(self.approvals)
+        for approval in approvals:
+            if not isinstance(approval, ApprovalRecord):
+                raise InvalidInputError(
+                    f"ReviewContext.approvals holds a {type(approval).__name__}; give ApprovalRecord values."
+                )
+        # Oldest first, ties by key: the history reads in order and never depends on the caller's order.
+        approvals = tuple(
+            sorted(approvals, key=lambda a: (a.requested_at or a.decided_at or self.generated_at, a.jira_key))
+        )
+        object.__setattr__(self, "approvals", approvals)
+        object.__setattr__(self, "extra", redact(dict(self.extra)))
+
+
+@dataclass(frozen=True)
+class TicketContext:
+    """What an approval ticket or notification email is rendered from.
+
+    ``model``/``snapshot`` are absent for a use case approval; ``failed_results`` lists the risk tests that
+    failed (for RISK_TEST_FAILURE and TEST_RESULTS_REVIEW), ``error`` the message of a test job that
+    failed to run.
+    """
+
+    decision: DecisionRequest
+    use_case: UseCaseInfo
+    model: ModelInfo | None = None
+    snapshot: SnapshotInfo | None = None
+    links: Links = field(default_factory=Links)
+    risk_report: RiskTestReport | None = None
+    error: str | None = None
+    document_sha256: str | None = None
+    model_group_name: str | None = None
+    model_group_arn: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.decision, DecisionRequest):
+            raise InvalidInputError("TicketContext.decision must be a DecisionRequest.")
+        if not isinstance(self.use_case, UseCaseInfo):
+            raise InvalidInputError("TicketContext.use_case must be a UseCaseInfo.")
+        if self.risk_report is not None:
+            object.__setattr__(self, "risk_report", as_report(self.risk_report, "TicketContext.risk_report"))
+        if self.error is not None:
+            object.__setattr__(self, "error", _text(self.error, "error", limit=4000))
+        if self.document_sha256 is not None and not _HEX64.fullmatch(self.document_sha256):
+            raise InvalidInputError(f"document_sha256 {self.document_sha256!r} is not a hex SHA-256.")
+        object.__setattr__(self, "extra", redact(dict(self.extra)))
