@@ -62,7 +62,12 @@ def create_tickets(sandbox: Any, count: int, label: str) -> list[str]:
         return str(response.json()["key"])
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        return list(pool.map(create, range(count)))
+        keys = list(pool.map(create, range(count)))
+    # Waiting approvals are old tickets: move the sandbox clock an hour on, so the new tickets fall out of
+    # the incremental search window as they would after a real wait.
+    offset = float(sandbox.settings()["clock_offset"])
+    sandbox.settings(clock_offset=offset + 3600)
+    return keys
 
 
 async def run_shared(keys: list[str], interval: float, window: int, sandbox: Any) -> dict[str, Any]:
@@ -181,16 +186,19 @@ def main() -> int:
         for size in [int(s) for s in args.sizes.split(",")]:
             keys = create_tickets(sandbox, size, f"bench-{size}-{int(time.time())}")
             shared = asyncio.run(run_shared(keys, args.interval, args.window, sandbox))
-            baseline = asyncio.run(
-                run_per_ticket(keys[size // 10 :] or keys, args.interval, args.window, sandbox)
-            )
-            # The baseline ran on the still-undecided tickets; scale to N for a like-for-like figure.
-            per_ticket = baseline["requests_per_interval"] * size / max(1, len(keys[size // 10 :] or keys))
+            undecided = keys[5:] or keys
+            baseline = asyncio.run(run_per_ticket(undecided, args.interval, args.window, sandbox))
+            # The baseline polls the still-undecided tickets; scale to N for a like-for-like figure. Where
+            # the sandbox cannot serve one read per ticket per interval, the measured figure is capped by
+            # its throughput and the ratio is a lower bound; by design the baseline costs N per interval.
+            per_ticket = baseline["requests_per_interval"] * size / len(undecided)
             ratio = per_ticket / max(shared["requests_per_interval"], 1e-9)
+            capped = " (baseline capped by sandbox throughput)" if per_ticket < 0.9 * size else ""
             print(
                 f"{size:>6} {shared['requests_per_interval']:>13.2f} {per_ticket:>17.1f} {ratio:>7.0f}x "
                 f"{shared['bytes_per_approval']:>15.0f} {shared['latency_max_s']:>15.2f}s "
-                f"{args.interval:>8.1f}s  (decisions seen {shared['seen']})",
+                f"{args.interval:>8.1f}s  search pages/int {shared['search_pages_per_interval']:.2f}, "
+                f"decisions seen {shared['seen']}{capped}",
                 flush=True,
             )
     finally:

@@ -74,9 +74,9 @@ def test_without_airflowignore_the_scan_would_shadow_jira(tmp_path: Path) -> Non
     """Control: the same scan over a copy of plugins/ without .airflowignore does replace ``jira``,
     so the test above would catch a lost or broken ignore file."""
     plugins = tmp_path / "plugins"
-    shutil.copytree(
-        REPO_ROOT / "plugins", plugins, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
-    )
+    # __main__.py files are CLIs: imported as a module named "__main__" they would run; leave them out.
+    skip = shutil.ignore_patterns("__pycache__", "*.egg-info", "__main__.py")
+    shutil.copytree(REPO_ROOT / "plugins", plugins, ignore=skip)
     (plugins / ".airflowignore").unlink()
     hook = plugins / "model_governance" / "hooks" / "jira.py"
     if not hook.exists():  # until the Jira hook lands, a file of that name shows the trap

@@ -22,7 +22,9 @@ class JiraApprovalOperator(JiraApprovalSensor):
     Everything else is ``JiraApprovalSensor``: deferred wait, four eyes, inventory record.
 
     :param summary: / :param description: the ticket text (templated). ``description`` is wiki markup for
-        Data Center or a string or ADF document for Cloud.
+        Data Center or a string or ADF document for Cloud. Left out, both are rendered from the ticket
+        template of the approval kind (``templates/jira/<kind>.j2``) with what the inventory holds about
+        ``use_case_id`` / ``model_id``, in the connection's flavour.
     :param links: title -> URL to add as remote links (templated).
     :param attachments: filename -> bytes to attach.
     """
@@ -37,8 +39,8 @@ class JiraApprovalOperator(JiraApprovalSensor):
     def __init__(
         self,
         *,
-        summary: str,
-        description: Any,
+        summary: str | None = None,
+        description: Any = None,
         issue_type: str | None = None,
         labels: Sequence[str] = (),
         links: Mapping[str, str] | None = None,
@@ -60,13 +62,14 @@ class JiraApprovalOperator(JiraApprovalSensor):
         if self.check_project:
             self.hook.check_project(project)
         ti = context["ti"]
+        summary, description = self._ticket_text(context)
         ticket = self.hook.create_ticket(
             marker=approval_marker(
                 dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id, kind=self.approval_kind
             ),
             project_key=project,
-            summary=self.summary,
-            description=self.description,
+            summary=summary,
+            description=description,
             issue_type=self.issue_type or self._configured_issue_type(),
             labels=[
                 "model-governance",
@@ -102,3 +105,25 @@ class JiraApprovalOperator(JiraApprovalSensor):
         from model_governance.config import load_config
 
         return load_config().jira.issue_type
+
+    def _ticket_text(self, context: Context) -> tuple[str, Any]:
+        if self.summary is not None and self.description is not None:
+            return self.summary, self.description
+        from model_governance.documents.context import Links
+        from model_governance.documents.tickets import render_ticket
+        from model_governance.ticket_context import ticket_context
+
+        links = dict(self.links or {})
+        ctx = ticket_context(
+            self._inventory(),
+            kind=self.approval_kind,
+            use_case_id=int(self.use_case_id) if self.use_case_id else None,
+            model_id=int(self.model_id) if self.model_id else None,
+            requested_by=self.requester,
+            approvers=self.approver_groups or (),
+            links=Links(
+                airflow_run=links.get("Airflow run"), model_package=links.get("SageMaker model package")
+            ),
+        )
+        rendered = render_ticket(ctx, flavor=self.hook.settings.flavor)
+        return self.summary or rendered.summary, self.description or rendered.description

@@ -45,7 +45,8 @@ class JiraApprovalSensor(BaseSensorOperator):
     :param approver_groups: Jira groups allowed to decide; None takes them from the settings for this kind.
     :param model_id: / :param use_case_id: what the approval is about, for the inventory (templated).
     :param deferrable: wait in the triggerer (default) rather than in a worker slot.
-    :param poll_interval: seconds between the shared Jira searches (and pokes when not deferrable).
+    :param poll_interval: seconds between the shared Jira searches (and pokes when not deferrable);
+        None takes ``jira.poll_interval_seconds`` from the settings.
     :param remind_every: comment a reminder on the ticket at this interval while undecided.
     :param escalate_after: notify operators once when undecided this long.
     """
@@ -68,7 +69,7 @@ class JiraApprovalSensor(BaseSensorOperator):
         record_decision: bool = True,
         raise_on_reject: bool = True,
         deferrable: bool = True,
-        poll_interval: float = 60.0,
+        poll_interval: float | None = None,
         direct_check_interval: float = 1800.0,
         search_lag_margin: float = 120.0,
         remind_every: timedelta | None = None,
@@ -76,7 +77,7 @@ class JiraApprovalSensor(BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("timeout", WAIT_A_YEAR)
-        kwargs.setdefault("poke_interval", poll_interval)
+        kwargs.setdefault("poke_interval", poll_interval or 60.0)
         kwargs.setdefault("mode", "reschedule")
         super().__init__(**kwargs)
         self.approval_kind = approval_kind
@@ -178,7 +179,7 @@ class JiraApprovalSensor(BaseSensorOperator):
                 issue_key=key,
                 done_status=settings.done_status,
                 rejected_status=settings.rejected_status,
-                poll_interval=self.poll_interval,
+                poll_interval=self._poll_interval(),
                 direct_check_interval=self.direct_check_interval,
                 search_lag_margin=self.search_lag_margin,
                 remind_at=remind_at,
@@ -192,6 +193,13 @@ class JiraApprovalSensor(BaseSensorOperator):
             },
             timeout=remaining,
         )
+
+    def _poll_interval(self) -> float:
+        if self.poll_interval is not None:
+            return float(self.poll_interval)
+        from model_governance.config import load_config
+
+        return load_config().jira.poll_interval_seconds
 
     def _policy(self) -> ApproverPolicy:
         groups = self.approver_groups
