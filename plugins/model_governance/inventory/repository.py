@@ -272,6 +272,52 @@ class Inventory:
         with self._transaction() as session:
             return session.scalar(select(ModelGroup).where(ModelGroup.use_case_id == use_case_id))
 
+    def business_entity_of_model(self, model: int | str | Model) -> BusinessEntity:
+        """The registry (business entity) a model's package lives in."""
+        with self._transaction() as session:
+            group_id = self._model(session, model).model_group_id
+        return self.business_entity_of_group(group_id)
+
+    def business_entity_of_group(self, model_group_id: int) -> BusinessEntity:
+        with self._transaction() as session:
+            group = session.get(ModelGroup, model_group_id)
+            entity = session.get(BusinessEntity, group.business_entity_id) if group is not None else None
+            if entity is None:
+                raise NotFoundError(
+                    f"Model group id {model_group_id} has no business entity in the inventory."
+                )
+            return entity
+
+    def documents(self, model: int | str | Model, *, snapshot_id: int | None = None) -> Sequence[Document]:
+        with self._transaction() as session:
+            current = self._model(session, model)
+            query = select(Document).where(Document.model_id == current.id).order_by(Document.id)
+            if snapshot_id is not None:
+                query = query.where(Document.snapshot_id == snapshot_id)
+            return session.scalars(query).all()
+
+    def approve_documents(self, document_ids: Sequence[int]) -> None:
+        """Mark documents approved (the reviewer moved their ticket to Done); repeating is harmless."""
+        with self._transaction() as session:
+            session.execute(update(Document).where(Document.id.in_(list(document_ids))).values(approved=True))
+
+    def get_snapshot(self, snapshot_id: int) -> Snapshot:
+        with self._transaction() as session:
+            snapshot = session.get(Snapshot, snapshot_id)
+            if snapshot is None:
+                raise NotFoundError(f"Snapshot id {snapshot_id} is not in the inventory.")
+            return snapshot
+
+    def latest_risk_test_run(self, model: int | str | Model) -> RiskTestRun | None:
+        with self._transaction() as session:
+            current = self._model(session, model)
+            return session.scalar(
+                select(RiskTestRun)
+                .where(RiskTestRun.model_id == current.id)
+                .order_by(RiskTestRun.id.desc())
+                .limit(1)
+            )
+
     def find_model_group(self, arn: str) -> ModelGroup | None:
         with self._transaction() as session:
             return session.scalar(select(ModelGroup).where(func.lower(ModelGroup.arn) == arn.lower()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+from typing import Any
 
 from model_governance.config import GovernanceConfig, load_config
 
@@ -30,3 +31,24 @@ def notify_operators(subject: str, body: str, *, config: GovernanceConfig | None
             from_email=settings.notifications.from_email,
         )
     return True
+
+
+def notify_task_failure(context: Any) -> None:
+    """``on_failure_callback`` for the MLC DAGs: tell the operators which step of which model failed.
+
+    The seed's error handling: model not found, risk test suite configuration missing, a rejection, or any
+    other exception is notified. The exception's message is ours (no secrets), the traceback stays in the
+    task log the link points to.
+    """
+    ti = context.get("ti")
+    exception = context.get("exception")
+    dag_id, run_id, task_id = (
+        getattr(ti, "dag_id", "?"),
+        getattr(ti, "run_id", "?"),
+        getattr(ti, "task_id", "?"),
+    )
+    body = f"DAG {dag_id}, run {run_id}, task {task_id} failed:\n{type(exception).__name__}: {exception}"
+    try:
+        notify_operators(f"{dag_id}.{task_id} failed", body)
+    except Exception:
+        log.exception("Could not notify operators of the failure of %s.%s", dag_id, task_id)

@@ -27,6 +27,8 @@ class JiraApprovalOperator(JiraApprovalSensor):
         ``use_case_id`` / ``model_id``, in the connection's flavour.
     :param links: title -> URL to add as remote links (templated).
     :param attachments: filename -> bytes to attach.
+    :param attachment_uris: filename -> ``s3://`` URI of a file to attach (templated), read with
+        ``aws_conn_id`` (default: the connection of the model's business entity).
     """
 
     template_fields: Sequence[str] = (
@@ -34,6 +36,7 @@ class JiraApprovalOperator(JiraApprovalSensor):
         "summary",
         "description",
         "links",
+        "attachment_uris",
     )
 
     def __init__(
@@ -45,6 +48,8 @@ class JiraApprovalOperator(JiraApprovalSensor):
         labels: Sequence[str] = (),
         links: Mapping[str, str] | None = None,
         attachments: Mapping[str, bytes] | None = None,
+        attachment_uris: Mapping[str, str] | None = None,
+        aws_conn_id: str | None = None,
         check_project: bool = True,
         **kwargs: Any,
     ) -> None:
@@ -55,6 +60,8 @@ class JiraApprovalOperator(JiraApprovalSensor):
         self.labels = labels
         self.links = links
         self.attachments = attachments
+        self.attachment_uris = attachment_uris
+        self.aws_conn_id = aws_conn_id
         self.check_project = check_project
 
     def execute(self, context: Context) -> Any:
@@ -80,7 +87,7 @@ class JiraApprovalOperator(JiraApprovalSensor):
         self.log.info("Approval ticket %s %s", ticket.url, "opened" if ticket.created else "found")
         for title, url in sorted((self.links or {}).items()):
             self.hook.add_remote_link(ticket.key, url=url, title=title)
-        for filename, content in sorted((self.attachments or {}).items()):
+        for filename, content in sorted({**(self.attachments or {}), **self._s3_attachments()}.items()):
             self.hook.attach(ticket.key, filename=filename, content=content)
         ti.xcom_push(key="issue_key", value=ticket.key)
         ti.xcom_push(key="issue_url", value=ticket.url)
@@ -127,3 +134,21 @@ class JiraApprovalOperator(JiraApprovalSensor):
         )
         rendered = render_ticket(ctx, flavor=self.hook.settings.flavor)
         return self.summary or rendered.summary, self.description or rendered.description
+
+    def _s3_attachments(self) -> dict[str, bytes]:
+        if not self.attachment_uris:
+            return {}
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        conn_id = self.aws_conn_id
+        if conn_id is None and self.model_id:
+            from model_governance.config import load_config
+
+            entity = self._inventory().business_entity_of_model(int(self.model_id))
+            conn_id = load_config().business_entity(entity.name).aws_conn_id
+        s3 = S3Hook(aws_conn_id=conn_id)
+        files = {}
+        for filename, uri in self.attachment_uris.items():
+            bucket, key = S3Hook.parse_s3_url(uri)
+            files[filename] = s3.get_key(key, bucket).get()["Body"].read()
+        return files

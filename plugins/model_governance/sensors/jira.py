@@ -207,7 +207,19 @@ class JiraApprovalSensor(BaseSensorOperator):
             from model_governance.config import load_config
 
             groups = load_config().jira.approver_groups.get(ApprovalKind(self.approval_kind), [])
-        return ApproverPolicy(owner=self.model_owner, requester=self.requester, approver_groups=tuple(groups))
+        return ApproverPolicy(owner=self._owner(), requester=self.requester, approver_groups=tuple(groups))
+
+    def _owner(self) -> str | None:
+        """The owner who may not approve: as given, or the use case's owner from the inventory."""
+        if self.model_owner or not (self.model_id or self.use_case_id):
+            return self.model_owner
+        inventory = self._inventory()
+        use_case_id = (
+            inventory.use_case_of_group(inventory.get_model(int(self.model_id)).model_group_id)
+            if self.model_id
+            else int(self.use_case_id)  # type: ignore[arg-type]
+        )
+        return inventory.get_use_case(use_case_id).owner
 
     def _verified_decision(self, key: str) -> Decision | None:
         """The ticket's decision if the policy accepts its mover; otherwise refuse it and return None."""
