@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.airflow_cluster import airflow_env
+
 # The sandboxes' fixtures (aws_sandbox, aws_clients, ...) for every test tier.
 pytest_plugins = [
     "sandbox.aws.pytest_fixtures",
@@ -19,6 +21,7 @@ pytest_plugins = [
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["REPO_ROOT", "airflow_env"]
 POSTGRES_HOST = os.environ.get("MG_TEST_POSTGRES_HOST", "127.0.0.1")
 POSTGRES_PORT = int(os.environ.get("MG_TEST_POSTGRES_PORT", "5432"))
 POSTGRES_USER = os.environ.get("MG_TEST_POSTGRES_USER", "postgres")
@@ -70,20 +73,3 @@ def inventory_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'inventory.db'}"
     return str(request.getfixturevalue("postgres_database"))
-
-
-def airflow_env(airflow_home: Path, **overrides: str) -> dict[str, str]:
-    """Environment for an Airflow process on this checkout: its dags/ and plugins/, no examples."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-    env.update(
-        {
-            "AIRFLOW_HOME": str(airflow_home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
-        }
-    )
-    env.update(overrides)
-    return env

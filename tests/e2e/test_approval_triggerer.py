@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from model_governance.approvals import approval_marker
+from sandbox.airflow_cluster import AirflowCluster
 from sandbox.jira.pytest_fixtures import JiraSandboxProcess
-from tests.e2e.cluster import AirflowCluster
 
 DAGS = Path(__file__).parent / "dags"
 

@@ -14,10 +14,10 @@ import pytest
 
 from model_governance.approvals import approval_marker
 from model_governance.inventory import Inventory
+from sandbox.airflow_cluster import AirflowCluster
 from sandbox.aws.pytest_fixtures import AwsSandbox
 from sandbox.jira.pytest_fixtures import JiraSandboxProcess
 from sandbox.smtp.pytest_fixtures import SmtpSink, start_smtp_sink
-from tests.e2e.cluster import AirflowCluster
 
 DAG_ID = "use_case_registration"
 

@@ -1,4 +1,5 @@
-"""Real Airflow processes for end-to-end tests: api-server, scheduler, dag-processor, triggerer.
+"""Real Airflow processes on this machine (the demo and the end-to-end tests): api-server, scheduler,
+dag-processor, triggerer.
 
 Each process runs in its own session so teardown can stop it and every child it started. Defaults are
 the embedded shape (SQLite metadata DB, LocalExecutor); ``overrides`` switch to Postgres + Celery.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import time
@@ -16,7 +18,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import REPO_ROOT, airflow_env
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def airflow_env(airflow_home: Path, **overrides: str) -> dict[str, str]:
+    """Environment for an Airflow process on this checkout: its dags/ and plugins/, no examples."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env.update(
+        {
+            "AIRFLOW_HOME": str(airflow_home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
+        }
+    )
+    env.update(overrides)
+    return env
+
 
 VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", REPO_ROOT / ".venv")) / "bin"
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
@@ -50,6 +70,8 @@ class AirflowCluster:
     components: Sequence[str] = COMPONENTS
     port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # One secret per local cluster, so api-server and workers agree and nothing fixed is in the code.
+    jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
 
     @property
     def env(self) -> dict[str, str]:
@@ -65,7 +87,7 @@ class AirflowCluster:
             AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="1",
             AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC="1",
             AIRFLOW__CORE__UNIT_TEST_MODE="False",
-            AIRFLOW__API_AUTH__JWT_SECRET="e2e-only-secret",
+            AIRFLOW__API_AUTH__JWT_SECRET=self.jwt_secret,
             AIRFLOW__CORE__FERNET_KEY="",
         )
         env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
@@ -73,7 +95,7 @@ class AirflowCluster:
         return env
 
     def cli(self, *args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
+        done = subprocess.run(  # noqa: S603 - our own airflow binary with our own arguments
             [airflow_binary(), *args],
             env=self.env,
             capture_output=True,
@@ -93,7 +115,7 @@ class AirflowCluster:
         for component in self.components:
             args = [component, "--port", str(self.port)] if component == "api-server" else [component]
             log = (self.home / f"{component}.log").open("wb")
-            self.processes[component] = subprocess.Popen(
+            self.processes[component] = subprocess.Popen(  # noqa: S603 - our own airflow binary
                 [airflow_binary(), *args],
                 env=self.env,
                 stdout=log,
