@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 # Pytest workers: the suite is I/O bound on sandbox servers; keep it to the machine.
 PYTEST_ARGS ?=
 
-.PHONY: setup test lint typecheck unit integration e2e bench sample-doc demo clean
+.PHONY: setup test lint typecheck unit integration e2e bench sample-doc demo up clean
 
 $(VENV)/.installed: pyproject.toml scripts/install-system-deps.sh
 	bash scripts/install-system-deps.sh
@@ -41,6 +41,14 @@ test: lint typecheck
 bench: setup
 	$(PY) benchmarks/approvals.py
 	$(PY) benchmarks/risk_tests.py
+
+# The main job end to end: sandboxes, Airflow, a use case and a model version approved to Deployed.
+demo: setup
+	$(PY) -m sandbox.demo
+
+# The same stack, left running for a person: the Airflow UI and the Jira reviewer page.
+up: setup
+	$(PY) -m sandbox.demo --keep-running
 
 # A model review document from realistic generated data (HTML, Markdown, PDF) in build/sample-doc.
 sample-doc: setup

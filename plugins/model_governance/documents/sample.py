@@ -64,7 +64,7 @@ SCHEMA = {
 }
 
 
-def _table(rng: np.random.Generator, rows: int, *, drifted: bool) -> pa.Table:
+def credit_applications(rng: np.random.Generator, rows: int, *, drifted: bool) -> pa.Table:
     """Credit applications with a default label and a model score; ``drifted`` shifts some inputs."""
     income = rng.lognormal(mean=10.9 - (0.18 if drifted else 0.0), sigma=0.45, size=rows)
     utilisation = np.clip(rng.beta(2.0, 5.0 - (1.6 if drifted else 0.0), size=rows), 0, 1)
@@ -112,8 +112,8 @@ def _table(rng: np.random.Generator, rows: int, *, drifted: bool) -> pa.Table:
 def generate_report(seed: int = SEED) -> RiskTestReport:
     """The standard risk tests run on the generated baseline and comparator (deterministic for a seed)."""
     rng = np.random.default_rng(seed)
-    baseline = _table(rng, 20_000, drifted=False)
-    comparator = _table(rng, 8_000, drifted=True)
+    baseline = credit_applications(rng, 20_000, drifted=False)
+    comparator = credit_applications(rng, 8_000, drifted=True)
     report = run_risk_tests(baseline, comparator, SCHEMA, risk_level="High", workers=1)
     # In a real run the engine reads the snapshot's S3 objects and records their URIs; here the tables
     # were generated in memory, so record where the DAG would have read them from.

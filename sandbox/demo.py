@@ -1,0 +1,325 @@
+"""The main job end to end on the embedded default: ``python -m sandbox.demo`` (``make demo``).
+
+Starts the AWS and Jira sandboxes, an SMTP sink and Airflow (SQLite, LocalExecutor: api-server,
+scheduler, dag-processor, triggerer), then plays every person in the story:
+
+- the requester registers a use case (the ``use_case_registration`` DAG, as the trigger form would);
+- reviewers (a bot acting as reviewer@example.com, never the owner) approve each Jira ticket after a
+  short wait, as a person would on the sandbox's reviewer page;
+- the data scientist registers a model version in the new group, with synthetic baseline and comparator
+  data in S3, the risk test schema and an endpoint configuration;
+- the implementation life cycle runs (started by hand with the package ARN, as the lifecycle sync would);
+- the deployer reports the endpoint deployed in SageMaker (Deployment/Complete).
+
+It waits until the model is Deployed, prints a summary (statuses with times, tickets and who approved
+them, the review document and its hash) and exits 0. ``--keep-running`` (``make up``) leaves everything
+running for a person to use instead of the bot: the Airflow UI and the Jira reviewer page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+OWNER = "owner@example.com"
+REVIEWER = "reviewer@example.com"
+ENTITY = "retail-bank"
+BUCKET = "model-governance"
+DATA_BUCKET = "ml-data"
+
+
+@dataclass
+class Demo:
+    workdir: Path
+    approve_after: float
+    timeout: float
+    started: float = field(default_factory=time.monotonic)
+    handled: set[str] = field(default_factory=set)
+    first_seen: dict[str, float] = field(default_factory=dict)
+
+    def say(self, message: str) -> None:
+        print(f"[{time.monotonic() - self.started:6.1f}s] {message}", flush=True)
+
+
+def _settings(aws: Any, inventory_url: str) -> dict[str, Any]:
+    return {
+        "business_entities": [
+            {
+                "name": ENTITY,
+                "account_id": aws.account_id,
+                "region": aws.region,
+                "aws_conn_id": "aws_retail_bank",
+            }
+        ],
+        "jira": {"conn_id": "jira_default", "project_key": "MLC", "poll_interval_seconds": 5},
+        "governance_bucket": BUCKET,
+        "inventory": {"url": inventory_url},
+        "notifications": {"smtp_conn_id": "smtp_default", "operators": ["mlops@example.com"]},
+    }
+
+
+def _connections(aws: Any, jira: Any, smtp: Any) -> dict[str, str]:
+    login, secret = jira.credentials()
+    return {
+        "AIRFLOW_CONN_JIRA_DEFAULT": json.dumps(
+            {
+                "conn_type": "jira",
+                "host": jira.url,
+                "login": login,
+                "password": secret,
+                "extra": {"flavor": "cloud"},
+            }
+        ),
+        "AIRFLOW_CONN_AWS_RETAIL_BANK": json.dumps(
+            {
+                "conn_type": "aws",
+                "login": "testing",
+                "password": "testing",
+                "extra": {"endpoint_url": aws.endpoint_url, "region_name": aws.region},
+            }
+        ),
+        "AIRFLOW_CONN_SMTP_DEFAULT": json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": smtp.host,
+                "port": smtp.port,
+                "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "governance@example.com"},
+            }
+        ),
+    }
+
+
+def _approve_open_tickets(demo: Demo, jira: Any) -> None:
+    """The reviewer bot: every open governance ticket older than ``approve_after`` is moved to Done."""
+    client = jira.client()
+    try:
+        issues = client.enhanced_search_issues(
+            'project = MLC AND labels = "model-governance" AND status = "To Do"'
+        )
+        for issue in issues:
+            if issue.key in demo.handled:
+                continue
+            # A person takes a moment to read the ticket; so does the bot.
+            seen = demo.first_seen.setdefault(issue.key, time.monotonic())
+            if time.monotonic() - seen < demo.approve_after:
+                continue
+            jira.transition_as(issue.key, "Done", REVIEWER)
+            demo.handled.add(issue.key)
+            demo.say(f"reviewer approved {issue.key}: {issue.fields.summary}")
+    finally:
+        client.close()
+
+
+def _wait_run(demo: Demo, airflow: Any, jira: Any, dag_id: str, run_id: str) -> str:
+    deadline = time.monotonic() + demo.timeout
+    while time.monotonic() < deadline:
+        state = airflow.run_state(dag_id, run_id)
+        if state in ("success", "failed"):
+            return str(state)
+        _approve_open_tickets(demo, jira)
+        time.sleep(2)
+    raise TimeoutError(f"{dag_id} run {run_id} did not finish: {airflow.task_states(dag_id, run_id)}")
+
+
+def _register_model_version(demo: Demo, aws: Any, group: str) -> str:
+    """The data scientist: data, schema and endpoint configuration, then the model package version."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from model_governance.documents.sample import SCHEMA, credit_applications
+
+    s3, sagemaker = aws.client("s3"), aws.client("sagemaker")
+    for bucket in (DATA_BUCKET, BUCKET):
+        with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+            s3.create_bucket(Bucket=bucket)
+    rng = np.random.default_rng(20261122)
+    uris = {}
+    for role, rows, drifted in (("BASELINE_DATA", 20_000, False), ("COMPARATOR_DATA", 8_000, True)):
+        buffer = io.BytesIO()
+        pq.write_table(credit_applications(rng, rows, drifted=drifted), buffer)
+        key = f"{group}/{role.lower()}.parquet"
+        s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=buffer.getvalue())
+        uris[role] = f"s3://{DATA_BUCKET}/{key}"
+    schema_key = f"{group}/risk-test-schema.json"
+    s3.put_object(Bucket=DATA_BUCKET, Key=schema_key, Body=json.dumps(SCHEMA).encode())
+    uris["RISK_TEST_SCHEMA"] = f"s3://{DATA_BUCKET}/{schema_key}"
+    image = f"{aws.account_id}.dkr.ecr.{aws.region}.amazonaws.com/credit-default:1"
+    artifact = f"s3://{DATA_BUCKET}/{group}/model.tar.gz"
+    s3.put_object(Bucket=DATA_BUCKET, Key=f"{group}/model.tar.gz", Body=b"demo model artifact")
+    role_arn = f"arn:aws:iam::{aws.account_id}:role/sagemaker-execution"
+    sagemaker.create_model(
+        ModelName=f"{group}-v1",
+        PrimaryContainer={"Image": image, "ModelDataUrl": artifact},
+        ExecutionRoleArn=role_arn,
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=f"{group}-v1",
+        ProductionVariants=[
+            {
+                "VariantName": "primary",
+                "ModelName": f"{group}-v1",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
+    package = sagemaker.create_model_package(
+        ModelPackageGroupName=group,
+        ModelPackageDescription="Credit default model v1: gradient boosting on application data",
+        InferenceSpecification={
+            "Containers": [{"Image": image, "ModelDataUrl": artifact}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        ModelApprovalStatus="PendingManualApproval",
+        ModelLifeCycle={"Stage": "Development", "StageStatus": "Complete"},
+        CustomerMetadataProperties={**uris, "ENDPOINT_CONFIG": f"{group}-v1"},
+    )
+    arn = str(package["ModelPackageArn"])
+    demo.say(f"data scientist registered {arn}")
+    return arn
+
+
+def run(args: argparse.Namespace) -> int:
+    sys.path.insert(0, str(REPO_ROOT))
+    from model_governance.inventory import Inventory
+    from sandbox.airflow_cluster import AirflowCluster
+    from sandbox.aws.pytest_fixtures import start_sandbox
+    from sandbox.jira.pytest_fixtures import start_jira_sandbox
+    from sandbox.smtp.pytest_fixtures import start_smtp_sink
+
+    workdir = Path(args.workdir).resolve()
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    demo = Demo(workdir, approve_after=args.approve_after, timeout=args.timeout)
+    aws = start_sandbox("--seed", "1")
+    jira = start_jira_sandbox("cloud", state_file=workdir / "jira.db")
+    smtp = start_smtp_sink(workdir / "mail")
+    airflow = None
+    try:
+        demo.say(f"AWS sandbox {aws.endpoint_url}, Jira sandbox {jira.url} (reviewer page), SMTP {smtp.port}")
+        inventory_url = f"sqlite:///{workdir / 'inventory.db'}"
+        aws.client("s3").create_bucket(Bucket=BUCKET)
+        overrides = {
+            "MODEL_GOVERNANCE_CONFIG": json.dumps(_settings(aws, inventory_url)),
+            **_connections(aws, jira, smtp),
+        }
+        airflow = AirflowCluster(home=workdir / "airflow", overrides=overrides).start()
+        demo.say(f"Airflow api-server on http://127.0.0.1:{airflow.port}")
+        for dag_id in ("use_case_registration", "sagemaker_model_implementation"):
+            airflow.wait_for_dag(dag_id)
+        if args.keep_running:
+            demo.say("everything is running; Ctrl-C stops it")
+            while True:
+                time.sleep(3600)
+
+        form = {
+            "name": "Retail credit default",
+            "description": "Predict which credit applicants default within 12 months, to route the riskiest "
+            "applications to an underwriter.",
+            "business_entity": ENTITY,
+            "risk_level": "High",
+            "owner": OWNER,
+            "data_science_email": "ds-team@example.com",
+            "model_type": "SAGEMAKER",
+        }
+        airflow.trigger("use_case_registration", "demo-use-case", conf=form)
+        demo.say("requester registered the use case")
+        state = _wait_run(demo, airflow, jira, "use_case_registration", "demo-use-case")
+        if state != "success":
+            raise RuntimeError(
+                f"use_case_registration ended {state}: "
+                f"{airflow.task_states('use_case_registration', 'demo-use-case')}"
+            )
+        inventory = Inventory.from_url(inventory_url)
+        use_case = inventory.find_use_case(business_entity=ENTITY, name=form["name"])
+        group = inventory.model_group_of_use_case(use_case.id) if use_case else None
+        if group is None:
+            raise RuntimeError("the use case was approved but has no model group")
+        demo.say(
+            f"model package group {group.name} created; the team was emailed ({len(smtp.messages())} mails)"
+        )
+
+        arn = _register_model_version(demo, aws, group.name)
+        airflow.trigger("sagemaker_model_implementation", "demo-model-v1", conf={"package_arn": arn})
+        deadline = time.monotonic() + demo.timeout
+        sagemaker = aws.client("sagemaker")
+        deployed_reported = False
+        run_state: str | None = None
+        while time.monotonic() < deadline:
+            _approve_open_tickets(demo, jira)
+            model = inventory.get_model(arn) if _exists(inventory, arn) else None
+            if model is not None and model.status == "Approved for Deployment" and not deployed_reported:
+                sagemaker.update_model_package(
+                    ModelPackageArn=arn, ModelLifeCycle={"Stage": "Deployment", "StageStatus": "Complete"}
+                )
+                deployed_reported = True
+                demo.say("deployer reported the endpoint deployed (Deployment/Complete)")
+            run_state = airflow.run_state("sagemaker_model_implementation", "demo-model-v1")
+            if run_state in ("success", "failed"):
+                break
+            time.sleep(2)
+        tasks = airflow.task_states("sagemaker_model_implementation", "demo-model-v1")
+        if run_state != "success":
+            raise RuntimeError(f"sagemaker_model_implementation ended {run_state}: {tasks}")
+        _summary(inventory, arn)
+        return 0
+    finally:
+        if airflow is not None:
+            airflow.stop()
+        for process in (smtp, jira, aws):
+            process.stop()
+
+
+def _exists(inventory: Any, arn: str) -> bool:
+    from model_governance.exceptions import NotFoundError
+
+    try:
+        inventory.get_model(arn)
+    except NotFoundError:
+        return False
+    return True
+
+
+def _summary(inventory: Any, arn: str) -> None:
+    model = inventory.get_model(arn)
+    print("\n== Summary ==")
+    print(f"model {arn}: {model.status}")
+    print("status history:")
+    for event in inventory.status_history(model):
+        print(
+            f"  {event.created_at:%H:%M:%S} {event.from_status or '-':>26} -> {event.to_status:<26} "
+            f"({event.source}: {event.reason})"
+        )
+    print(f"audit trail hash chain: {'intact' if inventory.verify_audit_trail(model).ok else 'BROKEN'}")
+    print("approvals:")
+    for approval in inventory.approvals(model_id=model.id):
+        print(
+            f"  {approval.kind:<20} {approval.jira_key:<8} {approval.state:<9} "
+            f"by {approval.decided_by} at {approval.decided_at}"
+        )
+    print("review documents:")
+    for document in inventory.documents(model):
+        print(f"  {document.media_type:<16} {document.uri}\n  {'':16} sha256 {document.sha256}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", default=str(REPO_ROOT / "build" / "demo"))
+    parser.add_argument("--keep-running", action="store_true", help="start everything and leave it running")
+    parser.add_argument("--approve-after", type=float, default=3.0, help="seconds the reviewer bot waits")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds each DAG run may take")
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
