@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from model_governance.approvals import approval_marker
-from model_governance.exceptions import ConfigurationError
+from model_governance.exceptions import ConfigurationError, InvalidInputError
 from model_governance.sensors.jira import JiraApprovalSensor
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ class JiraApprovalOperator(JiraApprovalSensor):
         labels: Sequence[str] = (),
         links: Mapping[str, str] | None = None,
         attachments: Mapping[str, bytes] | None = None,
-        attachment_uris: Mapping[str, str] | None = None,
+        attachment_uris: Mapping[str, str] | str | None = None,
         aws_conn_id: str | None = None,
         check_project: bool = True,
         **kwargs: Any,
@@ -138,6 +138,11 @@ class JiraApprovalOperator(JiraApprovalSensor):
     def _s3_attachments(self) -> dict[str, bytes]:
         if not self.attachment_uris:
             return {}
+        if not isinstance(self.attachment_uris, Mapping):
+            raise InvalidInputError(
+                f"attachment_uris of task {self.task_id!r} is a {type(self.attachment_uris).__name__}; "
+                "it must be a mapping of file name to s3:// URI (use render_template_as_native_obj)."
+            )
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
         conn_id = self.aws_conn_id

@@ -1,0 +1,576 @@
+"""Step 4 of the MLC: run the standard risk tests on a snapshot's data, in the worker.
+
+The snapshot's manifest says what to test: the BASELINE_DATA, COMPARATOR_DATA and RISK_TEST_SCHEMA objects,
+the risk test suite version and the thresholds of the use case's risk level. The objects are read through
+the business entity's Amazon connection (``S3Hook``) into a temporary folder and handed to the engine as
+local files, so the engine needs no AWS settings of its own; the report names the ``s3://`` URIs and, per
+input, the ETag, size and SHA-256 actually tested and whether they still match the snapshot.
+
+Outcomes:
+
+- The tests ran (passed or not): the report is stored in S3 under its SHA-256 beside the snapshot, the run
+  is recorded SUCCEEDED in the inventory, and the task returns ``{"run_key", "attempt", "passed",
+  "report_uri", "failed_tests"}``. Failed tests are not a task failure: the review decides.
+- The job could not run (missing or unreadable data, a bad schema, an engine error): the run is recorded
+  FAILED with the error, a RISK_TEST_FAILURE ticket carrying the error is opened in Jira (one per attempt,
+  found again by its marker on retries) and the task defers until the ticket is decided. Done runs the
+  tests again (re-reading the data) as the next attempt; Rejected stops with ``ApprovalRejectedError``.
+  After ``max_reruns`` re-runs, a job that still fails opens its ticket, says there that no re-run is left,
+  and fails the task.
+
+Attempts are recorded under ``run_key = dag_id/run_id/task_id/attempt-N`` (N counts re-runs, never the
+try number), so a retried or cleared task resumes where the run stands: a finished attempt is returned as
+recorded, a failed one goes back to waiting on its ticket, one left running by a lost worker is run again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, NoReturn
+from urllib.parse import quote
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from model_governance.config import ApprovalKind
+from model_governance.exceptions import (
+    ApprovalRejectedError,
+    ConfigurationError,
+    InvalidInputError,
+    JiraError,
+    ModelGovernanceError,
+    NotFoundError,
+    RegistryError,
+    RiskTestInputError,
+)
+from model_governance.operators.model_lifecycle import _ModelOperator
+from model_governance.snapshots import (
+    ASSET_KEYS,
+    BASELINE_DATA,
+    COMPARATOR_DATA,
+    RISK_TEST_SCHEMA,
+    RiskTestPlan,
+    S3Location,
+    canonical_json,
+    report_key,
+    risk_test_plan,
+)
+
+if TYPE_CHECKING:
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from airflow.sdk import Context
+
+    from model_governance.hooks.jira import JiraHook, Ticket
+    from model_governance.inventory import RiskTestRun, Snapshot
+    from model_governance.risk_tests import RiskTestReport
+
+#: Failure tickets wait for weeks; Airflow's 7-day sensor default would fail them.
+WAIT_A_YEAR = timedelta(days=365)
+#: TicketContext refuses longer error texts.
+ERROR_LIMIT = 3900
+_CHUNK = 1 << 20
+_ATTEMPT = re.compile(r"/attempt-(\d+)$")
+
+
+def run_key_prefix(dag_id: str, run_id: str, task_id: str) -> str:
+    return f"{dag_id}/{run_id}/{task_id}"
+
+
+def run_key(dag_id: str, run_id: str, task_id: str, attempt: int) -> str:
+    """The inventory key of one attempt of a task's risk tests (attempts count re-runs, not tries)."""
+    return f"{run_key_prefix(dag_id, run_id, task_id)}/attempt-{attempt}"
+
+
+def failed_test_ids(report: Mapping[str, Any] | None) -> list[str]:
+    """Ids of the results that failed: the metric id, plus ``/feature`` and ``/group`` where it has them."""
+    ids = set()
+    for result in (report or {}).get("results", []):
+        if result.get("status") == "failed":
+            parts = [str(result.get("test"))]
+            parts += [str(result[k]) for k in ("feature", "group") if result.get(k) is not None]
+            ids.add("/".join(parts))
+    return sorted(ids)
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    role: str
+    location: S3Location
+    path: Path
+    etag: str
+    size: int
+    version_id: str | None
+    sha256: str
+
+
+class RunRiskTestsOperator(_ModelOperator):
+    """Run the standard risk tests on a snapshot; a job that fails to run opens a ticket, Done re-runs it.
+
+    :param model_id: the inventory id of the model version (templated).
+    :param snapshot_id: the inventory id of the snapshot to test (templated).
+    :param max_reruns: how many times a failed job may be run again after its ticket is moved to Done.
+    :param jira_conn_id: the Jira connection of the failure tickets; None takes ``jira.conn_id``.
+    :param poll_interval: seconds between the shared Jira searches while waiting; None takes
+        ``jira.poll_interval_seconds``.
+    :param direct_check_interval: / :param search_lag_margin: as for ``JiraApprovalTrigger``.
+    :param wait_timeout: how long a failure ticket may stay undecided.
+    :param workers: threads of the engine (default: up to 4).
+    """
+
+    template_fields: Sequence[str] = ("model_id", "snapshot_id")
+    ui_color = "#fdf3e6"
+
+    def __init__(
+        self,
+        *,
+        snapshot_id: int | str,
+        max_reruns: int = 2,
+        jira_conn_id: str | None = None,
+        poll_interval: float | None = None,
+        direct_check_interval: float = 1800.0,
+        search_lag_margin: float = 120.0,
+        wait_timeout: timedelta = WAIT_A_YEAR,
+        workers: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.snapshot_id = snapshot_id
+        self.max_reruns = max_reruns
+        self.jira_conn_id = jira_conn_id
+        self.poll_interval = poll_interval
+        self.direct_check_interval = direct_check_interval
+        self.search_lag_margin = search_lag_margin
+        self.wait_timeout = wait_timeout
+        self.workers = workers
+
+    # -- entry points ---------------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        if isinstance(self.max_reruns, bool) or not isinstance(self.max_reruns, int) or self.max_reruns < 0:
+            raise InvalidInputError(
+                f"max_reruns of task {self.task_id!r} is {self.max_reruns!r}; give a whole number >= 0."
+            )
+        from model_governance.inventory import RiskTestRunState
+
+        snapshot, plan = self._prepare()
+        ti = context["ti"]
+        attempts = self._recorded_attempts(run_key_prefix(ti.dag_id, ti.run_id, ti.task_id))
+        if not attempts:
+            return self._attempt(context, snapshot, plan, 1)
+        attempt = max(attempts)
+        latest = attempts[attempt]
+        if latest.state == RiskTestRunState.SUCCEEDED.value:
+            self.log.info("Risk tests %s already ran; returning the recorded result", latest.run_key)
+            return self._result(latest.run_key, attempt, latest.passed, latest.report_uri, latest.report)
+        if latest.state == RiskTestRunState.FAILED.value:
+            return self._after_failure(context, snapshot, attempt, latest.error or "the job failed to run")
+        self.log.warning("Risk tests %s were left running (lost worker?); running them again", latest.run_key)
+        return self._attempt(context, snapshot, plan, attempt)
+
+    def execute_complete(
+        self,
+        context: Context,
+        event: dict[str, Any] | None = None,
+        attempt: int | None = None,
+        issue_key: str | None = None,
+    ) -> dict[str, Any]:
+        from model_governance.triggers.jira import DECIDED, DELETED
+
+        if (
+            not isinstance(event, dict)
+            or "status" not in event
+            or not issue_key
+            or isinstance(attempt, bool)
+            or not isinstance(attempt, int)
+        ):
+            raise JiraError(
+                f"Unexpected resume of task {self.task_id!r}: event {event!r}, attempt {attempt!r}, "
+                f"ticket {issue_key!r}. Clear the task to go back to its risk test failure ticket."
+            )
+        status = event["status"]
+        if status == DELETED:
+            raise NotFoundError(
+                f"Risk test failure ticket {issue_key} was deleted before it was decided; clear this task to "
+                "open a new ticket, or restore the ticket in Jira."
+            )
+        if status != DECIDED:
+            raise JiraError(
+                f"Jira trigger for risk test failure ticket {issue_key} reported {status!r}: {event}"
+            )
+        hook = self._jira()
+        decision = hook.decision(issue_key)
+        if decision is None:  # moved on again (e.g. reopened) since the trigger saw it
+            self._defer(hook, attempt, issue_key)
+        assert decision is not None  # _defer does not return
+        self.inventory.record_approval_decision(
+            issue_key,
+            approved=decision.outcome.value == "approved",
+            decided_by=decision.decided_by.email or decision.decided_by.identity,
+            decided_at=decision.decided_at,
+            decision_status=decision.status,
+        )
+        who = decision.decided_by.display_name or decision.decided_by.identity
+        if decision.outcome.value != "approved":
+            raise ApprovalRejectedError(
+                f"Risk test failure ticket {issue_key} was rejected by {who} at "
+                f"{decision.decided_at.isoformat()}: the standard risk tests of {self.model.package_arn} are "
+                "not run again and this run stops.",
+                decision.to_dict(),
+            )
+        if attempt > self.max_reruns:
+            raise self._exhausted(attempt, "the ticket was moved to Done, but no re-run is left", issue_key)
+        self.log.info("%s moved %s to Done: running the risk tests again", who, issue_key)
+        snapshot, plan = self._prepare()
+        return self._attempt(context, snapshot, plan, attempt + 1)
+
+    # -- one attempt ------------------------------------------------------------------------------------
+
+    def _prepare(self) -> tuple[Snapshot, RiskTestPlan]:
+        """The snapshot and what its manifest says to test; refuses a snapshot this suite cannot run."""
+        from model_governance.risk_tests import ENGINE_VERSION, resolve_thresholds
+
+        snapshot = self.inventory.get_snapshot(int(self.snapshot_id))
+        if snapshot.model_id != self.model.id:
+            raise InvalidInputError(
+                f"Snapshot {snapshot.id} belongs to model {snapshot.model_id}, not to model {self.model.id}; "
+                "pass the snapshot_id that create_snapshot returned for this model."
+            )
+        plan = risk_test_plan(snapshot.manifest, snapshot=f"{snapshot.id} ({snapshot.uri})")
+        if plan.suite_version != ENGINE_VERSION:
+            raise ConfigurationError(
+                f"Snapshot {snapshot.id} was taken for risk test suite {plan.suite_version}, but this worker "
+                f"runs suite {ENGINE_VERSION}; take a new snapshot, or run the suite version it names."
+            )
+        resolved = resolve_thresholds(plan.risk_level, {plan.risk_level: dict(plan.overrides)})
+        if canonical_json(resolved.to_dict()) != canonical_json(plan.thresholds):
+            raise ConfigurationError(
+                f"The thresholds in snapshot {snapshot.id} differ from what suite {ENGINE_VERSION} resolves "
+                f"for risk level {plan.risk_level} with the snapshot's overrides; take a new snapshot."
+            )
+        return snapshot, plan
+
+    def _attempt(
+        self, context: Context, snapshot: Snapshot, plan: RiskTestPlan, attempt: int
+    ) -> dict[str, Any]:
+        ti = context["ti"]
+        key = run_key(ti.dag_id, ti.run_id, ti.task_id, attempt)
+        self.inventory.start_risk_test_run(self.model, run_key=key, snapshot_id=snapshot.id)
+        self.log.info("Risk tests %s on snapshot %s (%s)", key, snapshot.id, snapshot.uri)
+        s3, conn_id = self._s3()
+        try:
+            report = self._run_suite(s3, conn_id, plan, snapshot)
+        except Exception as exc:  # the job failed to run: recorded, ticketed, not a bug in this task
+            error = f"{type(exc).__name__}: {exc}"[:ERROR_LIMIT]
+            self.log.error("Risk tests %s failed to run: %s", key, error)
+            self.inventory.finish_risk_test_run(key, passed=None, error=error)
+            return self._after_failure(context, snapshot, attempt, error)
+        document = report.to_dict()
+        uri = self._store_report(snapshot, document)
+        self.inventory.finish_risk_test_run(key, passed=report.passed, report=document, report_uri=uri)
+        errored = sorted({r.test for r in report.results if r.status == "error"})
+        if errored:
+            self._notify(
+                f"Risk tests of {self.model.package_arn}: {len(errored)} monitor(s) could not run",
+                f"Run {key} on snapshot {snapshot.id}: {', '.join(errored)} ended with errors; the reviewer "
+                f"sees them in the review document. Report: {uri}",
+            )
+        self.log.info("Risk tests %s: verdict %s, report %s", key, report.passed, uri)
+        return self._result(key, attempt, report.passed, uri, document)
+
+    @staticmethod
+    def _result(
+        key: str, attempt: int, passed: bool | None, uri: str | None, report: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        return {
+            "run_key": key,
+            "attempt": attempt,
+            "passed": passed,
+            "report_uri": uri,
+            "failed_tests": failed_test_ids(report),
+        }
+
+    def _s3(self) -> tuple[S3Hook, str]:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        entity = self.config.business_entity(self.inventory.business_entity_of_model(self.model).name)
+        return S3Hook(aws_conn_id=entity.aws_conn_id, region_name=entity.region), entity.aws_conn_id
+
+    def _run_suite(self, s3: S3Hook, conn_id: str, plan: RiskTestPlan, snapshot: Snapshot) -> RiskTestReport:
+        """Fetch the inputs through the connection's S3 client and run the engine on the local copies."""
+        from model_governance.risk_tests import RiskTestSchema, run_risk_tests
+
+        locations = {
+            BASELINE_DATA: plan.baseline,
+            COMPARATOR_DATA: plan.comparator,
+            RISK_TEST_SCHEMA: plan.schema,
+        }
+        with tempfile.TemporaryDirectory(prefix="risk-tests-") as folder:
+            fetched = {
+                role: self._fetch(s3, conn_id, role, location, Path(folder))
+                for role, location in locations.items()
+            }
+            try:
+                schema_uri = plan.schema.uri
+                try:
+                    data = json.loads(fetched[RISK_TEST_SCHEMA].path.read_bytes())
+                except (ValueError, UnicodeDecodeError) as exc:
+                    raise RiskTestInputError(
+                        f"the risk test schema {schema_uri} is not valid JSON ({exc}); fix the object"
+                    ) from exc
+                schema = RiskTestSchema.from_dict(data, source=f"the risk test schema {schema_uri}")
+                report = run_risk_tests(
+                    fetched[BASELINE_DATA].path,
+                    fetched[COMPARATOR_DATA].path,
+                    schema,
+                    risk_level=plan.risk_level,
+                    threshold_overrides={plan.risk_level: dict(plan.overrides)},
+                    workers=self.workers,
+                )
+            except Exception as exc:
+                # Name the snapshot's URIs, not this worker's temporary copies.
+                message = str(exc)
+                for item in fetched.values():
+                    message = message.replace(str(item.path), item.location.uri)
+                if message != str(exc):
+                    raise type(exc)(message) if _simple(exc) else RiskTestInputError(message) from exc
+                raise
+        provenance = {role: self._provenance(fetched[role], plan) for role in ASSET_KEYS}
+        for role, name in ((BASELINE_DATA, "baseline"), (COMPARATOR_DATA, "comparator")):
+            report.inputs[name] = {**report.inputs.get(name, {}), **provenance[role]}
+        report.inputs["risk_test_schema"] = provenance[RISK_TEST_SCHEMA]
+        report.inputs["snapshot"] = {
+            "id": snapshot.id,
+            "content_hash": snapshot.content_hash,
+            "uri": snapshot.uri,
+        }
+        mismatched = [role for role in ASSET_KEYS if not provenance[role]["matches_snapshot"]]
+        if mismatched:
+            self.log.warning(
+                "%s changed since snapshot %s was taken; the report records what was tested",
+                ", ".join(mismatched),
+                snapshot.id,
+            )
+        return report
+
+    def _fetch(self, s3: S3Hook, conn_id: str, role: str, location: S3Location, folder: Path) -> _Fetched:
+        """Stream one object to ``folder`` (keeping its file name, so its format shows) and hash it."""
+        path = folder / f"{role.lower()}-{PurePosixPath(location.key).name}"
+        try:
+            answer = s3.get_conn().get_object(Bucket=location.bucket, Key=location.key)
+            digest = hashlib.sha256()
+            with path.open("wb") as handle:
+                for chunk in answer["Body"].iter_chunks(_CHUNK):
+                    digest.update(chunk)
+                    handle.write(chunk)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("404", "NoSuchKey", "NoSuchBucket", "NotFound"):
+                raise RiskTestInputError(
+                    f"{role} {location.uri} does not exist (any more); upload it again, or take a new "
+                    "snapshot of a version whose metadata names existing data"
+                ) from exc
+            raise RegistryError(
+                f"{role} {location.uri} cannot be read with connection {conn_id!r} ({code or exc}); grant "
+                "it s3:GetObject on the object"
+            ) from exc
+        except BotoCoreError as exc:
+            raise RegistryError(f"reading {role} {location.uri} from S3 failed: {exc}") from exc
+        version = answer.get("VersionId")
+        return _Fetched(
+            role=role,
+            location=location,
+            path=path,
+            etag=str(answer.get("ETag", "")).strip('"'),
+            size=int(answer.get("ContentLength", path.stat().st_size)),
+            version_id=str(version) if version and version != "null" else None,
+            sha256=digest.hexdigest(),
+        )
+
+    @staticmethod
+    def _provenance(item: _Fetched, plan: RiskTestPlan) -> dict[str, Any]:
+        pinned = plan.digests.get(item.role, {})
+        return {
+            "source": item.location.uri,
+            "etag": item.etag,
+            "size": item.size,
+            "version_id": item.version_id,
+            "sha256": item.sha256,
+            "matches_snapshot": pinned.get("etag") == item.etag and pinned.get("size") == item.size,
+        }
+
+    def _store_report(self, snapshot: Snapshot, document: Mapping[str, Any]) -> str:
+        """Put the report under its SHA-256 beside the snapshot, unless it is there already."""
+        body = canonical_json(document)
+        sha = hashlib.sha256(body).hexdigest()
+        bucket = self.config.governance_bucket
+        key = report_key(snapshot.uri, bucket, sha)
+        uri = f"s3://{bucket}/{key}"
+        s3, conn_id = self._s3()
+        try:
+            if s3.head_object(key, bucket) is None:
+                s3.load_bytes(body, key=key, bucket_name=bucket, replace=True)
+        except ClientError as exc:
+            raise RegistryError(
+                f"Storing the risk test report {uri} with connection {conn_id!r} failed: {exc}; grant it "
+                f"s3:GetObject and s3:PutObject on the governance bucket {bucket!r}."
+            ) from exc
+        return uri
+
+    # -- failures and their tickets ---------------------------------------------------------------------
+
+    def _after_failure(self, context: Context, snapshot: Snapshot, attempt: int, error: str) -> NoReturn:
+        hook = self._jira()
+        ticket = self._open_ticket(context, hook, snapshot, attempt, error)
+        if attempt > self.max_reruns:
+            hook.comment(
+                ticket.key,
+                f"No re-run is left: the standard risk tests failed to run {attempt} time(s) in this DAG "
+                f"run (max_reruns={self.max_reruns}), so moving this ticket changes nothing and the run "
+                "stops. Fix the cause, then start a new run of the DAG for this model version.",
+                marker="mg-risk-tests-no-rerun-left",
+            )
+            raise self._exhausted(attempt, error, ticket.key)
+        self._defer(hook, attempt, ticket.key)
+
+    def _exhausted(self, attempt: int, error: str, issue_key: str) -> ModelGovernanceError:
+        return ModelGovernanceError(
+            f"The standard risk tests of {self.model.package_arn} (snapshot {self.snapshot_id}) failed to "
+            f"run {attempt} time(s), which uses up max_reruns={self.max_reruns}; last: {error} (ticket "
+            f"{issue_key}). Fix the cause, then start a new run of the DAG for this model version."
+        )
+
+    def _jira(self) -> JiraHook:
+        from model_governance.hooks.jira import JiraHook
+
+        return JiraHook(self.jira_conn_id or self.config.jira.conn_id)
+
+    def _open_ticket(
+        self, context: Context, hook: JiraHook, snapshot: Snapshot, attempt: int, error: str
+    ) -> Ticket:
+        """The RISK_TEST_FAILURE ticket of this attempt: found by its marker, else opened with the error."""
+        from model_governance.approvals import approval_marker
+        from model_governance.documents.context import Asset, Links, SnapshotInfo
+        from model_governance.documents.tickets import render_ticket
+        from model_governance.ticket_context import ticket_context
+
+        ti = context["ti"]
+        kind = ApprovalKind.RISK_TEST_FAILURE
+        project = hook.settings.project_key or self.config.jira.project_key
+        hook.check_project(project)
+        manifest = snapshot.manifest or {}
+        assets = [
+            Asset(role=role, uri=str(item.get("uri")), digest=item.get("etag") or None)
+            for role, item in sorted((manifest.get("assets") or {}).items())
+            if isinstance(item, dict) and item.get("uri")
+        ]
+        ctx = ticket_context(
+            self.inventory,
+            kind=kind,
+            model_id=self.model.id,
+            approvers=self.config.jira.approver_groups.get(kind, []),
+            links=Links(airflow_run=_run_url(self.config.airflow_base_url, ti.dag_id, ti.run_id)),
+        )
+        ctx = replace(
+            ctx,
+            error=error,
+            snapshot=SnapshotInfo(
+                snapshot_id=str(snapshot.id),
+                content_hash=snapshot.content_hash,
+                uri=snapshot.uri,
+                assets=assets,
+                endpoint_config_name=manifest.get("endpoint_config_name"),
+                suite_version=manifest.get("risk_test_suite_version"),
+            ),
+        )
+        rendered = render_ticket(ctx, flavor=hook.settings.flavor, templates_dir=self.config.templates_dir)
+        ticket = hook.create_ticket(
+            marker=approval_marker(
+                dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id, kind=f"{kind.value}-{attempt}"
+            ),
+            project_key=project,
+            summary=f"{rendered.summary} (attempt {attempt} of {self.max_reruns + 1})",
+            description=rendered.description,
+            issue_type=self.config.jira.issue_type,
+            labels=["model-governance", "approval-risk-test-failure"],
+        )
+        self.log.info("Risk test failure ticket %s %s", ticket.url, "opened" if ticket.created else "found")
+        self.inventory.record_approval_requested(
+            kind=kind.value,
+            jira_key=ticket.key,
+            model_id=self.model.id,
+            dag_id=ti.dag_id,
+            run_id=ti.run_id,
+            task_id=ti.task_id,
+        )
+        ti.xcom_push(key="failure_issue_key", value=ticket.key)
+        return ticket
+
+    def _defer(self, hook: JiraHook, attempt: int, issue_key: str) -> NoReturn:
+        from model_governance.triggers.jira import JiraApprovalTrigger
+
+        settings = hook.settings
+        poll = (
+            self.poll_interval if self.poll_interval is not None else self.config.jira.poll_interval_seconds
+        )
+        self.defer(
+            trigger=JiraApprovalTrigger(
+                jira_conn_id=hook.jira_conn_id,
+                project_key=issue_key.rsplit("-", 1)[0],
+                issue_key=issue_key,
+                done_status=settings.done_status,
+                rejected_status=settings.rejected_status,
+                poll_interval=float(poll),
+                direct_check_interval=self.direct_check_interval,
+                search_lag_margin=self.search_lag_margin,
+            ),
+            method_name="execute_complete",
+            kwargs={"attempt": attempt, "issue_key": issue_key},
+            timeout=self.wait_timeout,
+        )
+
+    def _recorded_attempts(self, prefix: str) -> dict[int, RiskTestRun]:
+        """The attempts recorded for this task of this DAG run, by attempt number."""
+        from sqlalchemy import select
+        from sqlalchemy.orm import Session
+
+        from model_governance.inventory import RiskTestRun
+
+        with Session(self.inventory.engine) as session:
+            runs = session.scalars(
+                select(RiskTestRun).where(
+                    RiskTestRun.model_id == self.model.id,
+                    RiskTestRun.run_key.startswith(f"{prefix}/attempt-", autoescape=True),
+                )
+            ).all()
+        found: dict[int, RiskTestRun] = {}
+        for run in runs:
+            match = _ATTEMPT.search(run.run_key)
+            if match and run.run_key == f"{prefix}/attempt-{match.group(1)}":
+                found[int(match.group(1))] = run
+        return found
+
+    def _notify(self, subject: str, body: str) -> None:
+        from model_governance.notifications.email import notify_operators
+
+        try:
+            notify_operators(subject, body, config=self.config)
+        except Exception:  # a mail outage must not fail the tests; the log keeps the message
+            self.log.exception("Could not notify operators: %s", subject)
+
+
+def _simple(exc: BaseException) -> bool:
+    """True when ``type(exc)(message)`` rebuilds the exception (our single-message error classes)."""
+    return isinstance(exc, ModelGovernanceError) and not isinstance(exc, ApprovalRejectedError)
+
+
+def _run_url(base: str, dag_id: str, run_id: str) -> str | None:
+    base = base.rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        return None
+    return f"{base}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"

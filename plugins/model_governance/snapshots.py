@@ -1,0 +1,372 @@
+"""Snapshot manifests: what a model version was at a point in time, as canonical JSON under its SHA-256.
+
+Pure domain code (no Airflow, no AWS client): the snapshot operator reads SageMaker and S3 and hands the
+answers to these functions; the risk test operator reads the stored manifest back through them.
+
+A manifest holds only facts that come from the registry and S3 (never a time or id of ours), so the same
+model version with the same data gives the same bytes, the same hash and so the same snapshot::
+
+    {
+      "manifest_version": 1,
+      "model_package": {"arn", "group", "version", "description", "creation_time",
+                        "customer_metadata": {...without governance:* keys...},
+                        "inference_containers": [
+                            {"image", "image_digest", "framework", "framework_version", "model_data_url",
+                             "model_data": {"uri", "etag", "size", "version_id"} | null}]},
+      "use_case": {"id", "name", "risk_level"},
+      "assets": {"BASELINE_DATA": {"uri", "etag", "size", "version_id"}, "COMPARATOR_DATA": {...},
+                 "RISK_TEST_SCHEMA": {...}},
+      "endpoint_config_name": "churn-prod",
+      "endpoint_config": {"name", "arn", "production_variants": [...]},
+      "risk_test_suite_version": "1.0.0",
+      "risk_tests": {"risk_level": "High", "threshold_overrides": {...}, "thresholds": {...resolved...}}
+    }
+
+Keys under ``governance:`` in the package's customer metadata are left out: governance writes them itself
+(``governance:snapshot`` among them), and they must not feed back into the hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from model_governance.exceptions import ConfigurationError, InvalidInputError
+from model_governance.registry import GOVERNANCE_METADATA_PREFIX
+
+MANIFEST_VERSION = 1
+BASELINE_DATA = "BASELINE_DATA"
+COMPARATOR_DATA = "COMPARATOR_DATA"
+RISK_TEST_SCHEMA = "RISK_TEST_SCHEMA"
+ENDPOINT_CONFIG = "ENDPOINT_CONFIG"
+#: Customer metadata keys that point at S3 objects the snapshot pins (role -> what it is).
+ASSET_KEYS: Mapping[str, str] = {
+    BASELINE_DATA: "the baseline (reference) data, Parquet or CSV",
+    COMPARATOR_DATA: "the comparator data (a slice of production data), Parquet or CSV",
+    RISK_TEST_SCHEMA: "the risk test schema JSON (label, score, features, protected attributes)",
+}
+#: The customer metadata key under which governance writes the snapshot's content hash.
+SNAPSHOT_METADATA_KEY = f"{GOVERNANCE_METADATA_PREFIX}snapshot"
+SNAPSHOTS_PREFIX = "snapshots"
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_ENDPOINT_CONFIG_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+
+
+@dataclass(frozen=True)
+class S3Location:
+    """An S3 object named by an ``s3://bucket/key`` URI."""
+
+    bucket: str
+    key: str
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+def parse_s3_uri(uri: Any, *, what: str) -> S3Location:
+    """Split ``s3://bucket/key``; ``what`` names the input in the error (e.g. "BASELINE_DATA of ...")."""
+    text = str(uri or "").strip()
+    if not text.startswith("s3://"):
+        raise InvalidInputError(
+            f"{what} is {text!r}, not an s3://bucket/key URI; set it to the S3 URI of the object."
+        )
+    bucket, _, key = text[len("s3://") :].partition("/")
+    if not _BUCKET.match(bucket) or not key or key.endswith("/"):
+        raise InvalidInputError(
+            f"{what} is {text!r}, which does not name one S3 object; give s3://bucket/path/to/object."
+        )
+    return S3Location(bucket, key)
+
+
+@dataclass(frozen=True)
+class ObjectDigest:
+    """What S3 says about an object: ETag and size (and version id on a versioned bucket)."""
+
+    uri: str
+    etag: str
+    size: int
+    version_id: str | None = None
+
+    @classmethod
+    def from_head(cls, location: S3Location, head: Mapping[str, Any]) -> ObjectDigest:
+        """From a ``HeadObject`` / ``GetObject`` answer."""
+        version = head.get("VersionId")
+        return cls(
+            uri=location.uri,
+            etag=str(head.get("ETag", "")).strip('"'),
+            size=int(head.get("ContentLength", 0)),
+            version_id=str(version) if version and version != "null" else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"uri": self.uri, "etag": self.etag, "size": self.size, "version_id": self.version_id}
+
+
+@dataclass(frozen=True)
+class SnapshotInputs:
+    """What must be checked in S3 and SageMaker before a manifest can be built."""
+
+    package_arn: str
+    group: str
+    version: int
+    assets: Mapping[str, S3Location]
+    endpoint_config_name: str
+    #: The S3 model artifact of each inference container (None where a container has none).
+    model_data: Sequence[S3Location | None]
+
+
+def snapshot_inputs(package: Mapping[str, Any]) -> SnapshotInputs:
+    """Read and check the governed metadata of a ``DescribeModelPackage`` answer.
+
+    Every required customer metadata key must be there; every error names the key, the package and what
+    to set it to. Nothing is looked up yet.
+    """
+    arn = str(package.get("ModelPackageArn") or "")
+    group = str(package.get("ModelPackageGroupName") or "")
+    version = package.get("ModelPackageVersion")
+    if not arn or not group or not isinstance(version, int):
+        raise InvalidInputError(
+            f"Model package {arn or '(no ARN)'} is not a versioned package in a model package group; "
+            "snapshots are taken of registered versions only."
+        )
+    metadata = package.get("CustomerMetadataProperties") or {}
+    assets: dict[str, S3Location] = {}
+    for key, meaning in ASSET_KEYS.items():
+        value = metadata.get(key)
+        if not value:
+            raise InvalidInputError(
+                f"Model package {arn} has no customer metadata key {key}; set {key} to the s3:// URI of "
+                f"{meaning} (UpdateModelPackage CustomerMetadataProperties), then re-run the snapshot."
+            )
+        assets[key] = parse_s3_uri(value, what=f"Customer metadata {key} of model package {arn}")
+    endpoint_config = str(metadata.get(ENDPOINT_CONFIG) or "").strip()
+    if not endpoint_config:
+        raise InvalidInputError(
+            f"Model package {arn} has no customer metadata key {ENDPOINT_CONFIG}; set it to the name of the "
+            "SageMaker endpoint configuration this version will be deployed with."
+        )
+    if not _ENDPOINT_CONFIG_NAME.match(endpoint_config):
+        raise InvalidInputError(
+            f"Customer metadata {ENDPOINT_CONFIG} of model package {arn} is {endpoint_config!r}, not an "
+            "endpoint configuration name (letters, digits and single hyphens, at most 63 characters)."
+        )
+    model_data: list[S3Location | None] = []
+    containers = (package.get("InferenceSpecification") or {}).get("Containers") or []
+    for index, container in enumerate(containers, start=1):
+        url = container.get("ModelDataUrl")
+        model_data.append(
+            parse_s3_uri(url, what=f"ModelDataUrl of inference container {index} of model package {arn}")
+            if url
+            else None
+        )
+    return SnapshotInputs(
+        package_arn=arn,
+        group=group,
+        version=version,
+        assets=assets,
+        endpoint_config_name=endpoint_config,
+        model_data=model_data,
+    )
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat()
+    return str(value)
+
+
+def threshold_overrides(configured: Mapping[Any, Mapping[str, Any]], risk_level: str) -> dict[str, Any]:
+    """The configured threshold overrides of one risk level, as JSON values (bands as lists)."""
+    for level, metrics in configured.items():
+        if str(getattr(level, "value", level)) == risk_level:
+            return {
+                metric: list(value) if isinstance(value, tuple | list) else value
+                for metric, value in sorted(metrics.items())
+            }
+    return {}
+
+
+def build_manifest(
+    package: Mapping[str, Any],
+    inputs: SnapshotInputs,
+    *,
+    assets: Mapping[str, ObjectDigest],
+    model_data: Sequence[ObjectDigest | None],
+    endpoint_config: Mapping[str, Any],
+    use_case: Mapping[str, Any],
+    suite_version: str,
+    risk_level: str,
+    overrides: Mapping[str, Any],
+    thresholds: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The manifest (see the module docstring) from the package and what S3 and SageMaker answered."""
+    missing = sorted(set(ASSET_KEYS) - set(assets))
+    if missing:
+        raise InvalidInputError(f"build_manifest needs the S3 digest of every asset; missing {missing}.")
+    containers = (package.get("InferenceSpecification") or {}).get("Containers") or []
+    if len(model_data) != len(containers):
+        raise InvalidInputError(
+            f"build_manifest got {len(model_data)} model data digests for {len(containers)} containers."
+        )
+    metadata = {
+        key: value
+        for key, value in sorted((package.get("CustomerMetadataProperties") or {}).items())
+        if not key.startswith(GOVERNANCE_METADATA_PREFIX)
+    }
+    variants = [
+        {
+            key: variant.get(key)
+            for key in (
+                "VariantName",
+                "ModelName",
+                "InstanceType",
+                "InitialInstanceCount",
+                "InitialVariantWeight",
+                "ServerlessConfig",
+            )
+            if variant.get(key) is not None
+        }
+        for variant in endpoint_config.get("ProductionVariants") or []
+    ]
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "model_package": {
+            "arn": inputs.package_arn,
+            "group": inputs.group,
+            "version": inputs.version,
+            "description": package.get("ModelPackageDescription") or "",
+            "creation_time": _iso(package.get("CreationTime")),
+            "customer_metadata": metadata,
+            # Container environments are left out on purpose: they may hold secrets.
+            "inference_containers": [
+                {
+                    "image": container.get("Image"),
+                    "image_digest": container.get("ImageDigest"),
+                    "framework": container.get("Framework"),
+                    "framework_version": container.get("FrameworkVersion"),
+                    "model_data_url": container.get("ModelDataUrl"),
+                    "model_data": digest.to_dict() if digest is not None else None,
+                }
+                for container, digest in zip(containers, model_data, strict=True)
+            ],
+        },
+        "use_case": dict(use_case),
+        "assets": {role: assets[role].to_dict() for role in sorted(ASSET_KEYS)},
+        "endpoint_config_name": inputs.endpoint_config_name,
+        "endpoint_config": {
+            "name": endpoint_config.get("EndpointConfigName", inputs.endpoint_config_name),
+            "arn": endpoint_config.get("EndpointConfigArn"),
+            "production_variants": variants,
+        },
+        "risk_test_suite_version": suite_version,
+        "risk_tests": {
+            "risk_level": risk_level,
+            "threshold_overrides": dict(overrides),
+            "thresholds": dict(thresholds),
+        },
+    }
+
+
+def canonical_json(value: Any) -> bytes:
+    """UTF-8 JSON with sorted keys and no insignificant whitespace: equal values give equal bytes."""
+    try:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"A manifest must hold finite JSON values only: {exc}") from exc
+    return text.encode("utf-8")
+
+
+def content_hash(value: Any) -> str:
+    """The lower-case hex SHA-256 of ``value``'s canonical JSON."""
+    return hashlib.sha256(canonical_json(value)).hexdigest()
+
+
+def snapshot_key(group: str, version: int, digest: str) -> str:
+    """``snapshots/<group>/<version>/<hash>.json``: the manifest's S3 key in the governance bucket."""
+    if not _HEX64.match(digest):
+        raise InvalidInputError(f"Snapshot hash {digest!r} is not a lower-case hex SHA-256.")
+    return f"{SNAPSHOTS_PREFIX}/{group}/{int(version)}/{digest}.json"
+
+
+def report_key(snapshot_uri: str, bucket: str, report_sha256: str) -> str:
+    """Where a risk test report of a snapshot goes: ``snapshots/<group>/<version>/<hash>/risk-tests/
+    <report sha256>.json``, beside the snapshot's documents."""
+    head = f"s3://{bucket}/"
+    if not snapshot_uri.startswith(head) or not snapshot_uri.endswith(".json"):
+        raise ConfigurationError(
+            f"Snapshot {snapshot_uri!r} is not a manifest in the governance bucket {bucket!r}; the "
+            "governance_bucket setting changed since it was taken. Restore it or take a new snapshot."
+        )
+    if not _HEX64.match(report_sha256):
+        raise InvalidInputError(f"Report hash {report_sha256!r} is not a lower-case hex SHA-256.")
+    prefix = snapshot_uri[len(head) : -len(".json")]
+    return f"{prefix}/risk-tests/{report_sha256}.json"
+
+
+@dataclass(frozen=True)
+class RiskTestPlan:
+    """What the risk tests run on, read back from a stored manifest."""
+
+    baseline: S3Location
+    comparator: S3Location
+    schema: S3Location
+    digests: Mapping[str, Mapping[str, Any]]
+    suite_version: str
+    risk_level: str
+    overrides: Mapping[str, Any]
+    thresholds: Mapping[str, Any]
+    group: str
+    version: int
+
+
+def risk_test_plan(manifest: Mapping[str, Any], *, snapshot: str) -> RiskTestPlan:
+    """The inputs, suite version and thresholds of the risk tests, from a manifest of ``snapshot``.
+
+    A manifest this module did not write (another version, hand edits) is refused naming what is wrong.
+    """
+    if not isinstance(manifest, Mapping) or manifest.get("manifest_version") != MANIFEST_VERSION:
+        found = manifest.get("manifest_version") if isinstance(manifest, Mapping) else type(manifest).__name__
+        raise ConfigurationError(
+            f"Snapshot {snapshot} has manifest version {found!r}; this code reads version "
+            f"{MANIFEST_VERSION}. Take a new snapshot of the model version."
+        )
+    assets = manifest.get("assets") or {}
+    locations: dict[str, S3Location] = {}
+    for role in ASSET_KEYS:
+        item = assets.get(role)
+        if not isinstance(item, Mapping):
+            raise ConfigurationError(
+                f"Snapshot {snapshot} has no {role} asset (the risk test suite's input); take a new snapshot."
+            )
+        locations[role] = parse_s3_uri(item.get("uri"), what=f"{role} of snapshot {snapshot}")
+    risk = manifest.get("risk_tests") or {}
+    package = manifest.get("model_package") or {}
+    missing = [k for k in ("risk_level", "thresholds") if not risk.get(k)]
+    if missing or not manifest.get("risk_test_suite_version"):
+        raise ConfigurationError(
+            f"Snapshot {snapshot} lacks the risk test suite configuration "
+            f"({', '.join(missing) or 'risk_test_suite_version'}); take a new snapshot."
+        )
+    return RiskTestPlan(
+        baseline=locations[BASELINE_DATA],
+        comparator=locations[COMPARATOR_DATA],
+        schema=locations[RISK_TEST_SCHEMA],
+        digests={role: dict(assets[role]) for role in ASSET_KEYS},
+        suite_version=str(manifest["risk_test_suite_version"]),
+        risk_level=str(risk["risk_level"]),
+        overrides=dict(risk.get("threshold_overrides") or {}),
+        thresholds=dict(risk["thresholds"]),
+        group=str(package.get("group", "")),
+        version=int(package.get("version", 0)),
+    )
