@@ -1,0 +1,187 @@
+"""sagemaker_model_implementation through real Airflow processes and the sandboxes: a model version from
+registration to Deployed, a rejection at the test results review, and a full clear-and-rerun that creates
+nothing twice."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from model_governance.inventory import Inventory
+from sandbox.airflow_cluster import AirflowCluster
+from sandbox.aws.pytest_fixtures import AwsSandbox
+from sandbox.demo import BUCKET, DATA_BUCKET, ENTITY, OWNER, Demo, _register_model_version
+from sandbox.jira.pytest_fixtures import JiraSandboxProcess
+from sandbox.smtp.pytest_fixtures import SmtpSink, start_smtp_sink
+
+DAG_ID = "sagemaker_model_implementation"
+
+
+@dataclass
+class Stack:
+    airflow: AirflowCluster
+    aws: AwsSandbox
+    jira: JiraSandboxProcess
+    smtp: SmtpSink
+    inventory: Inventory
+    home: Path
+
+
+@pytest.fixture(scope="module")
+def stack(
+    aws_sandbox: AwsSandbox, jira_sandbox: JiraSandboxProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    from sandbox.demo import _connections, _settings
+
+    home = tmp_path_factory.mktemp("airflow")
+    smtp = start_smtp_sink(home / "mail")
+    inventory_url = f"sqlite:///{home / 'inventory.db'}"
+    s3 = aws_sandbox.client("s3")
+    for bucket in (BUCKET, DATA_BUCKET):
+        if bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+            s3.create_bucket(Bucket=bucket)
+    overrides = {
+        "MODEL_GOVERNANCE_CONFIG": json.dumps(_settings(aws_sandbox, inventory_url)),
+        **_connections(aws_sandbox, jira_sandbox, smtp),
+    }
+    airflow = AirflowCluster(home=home / "airflow", overrides=overrides).start()
+    try:
+        airflow.wait_for_dag(DAG_ID)
+        yield Stack(airflow, aws_sandbox, jira_sandbox, smtp, Inventory.from_url(inventory_url), home)
+    finally:
+        airflow.stop()
+        smtp.stop()
+
+
+def _use_case_with_group(stack: Stack) -> str:
+    """What use_case_registration leaves behind (tested on its own): an approved use case and its group."""
+    name = f"credit-{uuid.uuid4().hex[:6]}"
+    stack.inventory.ensure_business_entity(
+        name=ENTITY, account_id=stack.aws.account_id, region=stack.aws.region, aws_conn_id="aws_retail_bank"
+    )
+    use_case = stack.inventory.create_use_case(
+        business_entity=ENTITY, name=name, risk_level="High", owner=OWNER, data_science_email="ds@example.com"
+    )
+    group = f"uc-{use_case.id}-{name}"
+    arn = stack.aws.client("sagemaker").create_model_package_group(
+        ModelPackageGroupName=group, ModelPackageGroupDescription=name
+    )["ModelPackageGroupArn"]
+    stack.inventory.link_model_group(use_case_id=use_case.id, name=group, arn=arn)
+    stack.inventory.set_use_case_status(use_case.id, "Approved")
+    return group
+
+
+def _drive(stack: Stack, run_id: str, arn: str, *, reject: str | None = None, timeout: float = 600) -> str:
+    """Play the reviewers (approve, or reject the ``reject`` kind) and the deployer until the run ends."""
+    client = stack.jira.client()
+    handled: set[str] = set()
+    sagemaker = stack.aws.client("sagemaker")
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            for issue in client.enhanced_search_issues(
+                'project = MLC AND status = "To Do" AND labels = "model-governance"'
+            ):
+                if issue.key in handled:
+                    continue
+                labels = set(issue.fields.labels)
+                target = "Rejected" if reject and f"approval-{reject}" in labels else "Done"
+                stack.jira.transition_as(issue.key, target, "reviewer@example.com")
+                handled.add(issue.key)
+            try:
+                model = stack.inventory.get_model(arn)
+            except Exception:
+                model = None
+            if model is not None and model.status == "Approved for Deployment":
+                lifecycle = sagemaker.describe_model_package(ModelPackageName=arn)["ModelLifeCycle"]
+                if lifecycle["Stage"] != "Deployment" or lifecycle["StageStatus"] != "Complete":
+                    sagemaker.update_model_package(
+                        ModelPackageArn=arn, ModelLifeCycle={"Stage": "Deployment", "StageStatus": "Complete"}
+                    )
+            state = stack.airflow.run_state(DAG_ID, run_id)
+            if state in ("success", "failed"):
+                return str(state)
+            time.sleep(2)
+    finally:
+        client.close()
+    raise TimeoutError(f"{run_id}: {stack.airflow.task_states(DAG_ID, run_id)}")
+
+
+def test_model_version_goes_to_deployed_and_a_rerun_creates_nothing_twice(stack: Stack) -> None:
+    group = _use_case_with_group(stack)
+    arn = _register_model_version(Demo(stack.home, approve_after=0, timeout=600), stack.aws, group)
+    run_id = f"mlc-{uuid.uuid4().hex[:8]}"
+    stack.airflow.trigger(DAG_ID, run_id, conf={"package_arn": arn})
+    assert _drive(stack, run_id, arn) == "success", stack.airflow.task_states(DAG_ID, run_id)
+
+    model = stack.inventory.get_model(arn)
+    assert model.status == "Deployed"
+    path = [e.to_status for e in stack.inventory.status_history(model)]
+    assert path == [
+        "Development Complete",
+        "Pre Implementation Review",
+        "Validation Complete",
+        "Awaiting Approval",
+        "Approved for Deployment",
+        "Deployed",
+    ]
+    assert stack.inventory.verify_audit_trail(model).ok
+    approvals = stack.inventory.approvals(model_id=model.id)
+    assert [(a.kind, a.state) for a in approvals] == [
+        ("PIA", "APPROVED"),
+        ("TEST_RESULTS_REVIEW", "APPROVED"),
+        ("PRODUCTION", "APPROVED"),
+    ]
+    assert all(a.decided_by in ("reviewer@example.com", "reviewer") for a in approvals)
+    documents = stack.inventory.documents(model)
+    assert {d.media_type.split(";")[0] for d in documents} == {"text/html", "text/markdown", "application/pdf"}
+    assert all(d.approved for d in documents)
+    snapshot = stack.inventory.latest_snapshot(model)
+    assert snapshot is not None and snapshot.deployed_at is not None
+
+    described = stack.aws.client("sagemaker").describe_model_package(ModelPackageName=arn)
+    assert described["ModelApprovalStatus"] == "Approved"
+    assert described["CustomerMetadataProperties"]["governance:snapshot"] == snapshot.content_hash
+    assert (
+        json.loads(described["ModelCard"]["ModelCardContent"])["governance"]["snapshot"]
+        == snapshot.content_hash
+    )
+
+    tickets = len(stack.jira.client().enhanced_search_issues('project = MLC AND labels = "model-governance"'))
+    puts = stack.aws.request_count("s3:PutObject")
+    stack.airflow.cli(
+        "tasks", "clear", DAG_ID, "--yes", "--start-date", "2000-01-01", "--end-date", "2100-01-01"
+    )
+    assert _drive(stack, run_id, arn) == "success", stack.airflow.task_states(DAG_ID, run_id)
+    assert (
+        len(stack.jira.client().enhanced_search_issues('project = MLC AND labels = "model-governance"'))
+        == tickets
+    )
+    assert stack.aws.request_count("s3:PutObject") == puts, "no snapshot, report or document stored twice"
+    assert len(stack.inventory.documents(model)) == len(documents)
+    assert len(stack.inventory.approvals(model_id=model.id)) == 3
+    assert stack.inventory.get_model(arn).status == "Deployed"
+
+
+def test_rejection_at_the_test_results_review(stack: Stack) -> None:
+    group = _use_case_with_group(stack)
+    arn = _register_model_version(Demo(stack.home, approve_after=0, timeout=600), stack.aws, group)
+    run_id = f"mlc-{uuid.uuid4().hex[:8]}"
+    stack.airflow.trigger(DAG_ID, run_id, conf={"package_arn": arn})
+    assert _drive(stack, run_id, arn, reject="test-results-review") == "success"
+    states = stack.airflow.task_states(DAG_ID, run_id)
+    assert states["reject_after_review"] == "success" and states["accept_review_document"] == "skipped"
+    model = stack.inventory.get_model(arn)
+    assert model.status == "Rejected"
+    described = stack.aws.client("sagemaker").describe_model_package(ModelPackageName=arn)
+    assert described["ModelApprovalStatus"] == "Rejected"
+    assert (
+        described["ModelLifeCycle"]["Stage"] == "QA-Validation"
+        and described["ModelLifeCycle"]["StageStatus"] == "Rejected"
+    )
