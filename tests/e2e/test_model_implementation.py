@@ -140,7 +140,11 @@ def test_model_version_goes_to_deployed_and_a_rerun_creates_nothing_twice(stack:
     ]
     assert all(a.decided_by in ("reviewer@example.com", "reviewer") for a in approvals)
     documents = stack.inventory.documents(model)
-    assert {d.media_type.split(";")[0] for d in documents} == {"text/html", "text/markdown", "application/pdf"}
+    assert {d.media_type.split(";")[0] for d in documents} == {
+        "text/html",
+        "text/markdown",
+        "application/pdf",
+    }
     assert all(d.approved for d in documents)
     snapshot = stack.inventory.latest_snapshot(model)
     assert snapshot is not None and snapshot.deployed_at is not None
