@@ -13,6 +13,7 @@ catch the branch they can act on::
     |   `-- RiskTestInputError           risk test data or schema that cannot be tested
     |-- NotFoundError                    a record the caller named does not exist
     |-- ApprovalRejectedError            a reviewer rejected an approval (carries the decision)
+    |-- RiskTestJobError                 the standard risk tests failed to run, re-runs used up
     |-- ConflictError                    a concurrent writer got there first; re-read and retry
     |   `-- StatusConflictError          the model's status changed under the caller
     `-- ExternalServiceError             a call to AWS or Jira failed after its retries
@@ -89,3 +90,7 @@ class ApprovalRejectedError(ModelGovernanceError):
     def __init__(self, message: str, decision: dict[str, object]) -> None:
         super().__init__(message)
         self.decision = decision
+
+
+class RiskTestJobError(ModelGovernanceError):
+    """The standard risk tests could not run and their re-runs are used up; fix the cause, start a new run."""

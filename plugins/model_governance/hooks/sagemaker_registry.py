@@ -81,6 +81,18 @@ class SageMakerRegistryHook(AwsBaseHook):
                 return None
             raise self._fail(f"describing model package group {name!r}", exc) from exc
 
+    def describe_endpoint_config(self, name: str) -> dict[str, Any] | None:
+        """The endpoint configuration called ``name``, or None when SageMaker has none by that name."""
+        try:
+            return dict(self.get_conn().describe_endpoint_config(EndpointConfigName=name))
+        except ClientError as exc:
+            message = str(exc.response.get("Error", {}).get("Message", "")).lower()
+            if _error_code(exc) in ("ValidationException", "ResourceNotFound") and (
+                "could not find" in message or "does not exist" in message or "not found" in message
+            ):
+                return None
+            raise self._fail(f"describing endpoint configuration {name!r}", exc) from exc
+
     # -- packages -------------------------------------------------------------------------------------
 
     def describe_model_package(self, arn: str) -> dict[str, Any]:

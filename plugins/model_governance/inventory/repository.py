@@ -308,6 +308,19 @@ class Inventory:
                 raise NotFoundError(f"Snapshot id {snapshot_id} is not in the inventory.")
             return snapshot
 
+    def risk_test_runs(self, model: int | str | Model, *, run_key_prefix: str) -> Sequence[RiskTestRun]:
+        """The model's risk test runs whose key starts with ``run_key_prefix`` (one task's attempts)."""
+        with self._transaction() as session:
+            current = self._model(session, model)
+            return session.scalars(
+                select(RiskTestRun)
+                .where(
+                    RiskTestRun.model_id == current.id,
+                    RiskTestRun.run_key.startswith(run_key_prefix, autoescape=True),
+                )
+                .order_by(RiskTestRun.id)
+            ).all()
+
     def latest_risk_test_run(self, model: int | str | Model) -> RiskTestRun | None:
         with self._transaction() as session:
             current = self._model(session, model)

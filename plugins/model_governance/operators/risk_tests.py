@@ -48,6 +48,7 @@ from model_governance.exceptions import (
     NotFoundError,
     RegistryError,
     RiskTestInputError,
+    RiskTestJobError,
 )
 from model_governance.operators.model_lifecycle import _ModelOperator
 from model_governance.snapshots import (
@@ -438,8 +439,8 @@ class RunRiskTestsOperator(_ModelOperator):
             raise self._exhausted(attempt, error, ticket.key)
         self._defer(hook, attempt, ticket.key)
 
-    def _exhausted(self, attempt: int, error: str, issue_key: str) -> ModelGovernanceError:
-        return ModelGovernanceError(
+    def _exhausted(self, attempt: int, error: str, issue_key: str) -> RiskTestJobError:
+        return RiskTestJobError(
             f"The standard risk tests of {self.model.package_arn} (snapshot {self.snapshot_id}) failed to "
             f"run {attempt} time(s), which uses up max_reruns={self.max_reruns}; last: {error} (ticket "
             f"{issue_key}). Fix the cause, then start a new run of the DAG for this model version."
@@ -536,18 +537,7 @@ class RunRiskTestsOperator(_ModelOperator):
 
     def _recorded_attempts(self, prefix: str) -> dict[int, RiskTestRun]:
         """The attempts recorded for this task of this DAG run, by attempt number."""
-        from sqlalchemy import select
-        from sqlalchemy.orm import Session
-
-        from model_governance.inventory import RiskTestRun
-
-        with Session(self.inventory.engine) as session:
-            runs = session.scalars(
-                select(RiskTestRun).where(
-                    RiskTestRun.model_id == self.model.id,
-                    RiskTestRun.run_key.startswith(f"{prefix}/attempt-", autoescape=True),
-                )
-            ).all()
+        runs = self.inventory.risk_test_runs(self.model, run_key_prefix=f"{prefix}/attempt-")
         found: dict[int, RiskTestRun] = {}
         for run in runs:
             match = _ATTEMPT.search(run.run_key)

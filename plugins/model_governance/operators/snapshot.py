@@ -67,21 +67,14 @@ def head_object(s3: S3Hook, location: S3Location, *, what: str, conn_id: str) ->
 
 def describe_endpoint_config(registry: SageMakerRegistryHook, name: str, *, arn: str) -> dict[str, Any]:
     """The endpoint configuration a package names; it must exist (the seed's prerequisite)."""
-    try:
-        return dict(registry.get_conn().describe_endpoint_config(EndpointConfigName=name))
-    except ClientError as exc:
-        message = str(exc.response.get("Error", {}).get("Message", "")).lower()
-        if _error_code(exc) in ("ValidationException", "ResourceNotFound") and (
-            "could not find" in message or "does not exist" in message or "not found" in message
-        ):
-            raise InvalidInputError(
-                f"Customer metadata ENDPOINT_CONFIG of model package {arn} names endpoint configuration "
-                f"{name!r}, which does not exist in SageMaker; create it (CreateEndpointConfig) or set "
-                "ENDPOINT_CONFIG to an existing one."
-            ) from exc
-        raise RegistryError(
-            f"SageMaker describing endpoint configuration {name!r} failed ({_error_code(exc)}): {exc}"
-        ) from exc
+    found = registry.describe_endpoint_config(name)
+    if found is None:
+        raise InvalidInputError(
+            f"Customer metadata ENDPOINT_CONFIG of model package {arn} names endpoint configuration "
+            f"{name!r}, which does not exist in SageMaker; create it (CreateEndpointConfig) or set "
+            "ENDPOINT_CONFIG to an existing one."
+        )
+    return found
 
 
 class CreateSnapshotOperator(_ModelOperator):

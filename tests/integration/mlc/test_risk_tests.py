@@ -15,7 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from model_governance.approvals import approval_marker
-from model_governance.exceptions import ApprovalRejectedError, JiraError, ModelGovernanceError, NotFoundError
+from model_governance.exceptions import (
+    ApprovalRejectedError,
+    JiraError,
+    ModelGovernanceError,
+    NotFoundError,
+    RiskTestJobError,
+)
 from model_governance.hooks.jira import JiraHook
 from model_governance.inventory import RiskTestRun
 from model_governance.operators.risk_tests import RunRiskTestsOperator
@@ -178,7 +184,7 @@ def test_exhausted_reruns_fail_the_task(make_model: Callable[..., GovernedModel]
     context = model.context(TASK)
     deferred = _defer(_operator(model, snapshot_id, max_reruns=1), context)
     model.jira.transition_as(_kwargs(deferred)["issue_key"], "Done", "reviewer@example.com")
-    with pytest.raises(ModelGovernanceError, match=r"failed to run 2 time\(s\), which uses up max_reruns=1"):
+    with pytest.raises(RiskTestJobError, match=r"failed to run 2 time\(s\), which uses up max_reruns=1"):
         _resume(_operator(model, snapshot_id, max_reruns=1), context, deferred)
     (second,) = _tickets(context, 2)
     assert _tickets(context, 1) == [_kwargs(deferred)["issue_key"]]
@@ -187,7 +193,7 @@ def test_exhausted_reruns_fail_the_task(make_model: Callable[..., GovernedModel]
     assert [r.state for r in _runs(model)] == ["FAILED", "FAILED"]
 
     # Cleared again, the task does not run a third time: the attempts of this run are used up.
-    with pytest.raises(ModelGovernanceError, match="max_reruns=1"):
+    with pytest.raises(RiskTestJobError, match="max_reruns=1"):
         _operator(model, snapshot_id, max_reruns=1).execute(model.context(TASK, context["ti"].run_id))  # type: ignore[arg-type]
     assert len(_runs(model)) == 2 and _tickets(context, 2) == [second]
 
