@@ -271,7 +271,7 @@ def run(args: argparse.Namespace) -> int:
         tasks = airflow.task_states("sagemaker_model_implementation", "demo-model-v1")
         if run_state != "success":
             raise RuntimeError(f"sagemaker_model_implementation ended {run_state}: {tasks}")
-        _summary(inventory, arn)
+        _summary(inventory, arn, aws, workdir)
         return 0
     finally:
         if airflow is not None:
@@ -290,7 +290,7 @@ def _exists(inventory: Any, arn: str) -> bool:
     return True
 
 
-def _summary(inventory: Any, arn: str) -> None:
+def _summary(inventory: Any, arn: str, aws: Any, workdir: Path) -> None:
     model = inventory.get_model(arn)
     print("\n== Summary ==")
     print(f"model {arn}: {model.status}")
@@ -305,11 +305,21 @@ def _summary(inventory: Any, arn: str) -> None:
     for approval in inventory.approvals(model_id=model.id):
         print(
             f"  {approval.kind:<20} {approval.jira_key:<8} {approval.state:<9} "
-            f"by {approval.decided_by} at {approval.decided_at}"
+            f"by {approval.decided_by} at {approval.decided_at:%H:%M:%S}"
         )
-    print("review documents:")
+    run = inventory.latest_risk_test_run(model)
+    if run is not None:
+        failed = [r for r in (run.report or {}).get("results", []) if r.get("passed") is False]
+        verdict = {True: "passed", False: "failed", None: "needs review"}[run.passed]
+        print(f"standard risk tests: {verdict} ({len(failed)} failed results); report {run.report_uri}")
+    print("review documents (downloaded for you):")
+    s3 = aws.client("s3")
     for document in inventory.documents(model):
-        print(f"  {document.media_type:<16} {document.uri}\n  {'':16} sha256 {document.sha256}")
+        bucket, key = document.uri[len("s3://") :].split("/", 1)
+        local = workdir / "documents" / key.rsplit("/", 1)[1]
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        print(f"  {document.media_type.split(';')[0]:<16} {local}\n  {'':16} sha256 {document.sha256}")
 
 
 def main(argv: list[str] | None = None) -> int:

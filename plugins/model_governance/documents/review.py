@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from itertools import pairwise
 from typing import Any
 
@@ -382,15 +382,7 @@ def build_review_variables(ctx: ReviewContext) -> dict[str, Any]:
             "requested_by": ctx.decision.requested_by,
             "due_at": format_datetime(ctx.decision.due_at) if ctx.decision.due_at else None,
         },
-        "use_case": {
-            "name": ctx.use_case.name,
-            "description": ctx.use_case.description,
-            "risk_level": ctx.use_case.risk_level,
-            "owner": ctx.use_case.owner,
-            "business_entity": ctx.use_case.business_entity,
-            "status": ctx.use_case.status,
-            "requested_by": ctx.use_case.requested_by,
-        },
+        "use_case": asdict(ctx.use_case),
         "model": {
             "group_name": model.group_name,
             "group_arn": model.group_arn,

@@ -10,7 +10,7 @@ document for Jira Cloud (REST API v3), converted by ``adf.wiki_to_adf``. The ema
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from markupsafe import Markup
@@ -102,15 +102,7 @@ def ticket_variables(ctx: TicketContext) -> dict[str, Any]:
             "requested_by": ctx.decision.requested_by,
             "due_at": format_datetime(ctx.decision.due_at) if ctx.decision.due_at else None,
         },
-        "use_case": {
-            "name": ctx.use_case.name,
-            "description": ctx.use_case.description,
-            "risk_level": ctx.use_case.risk_level,
-            "owner": ctx.use_case.owner,
-            "business_entity": ctx.use_case.business_entity,
-            "data_science_email": ctx.use_case.data_science_email,
-            "requested_by": ctx.use_case.requested_by,
-        },
+        "use_case": asdict(ctx.use_case),
         "model": None
         if model is None
         else {
