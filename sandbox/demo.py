@@ -50,6 +50,15 @@ class Demo:
         print(f"[{time.monotonic() - self.started:6.1f}s] {message}", flush=True)
 
 
+def governance_env(aws: Any, jira: Any, smtp: Any, inventory_url: str) -> dict[str, str]:
+    """The environment an Airflow process needs to run the governance DAGs against the local stand-ins:
+    the settings and the aws, jira and smtp connections."""
+    return {
+        "MODEL_GOVERNANCE_CONFIG": json.dumps(_settings(aws, inventory_url)),
+        **_connections(aws, jira, smtp),
+    }
+
+
 def _settings(aws: Any, inventory_url: str) -> dict[str, Any]:
     return {
         "business_entities": [
@@ -209,11 +218,9 @@ def run(args: argparse.Namespace) -> int:
         demo.say(f"AWS sandbox {aws.endpoint_url}, Jira sandbox {jira.url} (reviewer page), SMTP {smtp.port}")
         inventory_url = f"sqlite:///{workdir / 'inventory.db'}"
         aws.client("s3").create_bucket(Bucket=BUCKET)
-        overrides = {
-            "MODEL_GOVERNANCE_CONFIG": json.dumps(_settings(aws, inventory_url)),
-            **_connections(aws, jira, smtp),
-        }
-        airflow = AirflowCluster(home=workdir / "airflow", overrides=overrides).start()
+        airflow = AirflowCluster(
+            home=workdir / "airflow", overrides=governance_env(aws, jira, smtp, inventory_url)
+        ).start()
         demo.say(f"Airflow api-server on http://127.0.0.1:{airflow.port}")
         for dag_id in ("use_case_registration", "sagemaker_model_implementation"):
             airflow.wait_for_dag(dag_id)

@@ -1,11 +1,57 @@
-"""End-to-end tier: real Airflow processes (api-server, scheduler, dag-processor, triggerer)."""
+"""End-to-end tier: real Airflow processes (api-server, scheduler, dag-processor, triggerer) running the
+project's DAGs against the AWS and Jira sandboxes and the SMTP sink."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
 import pytest
+
+from model_governance.inventory import Inventory
+from sandbox.airflow_cluster import AirflowCluster
+from sandbox.aws.pytest_fixtures import AwsSandbox
+from sandbox.demo import BUCKET, DATA_BUCKET, governance_env
+from sandbox.jira.pytest_fixtures import JiraSandboxProcess
+from sandbox.smtp.pytest_fixtures import SmtpSink, start_smtp_sink
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
+
+
+@dataclass
+class Stack:
+    airflow: AirflowCluster
+    aws: AwsSandbox
+    jira: JiraSandboxProcess
+    smtp: SmtpSink
+    inventory: Inventory
+    home: Path
+
+
+@pytest.fixture(scope="session")
+def stack(
+    aws_sandbox: AwsSandbox, jira_sandbox: JiraSandboxProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """Airflow on the repository's dags/, configured like the demo (one business entity, retail-bank)."""
+    home = tmp_path_factory.mktemp("governance")
+    smtp = start_smtp_sink(home / "mail")
+    inventory_url = f"sqlite:///{home / 'inventory.db'}"
+    s3 = aws_sandbox.client("s3")
+    existing = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    for bucket in {BUCKET, DATA_BUCKET} - existing:
+        s3.create_bucket(Bucket=bucket)
+    airflow = AirflowCluster(
+        home=home / "airflow", overrides=governance_env(aws_sandbox, jira_sandbox, smtp, inventory_url)
+    ).start()
+    try:
+        for dag_id in ("use_case_registration", "sagemaker_model_implementation"):
+            airflow.wait_for_dag(dag_id)
+        yield Stack(airflow, aws_sandbox, jira_sandbox, smtp, Inventory.from_url(inventory_url), home)
+    finally:
+        airflow.stop()
+        smtp.stop()

@@ -7,56 +7,11 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
-import pytest
-
-from model_governance.inventory import Inventory
-from sandbox.airflow_cluster import AirflowCluster
-from sandbox.aws.pytest_fixtures import AwsSandbox
-from sandbox.demo import BUCKET, DATA_BUCKET, ENTITY, OWNER, Demo, _register_model_version
-from sandbox.jira.pytest_fixtures import JiraSandboxProcess
-from sandbox.smtp.pytest_fixtures import SmtpSink, start_smtp_sink
+from sandbox.demo import ENTITY, OWNER, Demo, _register_model_version
+from tests.e2e.conftest import Stack
 
 DAG_ID = "sagemaker_model_implementation"
-
-
-@dataclass
-class Stack:
-    airflow: AirflowCluster
-    aws: AwsSandbox
-    jira: JiraSandboxProcess
-    smtp: SmtpSink
-    inventory: Inventory
-    home: Path
-
-
-@pytest.fixture(scope="module")
-def stack(
-    aws_sandbox: AwsSandbox, jira_sandbox: JiraSandboxProcess, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    from sandbox.demo import _connections, _settings
-
-    home = tmp_path_factory.mktemp("airflow")
-    smtp = start_smtp_sink(home / "mail")
-    inventory_url = f"sqlite:///{home / 'inventory.db'}"
-    s3 = aws_sandbox.client("s3")
-    for bucket in (BUCKET, DATA_BUCKET):
-        if bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
-            s3.create_bucket(Bucket=bucket)
-    overrides = {
-        "MODEL_GOVERNANCE_CONFIG": json.dumps(_settings(aws_sandbox, inventory_url)),
-        **_connections(aws_sandbox, jira_sandbox, smtp),
-    }
-    airflow = AirflowCluster(home=home / "airflow", overrides=overrides).start()
-    try:
-        airflow.wait_for_dag(DAG_ID)
-        yield Stack(airflow, aws_sandbox, jira_sandbox, smtp, Inventory.from_url(inventory_url), home)
-    finally:
-        airflow.stop()
-        smtp.stop()
 
 
 def _use_case_with_group(stack: Stack) -> str:

@@ -7,86 +7,11 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
-
-import pytest
 
 from model_governance.approvals import approval_marker
-from model_governance.inventory import Inventory
-from sandbox.airflow_cluster import AirflowCluster
-from sandbox.aws.pytest_fixtures import AwsSandbox
-from sandbox.jira.pytest_fixtures import JiraSandboxProcess
-from sandbox.smtp.pytest_fixtures import SmtpSink, start_smtp_sink
+from tests.e2e.conftest import Stack
 
 DAG_ID = "use_case_registration"
-
-
-@dataclass
-class Stack:
-    airflow: AirflowCluster
-    aws: AwsSandbox
-    jira: JiraSandboxProcess
-    smtp: SmtpSink
-    inventory: Inventory
-
-
-@pytest.fixture(scope="module")
-def stack(
-    aws_sandbox: AwsSandbox, jira_sandbox: JiraSandboxProcess, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    home = tmp_path_factory.mktemp("airflow")
-    smtp = start_smtp_sink(home / "mail")
-    inventory_url = f"sqlite:///{home / 'inventory.db'}"
-    login, secret = jira_sandbox.credentials()
-    settings = {
-        "business_entities": [
-            {
-                "name": "retail-bank",
-                "account_id": aws_sandbox.account_id,
-                "region": aws_sandbox.region,
-                "aws_conn_id": "aws_sandbox",
-            }
-        ],
-        "jira": {"conn_id": "jira_default", "project_key": "MLC", "poll_interval_seconds": 5},
-        "inventory": {"url": inventory_url},
-        "notifications": {"smtp_conn_id": "smtp_sink", "operators": ["mlops@example.com"]},
-    }
-    overrides = {
-        "MODEL_GOVERNANCE_CONFIG": json.dumps(settings),
-        "AIRFLOW_CONN_JIRA_DEFAULT": json.dumps(
-            {
-                "conn_type": "jira",
-                "host": jira_sandbox.url,
-                "login": login,
-                "password": secret,
-                "extra": {"flavor": "cloud"},
-            }
-        ),
-        "AIRFLOW_CONN_AWS_SANDBOX": json.dumps(
-            {
-                "conn_type": "aws",
-                "login": "testing",
-                "password": "testing",
-                "extra": {"endpoint_url": aws_sandbox.endpoint_url, "region_name": aws_sandbox.region},
-            }
-        ),
-        "AIRFLOW_CONN_SMTP_SINK": json.dumps(
-            {
-                "conn_type": "smtp",
-                "host": smtp.host,
-                "port": smtp.port,
-                "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "governance@example.com"},
-            }
-        ),
-    }
-    airflow = AirflowCluster(home=home, overrides=overrides).start()
-    try:
-        airflow.wait_for_dag(DAG_ID)
-        yield Stack(airflow, aws_sandbox, jira_sandbox, smtp, Inventory.from_url(inventory_url))
-    finally:
-        airflow.stop()
-        smtp.stop()
 
 
 def _nodes(node: dict) -> list[dict]:
