@@ -113,8 +113,9 @@ class AirflowCluster:
         self.home.mkdir(parents=True, exist_ok=True)
         self.cli("db", "migrate", timeout=300)
         for component in self.components:
-            args = [component, "--port", str(self.port)] if component == "api-server" else [component]
-            log = (self.home / f"{component}.log").open("wb")
+            # "celery worker" and the like are two words on the command line.
+            args = [component, "--port", str(self.port)] if component == "api-server" else component.split()
+            log = (self.home / f"{component.replace(' ', '-')}.log").open("wb")
             self.processes[component] = subprocess.Popen(  # noqa: S603 - our own airflow binary
                 [airflow_binary(), *args],
                 env=self.env,
@@ -144,7 +145,7 @@ class AirflowCluster:
                 raise RuntimeError(f"airflow {name} exited with {process.returncode}:\n{self.log_tail(name)}")
 
     def log_tail(self, component: str, chars: int = 4000) -> str:
-        path = self.home / f"{component}.log"
+        path = self.home / f"{component.replace(' ', '-')}.log"
         return path.read_text(errors="replace")[-chars:] if path.exists() else "(no log)"
 
     def stop(self) -> None:
