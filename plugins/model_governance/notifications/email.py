@@ -34,11 +34,12 @@ def notify_operators(subject: str, body: str, *, config: GovernanceConfig | None
 
 
 def notify_task_failure(context: Any) -> None:
-    """``on_failure_callback`` for the MLC DAGs: tell the operators which step of which model failed.
+    """``on_failure_callback`` for the MLC DAGs: tell the operators which step of which model failed, and
+    say so on the model's open approval tickets, where the reviewers are looking.
 
     The seed's error handling: model not found, risk test suite configuration missing, a rejection, or any
     other exception is notified. The exception's message is ours (no secrets), the traceback stays in the
-    task log the link points to.
+    task log.
     """
     ti = context.get("ti")
     exception = context.get("exception")
@@ -52,3 +53,25 @@ def notify_task_failure(context: Any) -> None:
         notify_operators(f"{dag_id}.{task_id} failed", body)
     except Exception:
         log.exception("Could not notify operators of the failure of %s.%s", dag_id, task_id)
+    try:
+        comment_on_open_tickets(ti, body)
+    except Exception:
+        log.exception("Could not comment the failure of %s.%s on its Jira tickets", dag_id, task_id)
+
+
+def comment_on_open_tickets(ti: Any, body: str, *, config: GovernanceConfig | None = None) -> list[str]:
+    """Comment ``body`` once on each open approval ticket of the run's model; returns the ticket keys."""
+    onboarded = ti.xcom_pull(task_ids="onboard_model") if ti is not None else None
+    if not isinstance(onboarded, dict) or "model_id" not in onboarded:
+        return []
+    from model_governance.hooks.inventory import GovernanceInventoryHook
+    from model_governance.hooks.jira import JiraHook
+
+    settings = config or load_config()
+    inventory = GovernanceInventoryHook(settings).get_conn()
+    keys = [a.jira_key for a in inventory.approvals(model_id=int(onboarded["model_id"])) if a.state == "OPEN"]
+    if keys:
+        jira = JiraHook(settings.jira.conn_id)
+        for key in keys:
+            jira.comment(key, body, marker=f"mg-failure-{ti.dag_id}-{ti.run_id}-{ti.task_id}-{ti.try_number}")
+    return keys
