@@ -50,6 +50,7 @@ from model_governance.exceptions import (
     RiskTestInputError,
     RiskTestJobError,
 )
+from model_governance.lifecycle import GovernanceStatus
 from model_governance.operators.model_lifecycle import _ModelOperator
 from model_governance.snapshots import (
     ASSET_KEYS,
@@ -218,6 +219,10 @@ class RunRiskTestsOperator(_ModelOperator):
         )
         who = decision.decided_by.display_name or decision.decided_by.identity
         if decision.outcome.value != "approved":
+            # As the ticket says: Rejected ends the model's life cycle here.
+            self.move_to(
+                context, GovernanceStatus.REJECTED, f"risk test failure ticket {issue_key} rejected by {who}"
+            )
             raise ApprovalRejectedError(
                 f"Risk test failure ticket {issue_key} was rejected by {who} at "
                 f"{decision.decided_at.isoformat()}: the standard risk tests of {self.model.package_arn} are "

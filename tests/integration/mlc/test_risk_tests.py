@@ -210,6 +210,7 @@ def test_rejected_ticket_stops_the_run(make_model: Callable[..., GovernedModel])
     assert rejected.value.decision["outcome"] == "rejected"
     assert model.inventory.approvals(model_id=model.model_id)[0].state == "REJECTED"
     assert len(_runs(model)) == 1
+    assert model.inventory.get_model(model.model_id).status == "Rejected", "as the ticket says it will"
 
 
 def _snapshot_before_delete(model: GovernedModel) -> int:
