@@ -89,6 +89,7 @@ async def run_shared(keys: list[str], interval: float, window: int, sandbox: Any
             poll_interval=interval,
             direct_check_interval=3600.0,
             search_lag_margin=0.0,
+            start_delay=0.0,
         )
         stream = manager.subscribe(trigger_id=trigger_id, trigger=trigger, key=trigger.shared_stream_key())
         async for _event in trigger.filter_shared_stream(stream):

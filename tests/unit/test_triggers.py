@@ -20,6 +20,7 @@ TRIGGERS = [
         direct_check_interval=600,
         search_lag_margin=90,
         remind_at="2026-12-01T09:00:00+00:00",
+        start_delay=0,
     ),
     JiraApprovalTrigger(jira_conn_id="jira_dc", project_key="GOV", issue_key="GOV-1"),
 ]
@@ -98,7 +99,9 @@ def _collect(trigger: JiraApprovalTrigger, *polls: dict) -> list[dict]:
 
 
 def _trigger(**kwargs: object) -> JiraApprovalTrigger:
-    return JiraApprovalTrigger(jira_conn_id="j", project_key="MLC", issue_key="MLC-1", **kwargs)  # type: ignore[arg-type]
+    return JiraApprovalTrigger(
+        jira_conn_id="j", project_key="MLC", issue_key="MLC-1", start_delay=0, **kwargs
+    )  # type: ignore[arg-type]
 
 
 def test_filter_picks_its_own_ticket_from_the_broadcast(fake_jira: FakeClient) -> None:

@@ -79,6 +79,10 @@ class JiraApprovalSensor(BaseSensorOperator):
         kwargs.setdefault("timeout", WAIT_A_YEAR)
         kwargs.setdefault("poke_interval", poll_interval or 60.0)
         kwargs.setdefault("mode", "reschedule")
+        # Every step of an approval is idempotent, so retries are safe; they also absorb Airflow's stale
+        # defer-exit race (apache/airflow#72716), which fails a resumed task without running it.
+        kwargs.setdefault("retries", 2)
+        kwargs.setdefault("retry_delay", timedelta(seconds=30))
         super().__init__(**kwargs)
         self.approval_kind = approval_kind
         self.issue_key = issue_key
@@ -108,6 +112,16 @@ class JiraApprovalSensor(BaseSensorOperator):
         key = self._require_issue_key()
         if not self.deferrable:
             return super().execute(context)
+        # A ticket decided already (a retry, a cleared task, a quick reviewer) is settled here rather than
+        # through the triggerer: cheaper, and clear of Airflow's stale defer-exit race (see the trigger).
+        settings = self.hook.settings
+        if self.hook.status_of(key).lower() in (
+            settings.done_status.lower(),
+            settings.rejected_status.lower(),
+        ):
+            decision = self._verified_decision(key)
+            if decision is not None:
+                return self._conclude(context, decision)
         self._defer(key, reminders_sent=0, waiting_since=datetime.now(UTC), escalated=False)
         return None
 

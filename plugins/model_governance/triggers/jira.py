@@ -48,6 +48,9 @@ class JiraApprovalTrigger(BaseEventTrigger):
     :param direct_check_interval: seconds between this trigger's own reads of its ticket.
     :param search_lag_margin: seconds of overlap between search windows (search is eventually consistent).
     :param remind_at: ISO time at which to fire a ``reminder_due`` event, if still undecided.
+    :param start_delay: seconds before the first own read. An event fired within moments of the deferral
+        can meet Airflow's stale defer-exit race (apache/airflow#66374, #72716: the scheduler fails the
+        resumed task); the task itself checks the ticket before deferring, so nothing is lost by waiting.
     """
 
     def __init__(
@@ -62,6 +65,7 @@ class JiraApprovalTrigger(BaseEventTrigger):
         direct_check_interval: float = 1800.0,
         search_lag_margin: float = 120.0,
         remind_at: str | None = None,
+        start_delay: float = 5.0,
     ) -> None:
         super().__init__()
         self.jira_conn_id = jira_conn_id
@@ -73,6 +77,7 @@ class JiraApprovalTrigger(BaseEventTrigger):
         self.direct_check_interval = float(direct_check_interval)
         self.search_lag_margin = float(search_lag_margin)
         self.remind_at = remind_at
+        self.start_delay = float(start_delay)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -87,6 +92,7 @@ class JiraApprovalTrigger(BaseEventTrigger):
                 "direct_check_interval": self.direct_check_interval,
                 "search_lag_margin": self.search_lag_margin,
                 "remind_at": self.remind_at,
+                "start_delay": self.start_delay,
             },
         )
 
@@ -134,6 +140,7 @@ class JiraApprovalTrigger(BaseEventTrigger):
             await client.aclose()
 
     async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
+        await asyncio.sleep(self.start_delay)
         event = await self._direct_check()
         if event is not None:
             yield event
@@ -158,6 +165,7 @@ class JiraApprovalTrigger(BaseEventTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Standalone loop, used only when the triggerer does not share streams: own reads each interval."""
+        await asyncio.sleep(self.start_delay)
         while True:
             event = await self._direct_check()
             if event is None and self._reminder_due():

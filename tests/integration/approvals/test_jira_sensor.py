@@ -180,3 +180,12 @@ def test_sensor_poke_mode(jira: JiraTarget) -> None:
     jira.sandbox.transition_as(key, "Done", "reviewer@example.com")
     done = sensor.poke(context)  # type: ignore[arg-type]
     assert done and done.xcom_value["outcome"] == "approved"  # type: ignore[union-attr]
+
+
+def test_a_ticket_decided_before_the_wait_is_settled_without_deferring(jira: JiraTarget) -> None:
+    """A retried or cleared approval task whose ticket is already Done concludes at once (no trigger)."""
+    operator = _operator(jira)
+    key, context, _ = _open(jira, operator)
+    jira.sandbox.transition_as(key, "Done", "reviewer@example.com")
+    result = operator.execute({"ti": FakeTI(context["ti"].run_id)})  # type: ignore[arg-type]
+    assert result["outcome"] == "approved" and result["issue_key"] == key

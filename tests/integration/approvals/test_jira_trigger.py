@@ -44,6 +44,7 @@ def test_shared_stream_serves_every_waiting_approval(jira: JiraTarget) -> None:
                 issue_key=key,
                 poll_interval=0.5,
                 direct_check_interval=3600,
+                start_delay=0,
                 search_lag_margin=60,
             )
             stream = manager.subscribe(
