@@ -19,16 +19,13 @@ from model_governance.exceptions import InvalidInputError, NotFoundError
 from model_governance.inventory import EventSource
 from model_governance.lifecycle import GovernanceStatus, from_sagemaker, may_go_to_sagemaker, parse_status
 from model_governance.operators.use_case import _GovernanceOperator
+from model_governance.sync import ONBOARDING_DEFAULT
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from model_governance.hooks.sagemaker_registry import SageMakerRegistryHook
     from model_governance.inventory import Model
-
-#: Status of a version whose ``ModelLifeCycle`` is missing or not in the table when it is onboarded: it
-#: was registered for governance, so its development is complete.
-ONBOARDING_DEFAULT = GovernanceStatus.DEVELOPMENT_COMPLETE
 
 
 class _ModelOperator(_GovernanceOperator):
