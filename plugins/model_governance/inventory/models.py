@@ -278,3 +278,41 @@ class Metric(Base):
     passed: Mapped[bool | None] = mapped_column(Boolean)
     source: Mapped[str] = mapped_column(String(128))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SyncIssueKind(StrEnum):
+    """What the lifecycle sync found that a person should know about (the dashboard's urgent issues)."""
+
+    DRIFT = "drift"  # SageMaker showed a governance-owned status; governance's value was written back
+    UNKNOWN_LIFECYCLE = "unknown_lifecycle"  # a Stage/StageStatus pair the mapping table does not know
+    DEAD_LETTER = "dead_letter"  # an event that kept failing, moved to the dead-letter queue
+    REGISTRY_ERROR = "registry_error"  # a registry that could not be read (down, throttled, denied)
+
+
+class SyncWatermark(Base):
+    """Per registry: the newest package ``LastModifiedTime`` the incremental reconcile has seen."""
+
+    __tablename__ = "mg_sync_watermark"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    business_entity_id: Mapped[int] = mapped_column(ForeignKey("mg_business_entity.id"), unique=True)
+    last_modified: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_incremental_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_full_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SyncIssue(Base):
+    """One finding of the sync, recorded once (``dedup_key``) and open until resolved."""
+
+    __tablename__ = "mg_sync_issue"
+    __table_args__ = (Index("ix_mg_sync_issue_open", "resolved_at", "business_entity_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(512), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    business_entity_id: Mapped[int | None] = mapped_column(ForeignKey("mg_business_entity.id"))
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("mg_model.id"), index=True)
+    package_arn: Mapped[str | None] = mapped_column(String(2048))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

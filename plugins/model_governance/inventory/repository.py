@@ -43,6 +43,9 @@ from model_governance.inventory.models import (
     RiskTestRunState,
     Snapshot,
     StatusEvent,
+    SyncIssue,
+    SyncIssueKind,
+    SyncWatermark,
     UseCase,
     UseCaseStatus,
     utcnow,
@@ -782,3 +785,117 @@ class Inventory:
             session.add(metric)
             session.flush()
             return metric
+
+    # -- lifecycle sync: watermarks and issues ----------------------------------------------------------
+
+    def sync_watermark(self, business_entity: str) -> SyncWatermark:
+        """The registry's sync watermark (created empty on first use)."""
+        with self._transaction() as session:
+            entity = self._entity(session, business_entity)
+            mark = session.scalar(select(SyncWatermark).where(SyncWatermark.business_entity_id == entity.id))
+            if mark is None:
+                mark = SyncWatermark(business_entity_id=entity.id)
+                try:
+                    with session.begin_nested():
+                        session.add(mark)
+                except IntegrityError:  # another reconcile created it first: read theirs
+                    mark = session.scalars(
+                        select(SyncWatermark).where(SyncWatermark.business_entity_id == entity.id)
+                    ).one()
+            return mark
+
+    def advance_sync_watermark(
+        self, business_entity: str, *, last_modified: datetime | None, full: bool = False
+    ) -> SyncWatermark:
+        """Record a finished reconcile; the watermark only moves forward (a late writer cannot undo it)."""
+        self.sync_watermark(business_entity)
+        with self._transaction() as session:
+            entity = self._entity(session, business_entity)
+            mark = session.scalars(
+                select(SyncWatermark).where(SyncWatermark.business_entity_id == entity.id).with_for_update()
+            ).one()
+            if last_modified is not None and (
+                mark.last_modified is None or last_modified > mark.last_modified
+            ):
+                mark.last_modified = last_modified
+            now = utcnow()
+            mark.last_incremental_at = now
+            if full:
+                mark.last_full_at = now
+            return mark
+
+    def record_sync_issue(
+        self,
+        *,
+        kind: SyncIssueKind | str,
+        dedup_key: str,
+        detail: str,
+        business_entity: str | None = None,
+        model: int | str | Model | None = None,
+        package_arn: str | None = None,
+    ) -> tuple[SyncIssue, bool]:
+        """Record a sync finding once per ``dedup_key``; returns ``(issue, created)``."""
+        kind = SyncIssueKind(kind)
+        key = _require(dedup_key, "sync issue key")[:512]
+        with self._transaction() as session:
+            found = session.scalar(select(SyncIssue).where(SyncIssue.dedup_key == key))
+            if found is not None:
+                return found, False
+            entity_id = self._entity(session, business_entity).id if business_entity else None
+            model_row = None
+            if model is not None:
+                try:
+                    model_row = self._model(session, model)
+                except NotFoundError:
+                    model_row = None
+            issue = SyncIssue(
+                dedup_key=key,
+                kind=kind.value,
+                business_entity_id=entity_id,
+                model_id=model_row.id if model_row is not None else None,
+                package_arn=package_arn or (model_row.package_arn if model_row is not None else None),
+                detail=detail,
+            )
+            try:
+                with session.begin_nested():
+                    session.add(issue)
+            except IntegrityError:  # recorded concurrently by a duplicate event: that one stands
+                return session.scalars(select(SyncIssue).where(SyncIssue.dedup_key == key)).one(), False
+            return issue, True
+
+    def open_sync_issues(
+        self,
+        *,
+        business_entity: str | None = None,
+        kinds: Sequence[SyncIssueKind | str] | None = None,
+        limit: int = 100,
+    ) -> Sequence[SyncIssue]:
+        """Unresolved sync issues, newest first."""
+        query = select(SyncIssue).where(SyncIssue.resolved_at.is_(None))
+        if kinds:
+            query = query.where(SyncIssue.kind.in_([SyncIssueKind(k).value for k in kinds]))
+        with self._transaction() as session:
+            if business_entity is not None:
+                query = query.where(SyncIssue.business_entity_id == self._entity(session, business_entity).id)
+            return session.scalars(query.order_by(SyncIssue.id.desc()).limit(limit)).all()
+
+    def resolve_sync_issues(
+        self,
+        *,
+        business_entity: str | None = None,
+        model: int | str | Model | None = None,
+        kinds: Sequence[SyncIssueKind | str],
+    ) -> int:
+        """Close open issues of ``kinds`` for a model or registry (the condition has cleared)."""
+        query = update(SyncIssue).where(
+            SyncIssue.resolved_at.is_(None), SyncIssue.kind.in_([SyncIssueKind(k).value for k in kinds])
+        )
+        with self._transaction() as session:
+            if model is not None:
+                query = query.where(SyncIssue.model_id == self._model(session, model).id)
+            if business_entity is not None:
+                query = query.where(SyncIssue.business_entity_id == self._entity(session, business_entity).id)
+            result = session.execute(
+                query.values(resolved_at=utcnow()).execution_options(synchronize_session=False)
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
