@@ -10,7 +10,9 @@ governance status along the mapping table, written to the inventory and to the p
 5. the review document, attached to the test results review ticket; Done: it joins the snapshot,
    Validation Complete; Rejected: the model is Rejected;
 6. Awaiting Approval and the production approval ticket;
-7. Approved for Deployment, then Deployed once SageMaker reports Deployment/Complete.
+7. Approved for Deployment; with ``deployment.deploy_endpoint`` on, the snapshot's endpoint configuration
+   is deployed to the SageMaker endpoint (created, or updated; waited for in the triggerer); then Deployed
+   once SageMaker reports Deployment/Complete.
 Approvals wait in the triggerer; every step is safe to retry or re-run.
 """
 
@@ -21,6 +23,7 @@ from airflow.sdk import DAG, Param
 
 from model_governance.notifications.email import notify_task_failure
 from model_governance.operators.branching import ApprovalOutcomeBranchOperator
+from model_governance.operators.deployment import DeployEndpointOperator
 from model_governance.operators.jira import JiraApprovalOperator
 from model_governance.operators.model_lifecycle import (
     AcceptReviewDocumentOperator,
@@ -131,9 +134,10 @@ with DAG(
         snapshot_id=SNAPSHOT_ID,
         decision=decision_of("production_approval"),
     )
+    deploy = DeployEndpointOperator(task_id="deploy_endpoint", model_id=MODEL_ID, snapshot_id=SNAPSHOT_ID)
     deployed = WaitForDeploymentSensor(task_id="wait_for_deployment", model_id=MODEL_ID)
 
     onboard >> start_review >> pia >> after_pia >> [snapshot, reject_after_pia]
     snapshot >> risk_tests >> document >> review >> after_review >> [accept, reject_after_review]
     accept >> awaiting >> production >> after_production >> [approved, reject_after_production]
-    approved >> deployed
+    approved >> deploy >> deployed

@@ -21,7 +21,10 @@ Example::
       "governance_bucket": "model-governance-artifacts",
       "inventory": {"conn_id": "governance_inventory"},
       "risk_thresholds": {"High": {"performance.auc": 0.8, "bias.ppr_disparity": [0.85, 1.15]}},
-      "notifications": {"operators": ["mlops@example.com"]}
+      "notifications": {"operators": ["mlops@example.com"]},
+      "deployment": {"deploy_endpoint": true, "endpoint_name": "{group_name}"},
+      "risk_tests": {"runner": "processing", "image_uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/mg:1",
+                     "role_arn": "arn:aws:iam::123456789012:role/risk-tests", "instance_type": "ml.m5.xlarge"}
     }
 """
 
@@ -30,10 +33,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import string
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -142,6 +146,72 @@ class NotificationConfig(_Settings):
         return values
 
 
+#: Placeholders an endpoint name template may use (see ``DeploymentConfig.endpoint_name``).
+ENDPOINT_NAME_FIELDS = frozenset({"group_name", "version", "model_id", "use_case_id"})
+
+
+class DeploymentConfig(_Settings):
+    """Step 7 of the MLC, deployment. Off (the default): an outside deployer deploys the model and reports
+    Deployment/Complete in SageMaker; the DAG waits for that. On: after the production approval the DAG
+    creates (or updates) the SageMaker endpoint with the snapshot's endpoint configuration, waits in the
+    triggerer until it is InService, and reports Deployment/Complete itself."""
+
+    deploy_endpoint: bool = False
+    #: The endpoint's name: a template over {group_name}, {version}, {model_id}, {use_case_id}. The default
+    #: keeps one endpoint per model group, so a new version updates the endpoint of the one before.
+    endpoint_name: Annotated[str, Field(min_length=1, max_length=200)] = "{group_name}"
+    poll_interval_seconds: Annotated[float, Field(ge=1, le=3600)] = 30.0
+    timeout_minutes: Annotated[float, Field(gt=0)] = 180.0
+    #: Tags put on endpoints the DAG creates (besides its own governance:* tags).
+    tags: dict[Annotated[str, Field(min_length=1, max_length=128)], Annotated[str, Field(max_length=256)]] = (
+        Field(default_factory=dict)
+    )
+
+    @field_validator("endpoint_name")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError as exc:
+            raise ValueError(f"endpoint_name {value!r} is not a valid template ({exc})") from None
+        unknown = sorted(names - ENDPOINT_NAME_FIELDS)
+        if unknown:
+            raise ValueError(
+                f"endpoint_name {value!r} uses unknown placeholder(s) {unknown}; known: "
+                f"{', '.join('{' + n + '}' for n in sorted(ENDPOINT_NAME_FIELDS))}"
+            )
+        return value
+
+
+class RiskTestsConfig(_Settings):
+    """Where step 4's standard risk tests run: in the Airflow worker (the default), or as a SageMaker
+    Processing job whose container runs ``python -m model_governance.risk_tests`` (the image must have
+    this package installed), reading the snapshot's data from S3 and writing the report back to S3."""
+
+    runner: Literal["worker", "processing"] = "worker"
+    image_uri: Annotated[str | None, Field(min_length=1, max_length=255)] = None
+    role_arn: Annotated[str | None, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")] = None
+    instance_type: Annotated[str, Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")] = "ml.m5.xlarge"
+    volume_size_gb: Annotated[int, Field(ge=1, le=16384)] = 30
+    max_runtime_seconds: Annotated[int, Field(ge=60, le=777600)] = 4 * 3600
+    #: The container's entrypoint; the job adds the CLI arguments.
+    entrypoint: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=lambda: ["python3", "-m", "model_governance.risk_tests"]
+    )
+    poll_interval_seconds: Annotated[float, Field(ge=1, le=3600)] = 30.0
+
+    @model_validator(mode="after")
+    def _processing_needs(self) -> RiskTestsConfig:
+        if self.runner == "processing":
+            missing = [name for name in ("image_uri", "role_arn") if getattr(self, name) is None]
+            if missing:
+                raise ValueError(
+                    f"runner 'processing' needs {' and '.join(missing)}: the ECR image with this package "
+                    "installed and the IAM role SageMaker runs the job as"
+                )
+        return self
+
+
 ThresholdValue = float | tuple[float, float]
 
 #: What a well-formed value looks like, for settings checked by a pattern.
@@ -169,6 +239,8 @@ class GovernanceConfig(_Settings):
     #: Per risk level, per metric id (``performance.auc``): a one-sided bound or a ``[low, high]`` band.
     risk_thresholds: dict[RiskLevel, dict[str, ThresholdValue]] = Field(default_factory=dict)
     notifications: NotificationConfig = Field(default_factory=NotificationConfig)
+    deployment: DeploymentConfig = Field(default_factory=DeploymentConfig)
+    risk_tests: RiskTestsConfig = Field(default_factory=RiskTestsConfig)
     #: A folder of Jinja templates that override ours by name (review_document/, jira/, email/).
     templates_dir: str | None = None
     airflow_base_url: str = "http://localhost:8080"

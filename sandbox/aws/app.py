@@ -21,6 +21,7 @@ from sandbox.aws import registry as reg
 from sandbox.aws.errors import AwsError, json_error_body, query_error_body, s3_error_body
 from sandbox.aws.events import UNSET, EventBus
 from sandbox.aws.faults import Counters, Faults
+from sandbox.aws.processing import Workloads
 
 ADMIN_PREFIX = "/_sandbox/"
 _CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
@@ -107,6 +108,7 @@ class SandboxApp:
         self.bus = EventBus(settings.account_id, settings.region, settings.seed)
         self.bus.configure(queue=settings.events_queue, duplicate_rate=settings.duplicate_rate)
         self._registries: dict[str, reg.Registry] = {}
+        self.workloads = Workloads(settings.account_id)  # Processing jobs and endpoints (processing.py)
         self._lock = threading.Lock()
         reg.check_operations_exist()
 
@@ -206,6 +208,12 @@ class SandboxApp:
             return _json_response(
                 json_error_body("SerializationException", "Request body must be an object."), 400
             )
+        if self.workloads.handles(call.action):
+            try:
+                answer = self.workloads.call(call.action, call.region, params)
+                return _json_response(json.dumps(answer).encode(), 200)
+            except AwsError as err:
+                return _json_response(json_error_body(err.code, err.message), err.status)
         registry = self.registry(call.region)
         method_name = reg.OPERATIONS.get(call.action)
         if call.action in reg.TAG_OPERATIONS and registry.owns_arn(str(params.get("ResourceArn", ""))):
@@ -270,6 +278,8 @@ class SandboxApp:
             return self.config()
         if (method, path) == ("POST", "reset"):
             return self.reset(payload)
+        if path == "workloads" and method in ("GET", "POST"):
+            return self.workloads.configure(payload) if method == "POST" else self.workloads.settings()
         raise AwsError(
             "UnknownSandboxEndpoint",
             f"{method} /_sandbox/{path} does not exist; use GET health|config|counters|events or "
@@ -298,6 +308,7 @@ class SandboxApp:
             self.bus.reset()
         if payload.get("faults", True):
             self.faults.update({"throttle_rate": 0.0, "latency_ms": 0, "actions": None})
+            self.workloads.reset(state=False)
             self.bus.configure(duplicate_rate=0.0)
         if payload.get("state", False):
             from moto.moto_api._internal.models import moto_api_backend
@@ -305,6 +316,7 @@ class SandboxApp:
             with self._lock:
                 for registry in self._registries.values():
                     registry.reset()
+            self.workloads.reset(state=True)
             moto_api_backend.reset()
             if self.bus.queue:
                 self.bus.configure(queue=self.bus.queue)  # recreate the events queue moto just dropped

@@ -83,6 +83,11 @@ class AwsSandbox:
         """The most recent model package events the sandbox emitted (whether delivered or not)."""
         return list(self._admin("GET", "events")["events"])
 
+    def set_workloads(self, **settings: Any) -> dict[str, Any]:
+        """Processing jobs and endpoints (sandbox/aws/processing.py): endpoint_delay_s,
+        fail_processing_jobs (how many of the next jobs fail without running), processing_failure_reason."""
+        return dict(self._admin("POST", "workloads", settings))
+
     def config(self) -> dict[str, Any]:
         return dict(self._admin("GET", "config"))
 

@@ -350,7 +350,8 @@ class TicketContext:
 
     ``model``/``snapshot`` are absent for a use case approval; ``failed_results`` lists the risk tests that
     failed (for RISK_TEST_FAILURE and TEST_RESULTS_REVIEW), ``error`` the message of a test job that
-    failed to run.
+    failed to run, ``attempt`` / ``max_attempts`` which run of that job this was and how many the DAG
+    allows (the first run plus its re-runs).
     """
 
     decision: DecisionRequest
@@ -360,6 +361,8 @@ class TicketContext:
     links: Links = field(default_factory=Links)
     risk_report: RiskTestReport | None = None
     error: str | None = None
+    attempt: int | None = None
+    max_attempts: int | None = None
     document_sha256: str | None = None
     model_group_name: str | None = None
     model_group_arn: str | None = None
@@ -374,6 +377,14 @@ class TicketContext:
             object.__setattr__(self, "risk_report", as_report(self.risk_report, "TicketContext.risk_report"))
         if self.error is not None:
             object.__setattr__(self, "error", _text(self.error, "error", limit=4000))
+        for name in ("attempt", "max_attempts"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise InvalidInputError(f"TicketContext.{name} must be a whole number >= 1, got {value!r}.")
+        if self.attempt is not None and self.max_attempts is not None and self.attempt > self.max_attempts:
+            raise InvalidInputError(
+                f"TicketContext.attempt {self.attempt} is more than max_attempts {self.max_attempts}."
+            )
         if self.document_sha256 is not None and not _HEX64.fullmatch(self.document_sha256):
             raise InvalidInputError(f"document_sha256 {self.document_sha256!r} is not a hex SHA-256.")
         object.__setattr__(self, "extra", redact(dict(self.extra)))

@@ -130,6 +130,13 @@ def ticket_variables(ctx: TicketContext) -> dict[str, Any]:
         "risk": risk,
         "failures": failures,
         "error": ctx.error,
+        "attempt": None
+        if ctx.attempt is None
+        else {
+            "number": ctx.attempt,
+            "of": ctx.max_attempts,
+            "reruns_left": None if ctx.max_attempts is None else ctx.max_attempts - ctx.attempt,
+        },
         "document_sha256": ctx.document_sha256,
         "links": {
             "airflow_run": ctx.links.airflow_run,

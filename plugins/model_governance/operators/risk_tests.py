@@ -1,10 +1,19 @@
-"""Step 4 of the MLC: run the standard risk tests on a snapshot's data, in the worker.
+"""Step 4 of the MLC: run the standard risk tests on a snapshot's data, in the worker or as a SageMaker
+Processing job (setting ``risk_tests.runner``).
 
 The snapshot's manifest says what to test: the BASELINE_DATA, COMPARATOR_DATA and RISK_TEST_SCHEMA objects,
 the risk test suite version and the thresholds of the use case's risk level. The objects are read through
 the business entity's Amazon connection (``S3Hook``) into a temporary folder and handed to the engine as
 local files, so the engine needs no AWS settings of its own; the report names the ``s3://`` URIs and, per
 input, the ETag, size and SHA-256 actually tested and whether they still match the snapshot.
+
+With ``risk_tests.runner = "processing"`` the same engine runs in a SageMaker Processing job instead
+(``python -m model_governance.risk_tests`` in the configured image, see ``model_governance.workloads``):
+SageMaker downloads the inputs and uploads the report to the governance bucket; the task waits in the
+triggerer and then reads the report (the inputs' ETag and size are checked against the snapshot; their
+SHA-256 is not known to the task). The job's name is derived from dag_id, run_id, task_id and the attempt
+(never the try number), so a retried or cleared task reconnects to its job instead of submitting another.
+A job that ends Failed or Stopped is a job that failed to run: its ticket carries SageMaker's reason.
 
 Outcomes:
 
@@ -63,12 +72,23 @@ from model_governance.snapshots import (
     report_key,
     risk_test_plan,
 )
+from model_governance.workloads import (
+    JOB_RUNNING,
+    JOB_SUCCEEDED,
+    ProcessingSettings,
+    job_failure,
+    job_report_location,
+    risk_test_job_name,
+    risk_test_job_request,
+    thresholds_key,
+)
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from airflow.sdk import Context
 
     from model_governance.hooks.jira import JiraHook, Ticket
+    from model_governance.hooks.sagemaker_jobs import SageMakerJobsHook
     from model_governance.inventory import RiskTestRun, Snapshot
     from model_governance.risk_tests import RiskTestReport
 
@@ -181,9 +201,12 @@ class RunRiskTestsOperator(_ModelOperator):
         event: dict[str, Any] | None = None,
         attempt: int | None = None,
         issue_key: str | None = None,
+        job_name: str | None = None,
     ) -> dict[str, Any]:
         from model_governance.triggers.jira import DECIDED, DELETED
 
+        if job_name is not None:
+            return self._job_complete(context, event, attempt, job_name)
         if (
             not isinstance(event, dict)
             or "status" not in event
@@ -268,14 +291,29 @@ class RunRiskTestsOperator(_ModelOperator):
         key = run_key(ti.dag_id, ti.run_id, ti.task_id, attempt)
         self.inventory.start_risk_test_run(self.model, run_key=key, snapshot_id=snapshot.id)
         self.log.info("Risk tests %s on snapshot %s (%s)", key, snapshot.id, snapshot.uri)
+        if self.config.risk_tests.runner == "processing":
+            return self._start_job(context, snapshot, plan, attempt)
         s3, conn_id = self._s3()
         try:
             report = self._run_suite(s3, conn_id, plan, snapshot)
         except Exception as exc:  # the job failed to run: recorded, ticketed, not a bug in this task
-            error = f"{type(exc).__name__}: {exc}"[:ERROR_LIMIT]
-            self.log.error("Risk tests %s failed to run: %s", key, error)
-            self.inventory.finish_risk_test_run(key, passed=None, error=error)
-            return self._after_failure(context, snapshot, attempt, error)
+            return self._job_failed(context, snapshot, attempt, f"{type(exc).__name__}: {exc}")
+        return self._record_report(context, snapshot, attempt, report)
+
+    def _job_failed(self, context: Context, snapshot: Snapshot, attempt: int, error: str) -> NoReturn:
+        ti = context["ti"]
+        key = run_key(ti.dag_id, ti.run_id, ti.task_id, attempt)
+        error = error[:ERROR_LIMIT]
+        self.log.error("Risk tests %s failed to run: %s", key, error)
+        self.inventory.finish_risk_test_run(key, passed=None, error=error)
+        self._after_failure(context, snapshot, attempt, error)
+
+    def _record_report(
+        self, context: Context, snapshot: Snapshot, attempt: int, report: RiskTestReport
+    ) -> dict[str, Any]:
+        """The tests ran: store the report under its hash, record the verdict, say what errored."""
+        ti = context["ti"]
+        key = run_key(ti.dag_id, ti.run_id, ti.task_id, attempt)
         document = report.to_dict()
         uri = self._store_report(snapshot, document)
         self.inventory.finish_risk_test_run(key, passed=report.passed, report=document, report_uri=uri)
@@ -300,6 +338,198 @@ class RunRiskTestsOperator(_ModelOperator):
             "report_uri": uri,
             "failed_tests": failed_test_ids(report),
         }
+
+    # -- the Processing job runner ---------------------------------------------------------------------
+
+    def _jobs(self) -> tuple[SageMakerJobsHook, str, str]:
+        from model_governance.hooks.sagemaker_jobs import SageMakerJobsHook
+
+        entity = self.config.business_entity(self.inventory.business_entity_of_model(self.model).name)
+        hook = SageMakerJobsHook(aws_conn_id=entity.aws_conn_id, region_name=entity.region)
+        return hook, entity.aws_conn_id, entity.region
+
+    def _start_job(
+        self, context: Context, snapshot: Snapshot, plan: RiskTestPlan, attempt: int
+    ) -> dict[str, Any]:
+        """Submit this attempt's Processing job, or reconnect to it when an earlier try submitted it."""
+        ti = context["ti"]
+        name = risk_test_job_name(ti.dag_id, ti.run_id, ti.task_id, attempt)
+        hook, _, _ = self._jobs()
+        try:
+            request = self._job_request(name, plan)
+            described, created = hook.ensure_processing_job(request)
+        except ModelGovernanceError as exc:  # the job could not start: a failure to run, ticketed
+            return self._job_failed(context, snapshot, attempt, f"{type(exc).__name__}: {exc}")
+        self.log.info(
+            "%s SageMaker Processing job %s (%s)",
+            "Submitted" if created else "Reconnected to",
+            name,
+            described.get("ProcessingJobStatus"),
+        )
+        return self._after_job(context, snapshot, plan, attempt, described)
+
+    def _job_request(self, name: str, plan: RiskTestPlan) -> dict[str, Any]:
+        settings = self.config.risk_tests
+        assert settings.image_uri is not None and settings.role_arn is not None  # checked with the settings
+        thresholds = None
+        if plan.overrides:
+            body = canonical_json({plan.risk_level: dict(plan.overrides)})
+            thresholds = S3Location(self.config.governance_bucket, thresholds_key(body))
+            self._put_once(thresholds, body)
+        return risk_test_job_request(
+            job_name=name,
+            settings=ProcessingSettings(
+                image_uri=settings.image_uri,
+                role_arn=settings.role_arn,
+                instance_type=settings.instance_type,
+                volume_size_gb=settings.volume_size_gb,
+                max_runtime_seconds=settings.max_runtime_seconds,
+                entrypoint=tuple(settings.entrypoint),
+            ),
+            baseline=plan.baseline,
+            comparator=plan.comparator,
+            schema=plan.schema,
+            risk_level=plan.risk_level,
+            output_bucket=self.config.governance_bucket,
+            thresholds=thresholds,
+            tags={"governance:model_id": str(self.model.id), "governance:snapshot_id": str(self.snapshot_id)},
+        )
+
+    def _after_job(
+        self,
+        context: Context,
+        snapshot: Snapshot,
+        plan: RiskTestPlan,
+        attempt: int,
+        described: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        name = str(described.get("ProcessingJobName"))
+        status = described.get("ProcessingJobStatus")
+        if status in JOB_RUNNING:
+            self._defer_job(name, attempt)
+        if status != JOB_SUCCEEDED:
+            return self._job_failed(context, snapshot, attempt, job_failure(described))
+        location = job_report_location(self.config.governance_bucket, name)
+        try:
+            report = self._read_job_report(location)
+        except ModelGovernanceError as exc:
+            return self._job_failed(
+                context, snapshot, attempt, f"Processing job {name} completed, but its report: {exc}"
+            )
+        for role, item in ((BASELINE_DATA, "baseline"), (COMPARATOR_DATA, "comparator")):
+            report.inputs[item] = {**report.inputs.get(item, {}), **self._head_provenance(role, plan)}
+        report.inputs["risk_test_schema"] = self._head_provenance(RISK_TEST_SCHEMA, plan)
+        report.inputs["snapshot"] = {
+            "id": snapshot.id,
+            "content_hash": snapshot.content_hash,
+            "uri": snapshot.uri,
+        }
+        report.inputs["processing_job"] = {
+            "name": name,
+            "arn": described.get("ProcessingJobArn"),
+            "image": (described.get("AppSpecification") or {}).get("ImageUri"),
+            "report": location.uri,
+        }
+        return self._record_report(context, snapshot, attempt, report)
+
+    def _defer_job(self, name: str, attempt: int) -> NoReturn:
+        from model_governance.triggers.sagemaker import PROCESSING_JOB, SageMakerWaitTrigger
+
+        _, conn_id, region = self._jobs()
+        settings = self.config.risk_tests
+        self.defer(
+            trigger=SageMakerWaitTrigger(
+                resource=PROCESSING_JOB,
+                name=name,
+                aws_conn_id=conn_id,
+                region_name=region,
+                poll_interval=settings.poll_interval_seconds,
+            ),
+            method_name="execute_complete",
+            kwargs={"attempt": attempt, "job_name": name},
+            timeout=timedelta(seconds=settings.max_runtime_seconds + 3600),
+        )
+
+    def _job_complete(
+        self, context: Context, event: dict[str, Any] | None, attempt: int | None, job_name: str
+    ) -> dict[str, Any]:
+        """Back from waiting on a Processing job: it ended (Completed, Failed or Stopped); read it again."""
+        from model_governance.triggers.sagemaker import FAILED, SUCCESS
+
+        if (
+            not isinstance(event, dict)
+            or event.get("name") != job_name
+            or isinstance(attempt, bool)
+            or not isinstance(attempt, int)
+        ):
+            raise RegistryError(
+                f"Unexpected resume of task {self.task_id!r}: event {event!r}, attempt {attempt!r}, job "
+                f"{job_name!r}. Clear the task to reconnect to its Processing job."
+            )
+        if event.get("status") not in (SUCCESS, FAILED):
+            raise RegistryError(
+                f"Waiting for SageMaker Processing job {job_name} ended {event.get('status')!r}: "
+                f"{event.get('message') or event}. Clear the task to reconnect to the job (it is not "
+                "submitted again)."
+            )
+        ti = context["ti"]
+        if job_name != risk_test_job_name(ti.dag_id, ti.run_id, ti.task_id, attempt):
+            raise RegistryError(
+                f"Processing job {job_name} is not attempt {attempt} of task {self.task_id!r}."
+            )
+        snapshot, plan = self._prepare()
+        hook, _, _ = self._jobs()
+        described = hook.describe_processing_job(job_name)
+        if described is None:
+            raise RegistryError(
+                f"SageMaker no longer describes Processing job {job_name}; clear the task to run it again."
+            )
+        return self._after_job(context, snapshot, plan, attempt, described)
+
+    def _read_job_report(self, location: S3Location) -> RiskTestReport:
+        from model_governance.risk_tests import RiskTestReport
+
+        s3, conn_id = self._s3()
+        try:
+            body = s3.get_conn().get_object(Bucket=location.bucket, Key=location.key)["Body"].read()
+        except ClientError as exc:
+            raise RegistryError(
+                f"{location.uri} cannot be read with connection {conn_id!r} "
+                f"({exc.response.get('Error', {}).get('Code', exc)})"
+            ) from exc
+        try:
+            return RiskTestReport.from_dict(json.loads(body))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise RiskTestInputError(f"{location.uri} is not a risk test report ({exc})") from exc
+
+    def _head_provenance(self, role: str, plan: RiskTestPlan) -> dict[str, Any]:
+        """What S3 says about an input now (the job read it), against what the snapshot pinned."""
+        location = {BASELINE_DATA: plan.baseline, COMPARATOR_DATA: plan.comparator}.get(role, plan.schema)
+        s3, _ = self._s3()
+        head = s3.head_object(location.key, location.bucket) or {}
+        etag = str(head.get("ETag", "")).strip('"')
+        size = int(head.get("ContentLength", -1))
+        pinned = plan.digests.get(role, {})
+        version = head.get("VersionId")
+        return {
+            "source": location.uri,
+            "etag": etag,
+            "size": size,
+            "version_id": str(version) if version and version != "null" else None,
+            "sha256": None,
+            "matches_snapshot": pinned.get("etag") == etag and pinned.get("size") == size,
+        }
+
+    def _put_once(self, location: S3Location, body: bytes) -> None:
+        s3, conn_id = self._s3()
+        try:
+            if s3.head_object(location.key, location.bucket) is None:
+                s3.load_bytes(body, key=location.key, bucket_name=location.bucket, replace=True)
+        except ClientError as exc:
+            raise RegistryError(
+                f"Storing {location.uri} with connection {conn_id!r} failed: {exc}; grant it s3:GetObject "
+                "and s3:PutObject on the governance bucket."
+            ) from exc
 
     def _s3(self) -> tuple[S3Hook, str]:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
@@ -485,6 +715,8 @@ class RunRiskTestsOperator(_ModelOperator):
         ctx = replace(
             ctx,
             error=error,
+            attempt=attempt,
+            max_attempts=max(attempt, self.max_reruns + 1),
             snapshot=SnapshotInfo(
                 snapshot_id=str(snapshot.id),
                 content_hash=snapshot.content_hash,
