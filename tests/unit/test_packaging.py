@@ -100,7 +100,9 @@ def test_dag_bag_loads_dags_without_import_errors(tmp_path: Path) -> None:
     assert result["dags"] == expected, "each DAG file defines one DAG named after the file"
 
 
-@pytest.mark.parametrize("module", ["model_governance.lifecycle", "model_governance.inventory"])
+@pytest.mark.parametrize(
+    "module", ["model_governance.lifecycle", "model_governance.inventory", "model_governance.workloads"]
+)
 def test_domain_modules_import_without_airflow(module: str) -> None:
     blocker = (
         "import sys\n"

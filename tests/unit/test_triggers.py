@@ -8,6 +8,7 @@ import json
 import pytest
 
 from model_governance.triggers.jira import JiraApprovalTrigger, poll_window_minutes
+from model_governance.triggers.sagemaker import SageMakerWaitTrigger
 
 TRIGGERS = [
     JiraApprovalTrigger(
@@ -23,6 +24,10 @@ TRIGGERS = [
         start_delay=0,
     ),
     JiraApprovalTrigger(jira_conn_id="jira_dc", project_key="GOV", issue_key="GOV-1"),
+    SageMakerWaitTrigger(
+        resource="processing_job", name="mg-risk-tests-1", aws_conn_id="aws", region_name="eu-west-1"
+    ),
+    SageMakerWaitTrigger(resource="endpoint", name="churn", aws_conn_id="aws", poll_interval=5),
 ]
 
 

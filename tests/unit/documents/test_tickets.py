@@ -143,3 +143,23 @@ def test_model_group_created_email_matches_golden() -> None:
 def test_email_renders_are_deterministic() -> None:
     ctx = builders.ticket_context(ApprovalKind.USE_CASE)
     assert render_email(ctx) == render_email(replace(ctx))
+
+
+@pytest.mark.parametrize(
+    ("attempt", "of", "says"),
+    [
+        (1, 3, "*Attempt 1 of 3* in this DAG run: 2 re-runs left after this one."),
+        (2, 3, "*Attempt 2 of 3* in this DAG run: 1 re-run left after this one."),
+        (3, 3, "*Attempt 3 of 3* in this DAG run: no re-run is left, so *Done* changes nothing"),
+    ],
+)
+def test_the_risk_test_failure_ticket_says_which_attempt_failed(attempt: int, of: int, says: str) -> None:
+    ctx = replace(builders.ticket_context(ApprovalKind.RISK_TEST_FAILURE), attempt=attempt, max_attempts=of)
+    wiki = render_ticket(ctx, flavor="datacenter").description
+    assert isinstance(wiki, str) and says in wiki
+    assert ("(not this time: no re-run is left)" in wiki) is (attempt == of)
+
+
+def test_an_attempt_beyond_the_allowed_is_refused() -> None:
+    with pytest.raises(InvalidInputError, match="attempt 4 is more than max_attempts 3"):
+        replace(builders.ticket_context(ApprovalKind.RISK_TEST_FAILURE), attempt=4, max_attempts=3)
