@@ -14,13 +14,14 @@ ARG PYTHON_VERSION=3.11
 FROM apache/airflow:${AIRFLOW_VERSION}-python${PYTHON_VERSION} AS production
 ARG AIRFLOW_VERSION
 
-# System packages: the same list `make setup` installs (pango/harfbuzz for WeasyPrint, DejaVu fonts so
-# documents render the same everywhere, poppler-utils for PDF checks).
+# System packages WeasyPrint needs at run time (review document PDFs): the runtime part of
+# scripts/install-system-deps.sh, without its test-only packages (poppler-utils, chromium).
 USER root
-COPY scripts/install-system-deps.sh /tmp/install-system-deps.sh
-RUN bash /tmp/install-system-deps.sh \
+RUN apt-get update -qq \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+       libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
     && apt-get clean \
-    && rm -rf /var/lib/apt/lists/* /tmp/install-system-deps.sh
+    && rm -rf /var/lib/apt/lists/*
 USER airflow
 
 # The project: the provider package (found under plugins/) with its production extra. Pinning

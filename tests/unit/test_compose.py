@@ -618,12 +618,17 @@ def test_image_installs_the_project_and_its_system_packages(
         for extra in group.split(","):
             assert extra in extras, extra
     assert "sandbox" in installs[-1].split(",")
-    # The Debian packages come from the one list `make setup` uses as well.
-    assert "COPY scripts/install-system-deps.sh" in text and "bash /tmp/install-system-deps.sh" in text
+    # WeasyPrint's Debian packages: the runtime part of the list `make setup` installs, nothing test-only.
     script = (REPO_ROOT / "scripts" / "install-system-deps.sh").read_text(encoding="utf-8")
-    for package in ("libpango-1.0-0", "libpangoft2-1.0-0", "fonts-dejavu-core"):
-        assert package in script
-    assert text.index("USER root") < text.index("install-system-deps.sh") < text.index("USER airflow")
+    listed = re.search(r"^packages=\((.*)\)$", script, flags=re.MULTILINE)
+    assert listed, "scripts/install-system-deps.sh lists its packages as packages=(...)"
+    apt = re.search(r"apt-get install -y -qq --no-install-recommends \\\n\s+(.*?)\\\n", text)
+    assert apt, "the Dockerfile installs its Debian packages with apt-get"
+    image_packages = set(apt[1].split())
+    assert {"libpango-1.0-0", "libpangoft2-1.0-0", "fonts-dejavu-core"} <= image_packages
+    assert image_packages <= set(listed[1].split()), "keep the image's packages in the setup script's list"
+    assert not image_packages & {"chromium", "poppler-utils"}, "test-only packages stay out of the image"
+    assert text.index("USER root") < text.index("apt-get install") < text.index("USER airflow")
 
 
 def test_build_context_keeps_what_the_image_copies() -> None:
@@ -705,3 +710,44 @@ def test_init_creates_the_inventory_database(postgres_server: str) -> None:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
             conn.execute(text(f'DROP ROLE IF EXISTS "{target.username}"'))
         admin.dispose()
+
+
+# -- the README's AWS setup ------------------------------------------------------------------------------
+
+
+def _readme_json_blocks() -> list[Any]:
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    return [json.loads(block) for block in re.findall(r"```json\n(.*?)```", text, flags=re.DOTALL)]
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def test_readme_iam_policy_covers_every_sagemaker_call() -> None:
+    """Each SageMaker API the hooks call is granted by the README's policy (a new call fails here)."""
+    policies = [b for b in _readme_json_blocks() if isinstance(b, dict) and "Statement" in b]
+    granted = {
+        action
+        for policy in policies
+        for statement in policy["Statement"]
+        if statement["Effect"] == "Allow"
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+    called = set()
+    for path in (REPO_ROOT / "plugins" / "model_governance" / "hooks").glob("sagemaker*.py"):
+        source = path.read_text(encoding="utf-8")
+        called |= set(re.findall(r"(?:get_conn\(\)|client)\.([a-z_]+)\(", source)) - {"get_paginator"}
+        called |= set(re.findall(r'get_paginator\("([a-z_]+)"\)', source))
+    assert {"describe_model_package", "update_model_package", "search"} <= called, called
+    missing = sorted(
+        f"sagemaker:{_camel(name)}" for name in called if f"sagemaker:{_camel(name)}" not in granted
+    )
+    assert not missing, f"add {missing} to the IAM policy in README.md (AWS setup for real accounts)"
+    # Tags on created groups and endpoints need AddTags; the S3 steps need these.
+    assert {"sagemaker:AddTags", "s3:GetObject", "s3:PutObject", "s3:ListBucket", "iam:PassRole"} <= granted
+    patterns = [
+        b for b in _readme_json_blocks() if isinstance(b, dict) and b.get("source") == ["aws.sagemaker"]
+    ]
+    detail_types = {t for pattern in patterns for t in pattern["detail-type"]}
+    assert detail_types == {"SageMaker Model Package State Change", "AWS API Call via CloudTrail"}
