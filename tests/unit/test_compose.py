@@ -751,3 +751,119 @@ def test_readme_iam_policy_covers_every_sagemaker_call() -> None:
     ]
     detail_types = {t for pattern in patterns for t in pattern["detail-type"]}
     assert detail_types == {"SageMaker Model Package State Change", "AWS API Call via CloudTrail"}
+
+
+def _compose_cli() -> list[str] | None:
+    """`docker compose` (v2 plugin) or `docker-compose` (v1), when installed; no daemon is needed."""
+    import shutil
+
+    if shutil.which("docker"):
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True, timeout=60)
+        if probe.returncode == 0:
+            return ["docker", "compose"]
+    found = shutil.which("docker-compose")
+    return [found] if found else None
+
+
+def test_compose_cli_reads_the_file_as_we_do(tmp_path: Path, services: dict[str, dict[str, Any]]) -> None:
+    """Where a compose CLI is installed, its own `config` agrees with the interpolation these tests use,
+    and refuses to run without the secrets."""
+    cli = _compose_cli()
+    if cli is None:
+        pytest.skip(
+            "neither `docker compose` nor `docker-compose` is installed (no daemon needed, only the CLI)"
+        )
+    env_file = tmp_path / "compose.env"
+    env_file.write_text(ENV_EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    base = [*cli, "--project-directory", str(REPO_ROOT), "-f", str(COMPOSE_FILE)]
+    done = subprocess.run(
+        [*base, "--env-file", str(env_file), "--profile", "sandbox", "config"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rendered = yaml.safe_load(done.stdout)["services"]
+    assert set(rendered) == set(services)
+    for name in AIRFLOW_COMPONENTS:
+        theirs = {k: str(v) for k, v in (rendered[name].get("environment") or {}).items()}
+        # The CLI keeps $$ escaped in its output; the container sees a single $.
+        assert {k: v.replace("$$", "$") for k, v in theirs.items()} == environment(services[name]), name
+    empty = tmp_path / "empty.env"
+    empty.write_text("", encoding="utf-8")
+    refused = subprocess.run(
+        [*base, "--env-file", str(empty), "config"], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert refused.returncode != 0 and "in .env" in refused.stderr
+
+
+@pytest.mark.postgres
+def test_airflow_init_governance_step_end_to_end(
+    postgres_server: str, governance_env: dict[str, str], config_file: Path, tmp_path: Path
+) -> None:
+    """docker/init_governance.py as airflow-init runs it, with the compose environment pointed at the local
+    PostgreSQL: settings, connections, inventory role + database + schema, admin password file."""
+    import os
+
+    from sqlalchemy import create_engine, inspect, text
+    from sqlalchemy.engine import make_url
+
+    admin_url = make_url(postgres_server)
+    suffix = uuid.uuid4().hex[:8]
+    name = f"mg_init_{suffix}"
+    inventory_conn = {
+        "conn_type": "postgres",
+        "host": admin_url.host,
+        "port": admin_url.port or 5432,
+        "login": name,
+        "password": f"pw{suffix}",
+        "schema": name,
+    }
+    passwords = tmp_path / "auth" / "passwords.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "MODEL_GOVERNANCE"))}
+    env.update(
+        {k: v for k, v in governance_env.items() if k.startswith(("AIRFLOW_CONN_", "MODEL_GOVERNANCE"))}
+    )
+    env.update(
+        {
+            "AIRFLOW_HOME": str(tmp_path / "airflow"),
+            "MODEL_GOVERNANCE_CONFIG": str(config_file),
+            "AIRFLOW_CONN_GOVERNANCE_INVENTORY": json.dumps(inventory_conn),
+            "AIRFLOW_ADMIN_PASSWORD": "not-a-real-password",
+        }
+    )
+    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                str(REPO_ROOT / "docker" / "init_governance.py"),
+                "--admin-url",
+                postgres_server,
+                "--passwords-file",
+                str(passwords),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+        assert f"role {name} created, database {name} created" in done.stdout
+        assert inventory_conn["password"] not in done.stdout + done.stderr, "no secret in airflow-init's log"
+        assert json.loads(passwords.read_text()) == {"admin": "not-a-real-password"}
+        inventory = create_engine(
+            admin_url.set(username=name, password=inventory_conn["password"], database=name)
+        )
+        try:
+            tables = set(inspect(inventory).get_table_names())
+        finally:
+            inventory.dispose()
+        assert {"mg_alembic_version", "mg_use_case", "mg_model", "mg_approval"} <= tables, tables
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'DROP ROLE IF EXISTS "{name}"'))
+        admin.dispose()
