@@ -811,13 +811,13 @@ def test_airflow_init_governance_step_end_to_end(
 
     admin_url = make_url(postgres_server)
     suffix = uuid.uuid4().hex[:8]
-    name = f"mg_init_{suffix}"
-    inventory_conn = {
+    name, password = f"mg_init_{suffix}", f"pw{suffix}"
+    inventory_conn: dict[str, Any] = {
         "conn_type": "postgres",
         "host": admin_url.host,
         "port": admin_url.port or 5432,
         "login": name,
-        "password": f"pw{suffix}",
+        "password": password,
         "schema": name,
     }
     passwords = tmp_path / "auth" / "passwords.json"
@@ -852,11 +852,9 @@ def test_airflow_init_governance_step_end_to_end(
         )
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
         assert f"role {name} created, database {name} created" in done.stdout
-        assert inventory_conn["password"] not in done.stdout + done.stderr, "no secret in airflow-init's log"
+        assert password not in done.stdout + done.stderr, "no secret in airflow-init's log"
         assert json.loads(passwords.read_text()) == {"admin": "not-a-real-password"}
-        inventory = create_engine(
-            admin_url.set(username=name, password=inventory_conn["password"], database=name)
-        )
+        inventory = create_engine(admin_url.set(username=name, password=password, database=name))
         try:
             tables = set(inspect(inventory).get_table_names())
         finally:
