@@ -1,0 +1,174 @@
+"""The dashboard's services inside the Airflow api-server: Airflow's own login, the deployment settings,
+the inventory hook, documents from S3 through the Amazon provider, the Jira base URL.
+
+Authentication is Airflow's: the JWT the UI keeps in the ``_token`` cookie after logging in, or an
+``Authorization: Bearer`` token from ``POST /auth/token`` (scripts, monitoring jobs), both checked by
+``airflow.api_fastapi.core_api.security.get_user`` and so by whichever auth manager is configured.
+Authorization asks the auth manager about the custom view "Model Governance" (GET to read, POST to push
+metrics); the simple auth manager lets every logged-in role read it.
+
+Nothing here runs at import: connections are opened on the first request that needs them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from fastapi import HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials
+
+from model_governance.config import GovernanceConfig, load_config
+from model_governance.exceptions import RegistryError
+from model_governance.inventory import Inventory
+from model_governance.inventory.models import BusinessEntity, Document
+from model_governance.ui.app import RESOURCE_NAME, DashboardSettings, DocumentStream
+
+log = logging.getLogger(__name__)
+
+#: Settings are re-read this often (the Variable may change without an api-server restart).
+SETTINGS_TTL_SECONDS = 60.0
+CHUNK_SIZE = 256 * 1024
+
+
+def _without_userinfo(url: str) -> str:
+    """A URL safe to show in a page: no user name or password in it."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url.rstrip("/")
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", "")).rstrip("/")
+
+
+class AirflowDashboardServices:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._config: tuple[float, GovernanceConfig] | None = None
+        self._inventories: dict[str, Inventory] = {}
+        self._jira_urls: dict[str, tuple[float, str | None]] = {}
+
+    # -- login ---------------------------------------------------------------------------------------
+
+    async def authenticate(self, request: Request) -> Any | None:
+        from airflow.api_fastapi.core_api.security import get_user
+
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        credentials = (
+            HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip())
+            if scheme.lower() == "bearer" and token.strip()
+            else None
+        )
+        try:
+            return await get_user(request, None, credentials)
+        except HTTPException as exc:
+            if exc.status_code in (401, 403):  # no token, expired, or not valid
+                return None
+            raise
+
+    def login_url(self, next_url: str) -> str:
+        from airflow.api_fastapi.app import get_auth_manager
+
+        return str(get_auth_manager().get_url_login(next_url=next_url))
+
+    def authorize(self, user: Any, method: str) -> bool:
+        from airflow.api_fastapi.app import get_auth_manager
+
+        return bool(
+            get_auth_manager().is_authorized_custom_view(
+                method=method,  # type: ignore[arg-type]
+                resource_name=RESOURCE_NAME,
+                user=user,
+            )
+        )
+
+    # -- settings and inventory ----------------------------------------------------------------------
+
+    def config(self) -> GovernanceConfig:
+        with self._lock:
+            cached = self._config
+            if cached is not None and time.monotonic() - cached[0] < SETTINGS_TTL_SECONDS:
+                return cached[1]
+        config = load_config()
+        with self._lock:
+            self._config = (time.monotonic(), config)
+        return config
+
+    def settings(self) -> DashboardSettings:
+        config = self.config()
+        return DashboardSettings(
+            approval_sla_hours=config.jira.approval_sla_hours,
+            jira_base_url=self._jira_url(config.jira.conn_id),
+        )
+
+    def _jira_url(self, conn_id: str) -> str | None:
+        cached = self._jira_urls.get(conn_id)
+        if cached is not None and time.monotonic() - cached[0] < SETTINGS_TTL_SECONDS:
+            return cached[1]
+        from model_governance.hooks.jira import JiraHook
+
+        url: str | None
+        try:
+            url = _without_userinfo(JiraHook(conn_id).settings.url)
+        except Exception as exc:  # no connection, or no host: pages show keys without links
+            log.info(
+                "No Jira links on the dashboard: connection %r unusable (%s)", conn_id, type(exc).__name__
+            )
+            url = None
+        self._jira_urls[conn_id] = (time.monotonic(), url)
+        return url
+
+    def inventory(self) -> Inventory:
+        config = self.config()
+        from model_governance.hooks.inventory import GovernanceInventoryHook
+
+        key = config.inventory.model_dump_json()
+        with self._lock:
+            found = self._inventories.get(key)
+        if found is not None:
+            return found
+        inventory = GovernanceInventoryHook(config).get_conn()
+        with self._lock:
+            return self._inventories.setdefault(key, inventory)
+
+    # -- documents -----------------------------------------------------------------------------------
+
+    def open_document(self, document: Document, entity: BusinessEntity) -> DocumentStream:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        if not document.uri.startswith("s3://"):
+            raise RegistryError(
+                f"Document {document.id} is stored at {document.uri!r}, not in S3; "
+                "the dashboard downloads documents from S3 only."
+            )
+        bucket, key = S3Hook.parse_s3_url(document.uri)
+        client = S3Hook(aws_conn_id=entity.aws_conn_id, region_name=entity.region).get_conn()
+        try:
+            response = client.get_object(Bucket=bucket, Key=key)
+        except Exception as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
+            raise RegistryError(
+                f"Could not read {document.uri} with connection {entity.aws_conn_id!r} ({code}); check the "
+                "api-server's AWS role may s3:GetObject on the governance bucket."
+            ) from exc
+        stored = (response.get("Metadata") or {}).get("sha256")
+        if stored is not None and stored != document.sha256:
+            response["Body"].close()
+            raise RegistryError(
+                f"{document.uri} carries sha256 {stored}, not the recorded {document.sha256}: the object was "
+                "changed outside model governance. It is not served; investigate it."
+            )
+        body = response["Body"]
+
+        def chunks() -> Iterator[bytes]:
+            try:
+                yield from body.iter_chunks(CHUNK_SIZE)
+            finally:
+                body.close()
+
+        return DocumentStream(chunks=chunks(), content_length=response.get("ContentLength"))

@@ -1,0 +1,432 @@
+"""The dashboard's FastAPI app: overview, model page, document download, monitoring push API.
+
+The app is built from a ``DashboardServices`` object (login, authorization, settings, inventory, S3), so
+it runs under FastAPI's test client with fakes; ``airflow_services.AirflowDashboardServices`` is the real
+one, used when the Airflow api-server mounts the app (``model_governance_plugin.py``).
+
+Every route needs a logged-in user. Pages redirect an anonymous browser to the login page (back here
+after it); the API answers 401 with how to authenticate. Pages render server-side from Jinja2 templates
+with autoescaping; charts are inline SVG; there is no JavaScript.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import quote, urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from model_governance.exceptions import (
+    ConfigurationError,
+    ExternalServiceError,
+    InvalidInputError,
+    ModelGovernanceError,
+    NotFoundError,
+)
+from model_governance.inventory import Inventory
+from model_governance.inventory.models import BusinessEntity, Document
+from model_governance.inventory.repository import parse_model_package_arn
+from model_governance.lifecycle import GovernanceStatus
+from model_governance.ui import charts
+from model_governance.ui.monitoring import FIXES, describe_errors, parse_metric_push
+from model_governance.ui.queries import (
+    REQUIRED_APPROVALS,
+    URGENT_KINDS,
+    URGENT_LABELS,
+    DashboardQueries,
+    Filters,
+    ModelDetail,
+)
+
+log = logging.getLogger(__name__)
+
+URL_PREFIX = "/model-governance"
+IMPLEMENTATION_DAG = "sagemaker_model_implementation"
+#: The resource name passed to the auth manager's ``is_authorized_custom_view``.
+RESOURCE_NAME = "Model Governance"
+TEMPLATES = Path(__file__).parent / "templates"
+PAGE_SIZES = (25, 50, 100, 200)
+
+
+@dataclass(frozen=True)
+class DashboardSettings:
+    approval_sla_hours: float = 72.0
+    #: Jira base URL for ticket links (``https://example.atlassian.net``), None when unknown.
+    jira_base_url: str | None = None
+
+
+@dataclass(frozen=True)
+class DocumentStream:
+    chunks: Iterator[bytes]
+    content_length: int | None
+
+
+class DashboardServices(Protocol):
+    """What the app needs from its host (Airflow in production, fakes in tests)."""
+
+    async def authenticate(self, request: Request) -> Any | None:
+        """The logged-in user, or None for an anonymous request."""
+
+    def login_url(self, next_url: str) -> str:
+        """Where to send an anonymous browser; it comes back to ``next_url`` after logging in."""
+
+    def authorize(self, user: Any, method: str) -> bool:
+        """Whether ``user`` may read (GET) or push metrics (POST)."""
+
+    def settings(self) -> DashboardSettings: ...
+
+    def inventory(self) -> Inventory: ...
+
+    def open_document(self, document: Document, entity: BusinessEntity) -> DocumentStream:
+        """Stream the document's stored bytes (raises ``ExternalServiceError`` when S3 refuses)."""
+
+
+def _user_name(user: Any) -> str:
+    getter = getattr(user, "get_name", None)
+    return str(getter() if callable(getter) else getattr(user, "username", user))
+
+
+def _fmt_time(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else ""
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["time"] = _fmt_time
+    env.filters["urlquote"] = lambda value: quote(str(value), safe="")
+    env.globals["URGENT_LABELS"] = URGENT_LABELS
+    return env
+
+
+def _console_url(package_arn: str, group_name: str) -> str | None:
+    """The model package version in the SageMaker console (Model Registry). The group's own spelling is
+    used: package ARNs carry it lower-cased."""
+    try:
+        parts = parse_model_package_arn(package_arn)
+    except InvalidInputError:
+        return None
+    region = parts.region
+    return (
+        f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}"
+        f"#/model-registry/{quote(group_name)}/{parts.version}"
+    )
+
+
+def _risk_view(run: Any) -> dict[str, Any] | None:
+    """Summary, failed/gated results and a per-category chart of a risk test run's JSON report."""
+    if run is None or not isinstance(run.report, dict):
+        return None
+    report = run.report
+    results = [r for r in report.get("results") or [] if isinstance(r, dict)]
+    per_category: dict[str, dict[str, int]] = {}
+    for result in results:
+        category = str(result.get("test", "?")).split(".", 1)[0]
+        status = str(result.get("status", "info"))
+        per_category.setdefault(category, {})
+        per_category[category][status] = per_category[category].get(status, 0) + 1
+    order = {"failed": 0, "error": 1, "passed": 2, "not_applicable": 3, "info": 4}
+    gated = sorted(
+        (r for r in results if r.get("threshold") is not None or r.get("status") in ("failed", "error")),
+        key=lambda r: (order.get(str(r.get("status")), 9), str(r.get("test")), str(r.get("feature") or "")),
+    )
+    return {
+        "passed": report.get("passed"),
+        "summary": report.get("summary") or {},
+        "risk_level": report.get("risk_level"),
+        "problem_type": report.get("problem_type"),
+        "engine_version": report.get("engine_version"),
+        "chart": charts.outcome_bars(
+            "chart-risk-outcomes", "Risk test results per category", sorted(per_category.items())
+        )
+        if per_category
+        else None,
+        "gated": gated[:200],
+        "gated_total": len(gated),
+        "warnings": [str(w) for w in report.get("warnings") or []][:20],
+    }
+
+
+def _problem(status: int, field: str, problem: str, fix: str) -> JSONResponse:
+    return JSONResponse({"detail": [{"field": field, "problem": problem, "fix": fix}]}, status_code=status)
+
+
+def create_app(services: DashboardServices, *, url_prefix: str = URL_PREFIX) -> FastAPI:
+    """The dashboard app; mount it at ``url_prefix`` (links to Airflow pages are made relative to it)."""
+    app = FastAPI(
+        title="Model governance dashboard",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    env = _environment()
+
+    def links(request: Request) -> dict[str, str]:
+        base = str(request.scope.get("root_path", "")).rstrip("/")
+        airflow_root = base.removesuffix(url_prefix.rstrip("/"))
+        return {"base": base, "airflow_root": airflow_root}
+
+    def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        user = getattr(request.state, "mg_user", None)
+        html = env.get_template(template).render(
+            user=_user_name(user) if user is not None else None, **links(request), **context
+        )
+        return HTMLResponse(
+            html,
+            status_code=status_code,
+            headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+        )
+
+    def error_page(request: Request, status_code: int, title: str, message: str) -> HTMLResponse:
+        return render(request, "error.html.j2", status_code=status_code, title=title, message=message)
+
+    async def page_user(request: Request) -> Response | None:
+        """None when the request may go on; else the redirect to login or the refusal."""
+        user = await services.authenticate(request)
+        if user is None:
+            return RedirectResponse(services.login_url(str(request.url)), status_code=302)
+        request.state.mg_user = user
+        if not services.authorize(user, "GET"):
+            return error_page(
+                request, 403, "Not allowed", "Your Airflow role may not view the model governance dashboard."
+            )
+        return None
+
+    @app.exception_handler(ModelGovernanceError)
+    async def _governance_error(request: Request, exc: ModelGovernanceError) -> Response:
+        status_code = 500
+        if isinstance(exc, NotFoundError):
+            status_code = 404
+        elif isinstance(exc, InvalidInputError):
+            status_code = 400
+        elif isinstance(exc, ExternalServiceError):
+            status_code = 502
+        elif isinstance(exc, ConfigurationError):
+            status_code = 503
+        log.warning("dashboard %s %s: %s", request.method, request.url.path, exc)
+        if request.url.path.startswith(f"{links(request)['base']}/api/"):
+            return _problem(status_code, "request", str(exc), "see the problem above")
+        return error_page(request, status_code, type(exc).__name__, str(exc))
+
+    def queries() -> DashboardQueries:
+        return DashboardQueries(services.inventory().engine)
+
+    @app.get("/", response_class=HTMLResponse)
+    async def overview(request: Request) -> Response:
+        refused = await page_user(request)
+        if refused is not None:
+            return refused
+        # The queries block: run them off the event loop the api-server shares with Airflow's own API.
+        return await run_in_threadpool(overview_page, request)
+
+    def overview_page(request: Request) -> Response:
+        params = request.query_params
+        use_case = params.get("use_case") or None
+        before = params.get("before") or None
+        limit_text = params.get("limit") or "50"
+        for name, text in (("use_case", use_case), ("before", before), ("limit", limit_text)):
+            if text is not None and not text.isdigit():
+                raise InvalidInputError(f"Filter {name}={text!r} must be a whole number; fix the link.")
+        filters = Filters(
+            business_entity=params.get("business_entity") or None,
+            use_case_id=int(use_case) if use_case else None,
+            status=params.get("status") or None,
+        )
+        settings = services.settings()
+        q = queries()
+        counts = q.counts(filters)
+        urgent = q.urgent_issues(filters, approval_sla_hours=settings.approval_sla_hours)
+        page = q.models(filters, before_id=int(before) if before else None, limit=int(limit_text))
+        base = links(request)["base"]
+
+        def filter_link(**changes: str | None) -> str:
+            query = {**filters.as_query(), "limit": limit_text}
+            for key, value in changes.items():
+                if value is None:
+                    query.pop(key, None)
+                else:
+                    query[key] = value
+            return f"{base}/?{urlencode(query)}"
+
+        status_chart = charts.count_bars(
+            "chart-status",
+            "Models by governance status",
+            [(status, count, filter_link(status=status)) for status, count in counts.by_status],
+        )
+        stage_chart = charts.count_bars(
+            "chart-stage",
+            "Models by SageMaker stage",
+            [(s, n, None) for s, n in counts.by_stage],
+            color="#76b7b2",
+        )
+        return render(
+            request,
+            "overview.html.j2",
+            counts=counts,
+            status_chart=status_chart,
+            stage_chart=stage_chart,
+            urgent=urgent,
+            urgent_kinds=URGENT_KINDS,
+            page=page,
+            filters=filters,
+            entities=q.business_entities(),
+            use_cases=q.use_case_options(),
+            statuses=[s.value for s in GovernanceStatus],
+            sla_hours=settings.approval_sla_hours,
+            jira_base_url=settings.jira_base_url,
+            next_link=filter_link(before=str(page.next_before_id)) if page.next_before_id else None,
+            first_link=filter_link(before=None) if before else None,
+            clear_link=f"{base}/",
+            limit=int(limit_text),
+            page_sizes=PAGE_SIZES,
+            required_approvals=REQUIRED_APPROVALS,
+        )
+
+    @app.get("/models/{model_id}", response_class=HTMLResponse)
+    async def model_page(request: Request, model_id: int) -> Response:
+        refused = await page_user(request)
+        if refused is not None:
+            return refused
+        return await run_in_threadpool(model_page_sync, request, model_id)
+
+    def model_page_sync(request: Request, model_id: int) -> Response:
+        detail: ModelDetail = queries().model_detail(model_id)
+        settings = services.settings()
+        risk = _risk_view(detail.latest_risk_test_run)
+        metric_charts = [
+            {
+                "name": series.name,
+                "latest": series.latest,
+                "count": len(series.points),
+                "svg": charts.metric_series(
+                    f"chart-metric-{index}",
+                    f"{series.name} over time",
+                    [(t, v, th, ok) for t, v, th, ok, _ in series.points],
+                ),
+            }
+            for index, series in enumerate(detail.metrics, start=1)
+        ]
+        manifest = detail.latest_snapshot.manifest if detail.latest_snapshot is not None else None
+        return render(
+            request,
+            "model.html.j2",
+            d=detail,
+            risk=risk,
+            metric_charts=metric_charts,
+            manifest_json=json.dumps(manifest, indent=2, sort_keys=True, default=str) if manifest else None,
+            console_url=_console_url(detail.model.package_arn, detail.group.name),
+            jira_base_url=settings.jira_base_url,
+            dag_id=IMPLEMENTATION_DAG,
+            required_approvals=REQUIRED_APPROVALS,
+        )
+
+    @app.get("/documents/{document_id}")
+    async def download(request: Request, document_id: int) -> Response:
+        refused = await page_user(request)
+        if refused is not None:
+            return refused
+        document, entity = await run_in_threadpool(queries().document, document_id)
+        stream = await run_in_threadpool(services.open_document, document, entity)
+        extension = {"application/pdf": "pdf", "text/html": "html", "text/markdown": "md"}.get(
+            document.media_type.split(";", 1)[0].strip(), "bin"
+        )
+        headers = {
+            # attachment: a stored HTML document is never rendered in the dashboard's origin
+            "Content-Disposition": (
+                f'attachment; filename="{document.kind}-{document.sha256[:12]}.{extension}"'
+            ),
+            "X-Content-SHA256": document.sha256,
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        }
+        if stream.content_length is not None:
+            headers["Content-Length"] = str(stream.content_length)
+        return StreamingResponse(stream.chunks, media_type=document.media_type, headers=headers)
+
+    @app.post("/api/v1/metrics", status_code=201)
+    async def push_metric(request: Request) -> Response:
+        user = await services.authenticate(request)
+        if user is None:
+            return _problem(
+                401,
+                "Authorization",
+                "not authenticated",
+                "send an Airflow JWT as 'Authorization: Bearer <token>' (POST /auth/token) "
+                "or log in to the Airflow UI first",
+            )
+        if not services.authorize(user, "POST"):
+            return _problem(403, "Authorization", "your Airflow role may not push metrics", "ask an admin")
+        content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if content_type != "application/json":
+            return _problem(
+                415, "Content-Type", f"{content_type or 'none'} is not JSON", "send application/json"
+            )
+        try:
+            payload = json.loads(await request.body())
+        except ValueError as exc:
+            return _problem(422, "body", f"body is not valid JSON ({exc.__class__.__name__})", FIXES["body"])
+        try:
+            push = parse_metric_push(payload)
+        except ValidationError as exc:
+            return JSONResponse({"detail": describe_errors(exc.errors())}, status_code=422)
+        inventory = await run_in_threadpool(services.inventory)
+        try:
+            metric = await run_in_threadpool(
+                lambda: inventory.record_metric(
+                    push.model_ref,
+                    name=push.metric,
+                    value=push.value,
+                    recorded_at=push.recorded_at,
+                    source=push.source,
+                    threshold=push.threshold,
+                    passed=push.passed,
+                )
+            )
+        except NotFoundError:
+            field = "model_id" if push.model_id is not None else "model_package_arn"
+            return _problem(
+                404,
+                field,
+                f"model {push.model_ref!r} is not in the governance inventory",
+                "check the ARN or id; models are onboarded by the lifecycle sync",
+            )
+        log.info(
+            "metric %s=%s for model %s pushed by %s from %s",
+            push.metric,
+            push.value,
+            metric.model_id,
+            _user_name(user),
+            push.source,
+        )
+        base = links(request)["base"]
+        return JSONResponse(
+            {
+                "id": metric.id,
+                "model_id": metric.model_id,
+                "metric": metric.name,
+                "value": metric.value,
+                "threshold": metric.threshold,
+                "passed": metric.passed,
+                "recorded_at": metric.recorded_at.isoformat(),
+                "model_url": f"{base}/models/{metric.model_id}",
+            },
+            status_code=201,
+        )
+
+    app.state.services = services
+    return app
