@@ -212,6 +212,33 @@ class RiskTestsConfig(_Settings):
         return self
 
 
+class SyncConfig(_Settings):
+    """The lifecycle sync (dags/sagemaker_lifecycle_sync.py): events from each business entity's SQS FIFO
+    queue, an incremental reconcile on a schedule and a full reconcile now and then."""
+
+    #: How often the incremental reconcile runs (cron), besides the runs the queue events start; null:
+    #: events and manual runs only.
+    reconcile_schedule: Annotated[str | None, Field(min_length=9)] = "*/15 * * * *"
+    #: A full reconcile (every package of every registry) at most this often; incremental otherwise.
+    full_reconcile_hours: Annotated[float, Field(gt=0)] = 24.0
+    #: Search by LastModifiedTime starts this far before the watermark: SageMaker's search index is
+    #: eventually consistent, so a change can show up with a time slightly older than one already seen.
+    lookback_seconds: Annotated[int, Field(ge=0, le=86400)] = 300
+    #: A queue message that failed this many times goes to the business entity's dead-letter queue.
+    max_message_attempts: Annotated[int, Field(ge=1, le=100)] = 5
+    #: A failed message becomes visible again after this many seconds times its attempts so far.
+    message_retry_seconds: Annotated[int, Field(ge=0, le=3600)] = 60
+    #: How long a received message stays invisible before SQS delivers it again (must exceed a sync run).
+    visibility_timeout_seconds: Annotated[int, Field(ge=30, le=43200)] = 900
+    #: Long-poll wait and pause between empty polls of the queue, in the triggerer.
+    wait_time_seconds: Annotated[int, Field(ge=0, le=20)] = 20
+    poll_interval_seconds: Annotated[int, Field(ge=1, le=3600)] = 5
+    #: Implementation runs started per sync run at most (Airflow maps at most 1,024 tasks); the rest wait
+    #: for the next run.
+    max_runs_per_sync: Annotated[int, Field(ge=1, le=1024)] = 500
+    implementation_dag_id: Annotated[str, Field(min_length=1)] = "sagemaker_model_implementation"
+
+
 ThresholdValue = float | tuple[float, float]
 
 #: What a well-formed value looks like, for settings checked by a pattern.
@@ -241,6 +268,7 @@ class GovernanceConfig(_Settings):
     notifications: NotificationConfig = Field(default_factory=NotificationConfig)
     deployment: DeploymentConfig = Field(default_factory=DeploymentConfig)
     risk_tests: RiskTestsConfig = Field(default_factory=RiskTestsConfig)
+    sync: SyncConfig = Field(default_factory=SyncConfig)
     #: A folder of Jinja templates that override ours by name (review_document/, jira/, email/).
     templates_dir: str | None = None
     airflow_base_url: str = "http://localhost:8080"

@@ -15,10 +15,16 @@ from the mapping table's directions:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import json
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any, Protocol
 
+from model_governance.exceptions import InvalidInputError, NotFoundError
+from model_governance.inventory import EventSource, Inventory, Model, SyncIssueKind, parse_model_package_arn
 from model_governance.lifecycle import (
     GovernanceStatus,
     can_transition,
@@ -26,6 +32,7 @@ from model_governance.lifecycle import (
     may_come_from_sagemaker,
     to_sagemaker,
 )
+from model_governance.registry import METADATA_VALUE_MAX
 
 #: The SageMaker stage that means "taken out of use" whatever its stage status.
 ARCHIVED_STAGE = "Archived"
@@ -102,3 +109,481 @@ def decide(model: ModelRecord | None, seen: PackageObservation) -> SyncDecision:
         f"SageMaker shows {pair} but governance holds {model.status.value} "
         f"({expected.stage}/{expected.stage_status}); {observed.value} cannot come from SageMaker here",
     )
+
+
+# -- applying observations: the service the sync DAG runs per registry -------------------------------------
+#
+# Pure of Airflow: the registry is anything with the methods of ``RegistryClient`` (the Airflow hook
+# ``SageMakerRegistryHook`` in production, a fake in unit tests), the inventory is the SQLAlchemy one.
+
+#: Who the audit trail names for changes the sync applies.
+SYNC_ACTOR = "sagemaker-lifecycle-sync"
+#: Statuses whose models the reconcile no longer looks for in SageMaker.
+_GONE = (GovernanceStatus.DECOMMISSIONED,)
+#: A version reaching this status starts its implementation run (the MLC's entry condition).
+MLC_ENTRY_STATUS = GovernanceStatus.DEVELOPMENT_COMPLETE
+
+
+class RegistryClient(Protocol):
+    def iter_modified_since(self, since: datetime) -> Iterator[dict[str, Any]]: ...
+    def iter_all_packages(self) -> Iterator[dict[str, Any]]: ...
+    def search_packages(self, arns: Sequence[str]) -> Iterator[dict[str, Any]]: ...
+    def describe_model_package(self, arn: str) -> dict[str, Any]: ...
+    def write_status(
+        self, arn: str, status: GovernanceStatus | str, *, token_parts: Sequence[str], description: str | None
+    ) -> dict[str, Any]: ...
+    def put_metadata(
+        self, arn: str, properties: Mapping[str, str], *, token_parts: Sequence[str]
+    ) -> dict[str, Any]: ...
+    def update_model_card(
+        self, arn: str, content: Mapping[str, Any], *, token_parts: Sequence[str]
+    ) -> dict[str, Any]: ...
+
+
+def mlc_run_id(business_entity: str, package_arn: str) -> str:
+    """The implementation run of a version: one id per version, so starting it twice starts it once."""
+    group, version = _group_and_version(package_arn)
+    return f"mlc__{business_entity}__{group}__v{version}"[:250]
+
+
+def _group_and_version(package_arn: str) -> tuple[str, int]:
+    parts = parse_model_package_arn(package_arn)
+    return parts.group_name, parts.version
+
+
+def _as_utc(value: Any) -> datetime:
+    """A package time as an aware UTC datetime (boto3 gives datetimes; events give ISO 8601 strings)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, tz=UTC)
+    if isinstance(value, str) and value:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    raise InvalidInputError(f"model package time {value!r} is not a timestamp")
+
+
+def observe(package: Mapping[str, Any]) -> PackageObservation:
+    """What a full package description (Search or Describe) says about its lifecycle."""
+    lifecycle = package.get("ModelLifeCycle") or {}
+    return PackageObservation(
+        package_arn=str(package["ModelPackageArn"]),
+        stage=lifecycle.get("Stage"),
+        stage_status=lifecycle.get("StageStatus"),
+        last_modified=_as_utc(package.get("LastModifiedTime") or package.get("CreationTime")),
+        deleted=package.get("ModelPackageStatus") == "Deleting",
+    )
+
+
+@dataclass(frozen=True)
+class QueueMessage:
+    """One SQS message as the trigger received it (``message_batch`` of the asset event)."""
+
+    message_id: str
+    receipt_handle: str
+    body: str
+
+
+@dataclass(frozen=True)
+class PackageEvent:
+    """The part of an EventBridge ``SageMaker Model Package State Change`` event the sync needs."""
+
+    package_arn: str
+    deleted: bool
+    time: datetime
+
+
+def parse_event(body: str) -> PackageEvent:
+    """Read one queue message body; anything that is not a model package state change is refused."""
+    try:
+        event = json.loads(body)
+    except ValueError as exc:
+        raise InvalidInputError(
+            f"queue message is not JSON ({exc}); only EventBridge events belong here"
+        ) from None
+    if not isinstance(event, dict) or event.get("detail-type") != EVENT_DETAIL_TYPE:
+        kind = event.get("detail-type") if isinstance(event, dict) else type(event).__name__
+        raise InvalidInputError(
+            f"queue message is a {kind!r}, not a {EVENT_DETAIL_TYPE!r} event; fix the EventBridge rule's "
+            "event pattern so only model package changes reach the queue"
+        )
+    detail = event.get("detail") or {}
+    arn = detail.get("ModelPackageArn") or next(iter(event.get("resources") or []), None)
+    if not arn:
+        raise InvalidInputError("model package event has no ModelPackageArn in detail or resources")
+    parse_model_package_arn(str(arn))  # refuse a malformed ARN here, with its own message
+    return PackageEvent(
+        package_arn=str(arn),
+        deleted=detail.get("ModelPackageStatus") == "Deleting",
+        time=_as_utc(event.get("time") or detail.get("LastModifiedTime")),
+    )
+
+
+EVENT_DETAIL_TYPE = "SageMaker Model Package State Change"
+
+
+#: A finding that is not an open issue, only news: a model was decommissioned.
+DECOMMISSIONED_FINDING = "decommissioned"
+
+
+@dataclass
+class Finding:
+    """Something operators should hear about, once per sync run's summary."""
+
+    kind: str
+    package_arn: str | None
+    detail: str
+
+
+@dataclass
+class SyncReport:
+    """What one sync of one registry did."""
+
+    business_entity: str
+    mode: str
+    seen: int = 0
+    actions: dict[str, int] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    #: Messages applied (delete them) and failed (leave them for redelivery, or dead-letter them).
+    done_messages: list[QueueMessage] = field(default_factory=list)
+    failed_messages: list[tuple[QueueMessage, str]] = field(default_factory=list)
+    watermark: datetime | None = None
+    writes: int = 0
+
+    def count(self, action: SyncAction | str) -> None:
+        key = SyncAction(action).value
+        self.actions[key] = self.actions.get(key, 0) + 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "business_entity": self.business_entity,
+            "mode": self.mode,
+            "seen": self.seen,
+            "actions": dict(sorted(self.actions.items())),
+            "findings": [
+                {"kind": f.kind, "package_arn": f.package_arn, "detail": f.detail} for f in self.findings
+            ],
+            "writes": self.writes,
+            "watermark": self.watermark.isoformat() if self.watermark else None,
+        }
+
+
+@dataclass(frozen=True)
+class GovernanceLinks:
+    """What governance writes back into a package: its customer metadata and model card custom details."""
+
+    use_case_id: int
+    model_id: int
+    status: str
+    snapshot: str | None
+    jira_keys: tuple[str, ...]
+    dashboard_url: str | None
+
+    def metadata(self) -> dict[str, str]:
+        links = {
+            "governance:use_case_id": str(self.use_case_id),
+            "governance:model_id": str(self.model_id),
+            "governance:status": self.status,
+        }
+        if self.snapshot:
+            links["governance:snapshot"] = self.snapshot
+        keys = ""
+        for key in reversed(self.jira_keys):  # newest first, as many as fit in one value
+            candidate = f"{key} {keys}".strip()
+            if len(candidate) > METADATA_VALUE_MAX:
+                break
+            keys = candidate
+        if keys:
+            links["governance:jira"] = keys
+        if self.dashboard_url and len(self.dashboard_url) <= METADATA_VALUE_MAX:
+            links["governance:dashboard"] = self.dashboard_url
+        return links
+
+    def card_details(self) -> dict[str, str]:
+        return {key.removeprefix("governance:"): value for key, value in self.metadata().items()}
+
+
+class LifecycleSync:
+    """Keeps one registry's packages and the inventory's models in step (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        inventory: Inventory,
+        registry: RegistryClient,
+        business_entity: str,
+        lookback: timedelta = timedelta(minutes=5),
+        dashboard_base_url: str | None = None,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.inventory = inventory
+        self.registry = registry
+        self.business_entity = business_entity
+        self.lookback = lookback
+        self.dashboard_base_url = dashboard_base_url.rstrip("/") if dashboard_base_url else None
+        self.log = log or logging.getLogger(__name__)
+        self._linked: set[str] | None = None
+        self._links: dict[str, GovernanceLinks] | None = None
+
+    # -- entry points -----------------------------------------------------------------------------------
+
+    def reconcile(self, *, full: bool = False) -> SyncReport:
+        """Incremental: packages modified since the watermark (minus the lookback). Full: every package,
+        and governed models missing from SageMaker are decommissioned."""
+        mark = self.inventory.sync_watermark(self.business_entity)
+        full = full or mark.last_modified is None  # no watermark yet: look at everything once
+        report = SyncReport(self.business_entity, "full" if full else "incremental")
+        if full or mark.last_modified is None:
+            packages = self.registry.iter_all_packages()
+        else:
+            packages = self.registry.iter_modified_since(mark.last_modified - self.lookback)
+        newest = mark.last_modified
+        present: set[str] = set()
+        for package in packages:
+            report.seen += 1
+            seen = observe(package)
+            present.add(seen.package_arn)
+            newest = seen.last_modified if newest is None or seen.last_modified > newest else newest
+            if self._governed(seen.package_arn):
+                self._apply(seen, package, report)
+        if full:
+            self._decommission_missing(present, report)
+        report.watermark = newest
+        self.inventory.advance_sync_watermark(self.business_entity, last_modified=newest, full=full)
+        return report
+
+    def apply_messages(self, messages: Sequence[QueueMessage]) -> SyncReport:
+        """Apply queue messages: each names a package; its current state is read in bulk (Search), so a
+        late, repeated or reordered event changes nothing that a newer one did not already say."""
+        report = SyncReport(self.business_entity, "events")
+        by_arn: dict[str, list[QueueMessage]] = {}
+        deleted: dict[str, PackageEvent] = {}
+        for message in {m.message_id: m for m in messages}.values():
+            try:
+                event = parse_event(message.body)
+            except InvalidInputError as exc:
+                report.failed_messages.append((message, str(exc)))
+                continue
+            if not self._governed(event.package_arn):
+                report.count(SyncAction.NOTHING)
+                report.done_messages.append(message)
+                continue
+            by_arn.setdefault(event.package_arn, []).append(message)
+            if event.deleted:
+                deleted[event.package_arn] = event
+        found = (
+            {p["ModelPackageArn"]: p for p in self.registry.search_packages(list(by_arn))} if by_arn else {}
+        )
+        for arn, arn_messages in by_arn.items():
+            report.seen += 1
+            try:
+                package = found.get(arn) or self._describe_or_none(arn)
+                if package is None:
+                    when = deleted[arn].time if arn in deleted else datetime.now(UTC)
+                    seen = PackageObservation(arn, None, None, when, deleted=True)
+                else:
+                    seen = observe(package)
+                self._apply(seen, package, report)
+            except Exception as exc:  # one package's failure must not fail the others
+                self.log.warning("Sync of %s failed: %s", arn, exc)
+                report.failed_messages.extend((m, f"{type(exc).__name__}: {exc}") for m in arn_messages)
+                continue
+            report.done_messages.extend(arn_messages)
+        return report
+
+    # -- the rules ---------------------------------------------------------------------------------------
+
+    def _apply(self, seen: PackageObservation, package: Mapping[str, Any] | None, report: SyncReport) -> None:
+        try:
+            model = self.inventory.get_model(seen.package_arn)
+        except NotFoundError:
+            model = None
+        record = (
+            ModelRecord(GovernanceStatus(model.status), model.sagemaker_last_modified)
+            if model is not None
+            else None
+        )
+        decision = decide(record, seen)
+        report.count(decision.action)
+        action = decision.action
+        if action is SyncAction.ONBOARD:
+            assert decision.status is not None
+            model, _ = self.inventory.upsert_model(
+                package_arn=seen.package_arn,
+                status=decision.status,
+                actor=SYNC_ACTOR,
+                reason=decision.reason,
+                source=EventSource.SAGEMAKER,
+                approval_status=(package or {}).get("ModelApprovalStatus"),
+                sagemaker_last_modified=seen.last_modified,
+            )
+            self._maybe_choose_run(model)
+        elif action is SyncAction.APPLY:
+            assert model is not None and decision.status is not None
+            self.inventory.transition(
+                model,
+                decision.status,
+                source=EventSource.SAGEMAKER,
+                actor=self._actor(package),
+                reason=decision.reason,
+                expected_from=model.status,
+            )
+            self.inventory.resolve_sync_issues(model=model.id, kinds=[SyncIssueKind.DRIFT])
+            self._maybe_choose_run(self.inventory.get_model(model.id))
+        elif action is SyncAction.REVERT_DRIFT:
+            assert model is not None and decision.status is not None
+            self.registry.write_status(
+                seen.package_arn,
+                decision.status,
+                token_parts=("lifecycle-sync", "drift", seen.last_modified.isoformat()),
+                description=f"governance status {decision.status.value} restored by the lifecycle sync",
+            )
+            report.writes += 1
+            self._finding(report, SyncIssueKind.DRIFT, seen, model.id, decision.reason)
+        elif action is SyncAction.REPORT_UNKNOWN:
+            self._finding(
+                report, SyncIssueKind.UNKNOWN_LIFECYCLE, seen, model.id if model else None, decision.reason
+            )
+        elif action is SyncAction.DECOMMISSION:
+            assert model is not None
+            self._decommission(model.id, seen, decision.reason, report)
+            return
+        if action is not SyncAction.IGNORE_STALE and model is not None:
+            self.inventory.record_sagemaker_state(
+                model.id,
+                approval_status=(package or {}).get("ModelApprovalStatus"),
+                last_modified=seen.last_modified,
+            )
+            if package is not None:
+                self._write_back(
+                    model.id, package, report, changed_now=action in (SyncAction.ONBOARD, SyncAction.APPLY)
+                )
+
+    def _decommission(self, model_id: int, seen: PackageObservation, reason: str, report: SyncReport) -> None:
+        for status in (GovernanceStatus.DECOMMISSIONING, GovernanceStatus.DECOMMISSIONED):
+            self.inventory.transition(
+                model_id, status, source=EventSource.SAGEMAKER, actor=SYNC_ACTOR, reason=reason
+            )
+        self.inventory.record_sagemaker_state(
+            model_id, approval_status=None, last_modified=seen.last_modified
+        )
+        if not seen.deleted:  # archived: say so in SageMaker too (Archived/Complete); a deleted one is gone
+            self.registry.write_status(
+                seen.package_arn,
+                GovernanceStatus.DECOMMISSIONED,
+                token_parts=("lifecycle-sync", "decommission", seen.last_modified.isoformat()),
+                description=f"decommissioned by governance: {reason}",
+            )
+            report.writes += 1
+        report.findings.append(Finding(DECOMMISSIONED_FINDING, seen.package_arn, reason))
+
+    def _decommission_missing(self, present: set[str], report: SyncReport) -> None:
+        """Governed models the full listing did not return: gone unless a Describe still finds them
+        (Search is eventually consistent; Describe is not)."""
+        for model in self.inventory.governed_models(self.business_entity, exclude=_GONE):
+            if model.package_arn in present:
+                continue
+            package = self._describe_or_none(model.package_arn)
+            if package is not None:
+                self._apply(observe(package), package, report)
+                continue
+            seen = PackageObservation(model.package_arn, None, None, datetime.now(UTC), deleted=True)
+            report.count(SyncAction.DECOMMISSION)
+            self._decommission(
+                model.id, seen, "absent from SageMaker at the full reconcile (deleted)", report
+            )
+
+    # -- helpers -----------------------------------------------------------------------------------------
+
+    def _governed(self, package_arn: str) -> bool:
+        if self._linked is None:
+            self._linked = self.inventory.linked_group_arns(self.business_entity)
+        try:
+            group_arn = parse_model_package_arn(package_arn).group_arn
+        except InvalidInputError:
+            return False
+        return group_arn.lower() in self._linked
+
+    def _describe_or_none(self, arn: str) -> dict[str, Any] | None:
+        try:
+            return self.registry.describe_model_package(arn)
+        except NotFoundError:
+            return None
+
+    def _maybe_choose_run(self, model: Model) -> None:
+        if model.status == MLC_ENTRY_STATUS.value and model.mlc_run_id is None:
+            self.inventory.assign_mlc_run(model.id, mlc_run_id(self.business_entity, model.package_arn))
+
+    def _actor(self, package: Mapping[str, Any] | None) -> str:
+        who = ((package or {}).get("LastModifiedBy") or {}).get("UserProfileName")
+        return f"sagemaker:{who}" if who else "sagemaker"
+
+    def _finding(
+        self,
+        report: SyncReport,
+        kind: SyncIssueKind,
+        seen: PackageObservation,
+        model_id: int | None,
+        detail: str,
+    ) -> None:
+        _, created = self.inventory.record_sync_issue(
+            kind=kind,
+            dedup_key=f"{kind.value}:{seen.package_arn}:{seen.last_modified.isoformat()}",
+            detail=detail,
+            business_entity=self.business_entity,
+            model=model_id,
+            package_arn=seen.package_arn,
+        )
+        if created:
+            report.findings.append(Finding(kind.value, seen.package_arn, detail))
+
+    def _write_back(
+        self, model_id: int, package: Mapping[str, Any], report: SyncReport, *, changed_now: bool
+    ) -> None:
+        """Governance links into the package's metadata and model card, only where they differ."""
+        arn = package["ModelPackageArn"]
+        links = (
+            self._governance_links(model_ids=[model_id]) if changed_now else self._governance_links()
+        ).get(arn)
+        if links is None:
+            return
+        current = package.get("CustomerMetadataProperties") or {}
+        wanted = links.metadata()
+        different = {k: v for k, v in wanted.items() if current.get(k) != v}
+        token = ("lifecycle-sync", "links", json.dumps(wanted, sort_keys=True))
+        if different:
+            self.registry.put_metadata(arn, different, token_parts=token)
+            report.writes += 1
+        card = package.get("ModelCard") or {}
+        if card.get("ModelCardStatus") == "Archived":
+            return
+        try:
+            content = json.loads(card.get("ModelCardContent") or "{}")
+        except ValueError:
+            content = {}
+        info = dict(content.get("additional_information") or {})
+        details = dict(info.get("custom_details") or {})
+        if any(details.get(k) != v for k, v in links.card_details().items()):
+            info["custom_details"] = {**details, **links.card_details()}
+            self.registry.update_model_card(arn, {"additional_information": info}, token_parts=token)
+            report.writes += 1
+
+    def _governance_links(self, model_ids: Sequence[int] | None = None) -> dict[str, GovernanceLinks]:
+        """Links of every governed model of the registry (read once per sync), or fresh for ``model_ids``."""
+        if model_ids is None and self._links is not None:
+            return self._links
+        base = self.dashboard_base_url
+        links = {
+            arn: GovernanceLinks(
+                use_case_id=row["use_case_id"],
+                model_id=row["model_id"],
+                status=row["status"],
+                snapshot=row["snapshot"],
+                jira_keys=tuple(row["jira_keys"]),
+                dashboard_url=f"{base}/models/{row['model_id']}" if base else None,
+            )
+            for arn, row in self.inventory.governance_links(self.business_entity, model_ids=model_ids).items()
+        }
+        if model_ids is None:
+            self._links = links
+        return links

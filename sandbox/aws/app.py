@@ -108,6 +108,7 @@ class SandboxApp:
         self.bus = EventBus(settings.account_id, settings.region, settings.seed)
         self.bus.configure(queue=settings.events_queue, duplicate_rate=settings.duplicate_rate)
         self._registries: dict[str, reg.Registry] = {}
+        self._buses: dict[str, EventBus] = {}
         self.workloads = Workloads(settings.account_id)  # Processing jobs and endpoints (processing.py)
         self._lock = threading.Lock()
         reg.check_operations_exist()
@@ -115,17 +116,30 @@ class SandboxApp:
     def registry(self, region: str) -> reg.Registry:
         with self._lock:
             if region not in self._registries:
-                # Events go out for the configured region only: that is where the rule and queue live.
-                emit = self.bus.emit if region == self.settings.region else None
-                self._registries[region] = reg.Registry(self.settings.account_id, region, emit)
+                # Each region has its own EventBridge bus and rule target (a business entity's queue).
+                self._registries[region] = reg.Registry(
+                    self.settings.account_id, region, self._bus(region).emit
+                )
             return self._registries[region]
+
+    def _bus(self, region: str) -> EventBus:
+        """The region's event bus; the default region's is ``self.bus``. Call with ``self._lock`` held."""
+        if region == self.settings.region:
+            return self.bus
+        if region not in self._buses:
+            self._buses[region] = EventBus(self.settings.account_id, region, self.settings.seed)
+        return self._buses[region]
+
+    def buses(self) -> dict[str, EventBus]:
+        with self._lock:
+            return {self.settings.region: self.bus, **self._buses}
 
     # ---- WSGI ----------------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "").startswith(ADMIN_PREFIX):
             return self.admin(environ, start_response)
         call = self.identify(environ)
-        latency, throttle = self.faults.decide(call.key)
+        latency, throttle = self.faults.decide(call.key, call.region)
         self.counters.hit(call.key, throttle, latency)
         if latency:
             time.sleep(latency)
@@ -257,24 +271,33 @@ class SandboxApp:
         if (method, path) == ("POST", "faults"):
             return {"faults": self.faults.update(payload)}
         if (method, path) == ("GET", "counters"):
-            return {**self.counters.snapshot(), "events": dict(self.bus.stats)}
+            totals: dict[str, int] = {}
+            for bus in self.buses().values():
+                for key, value in bus.stats.items():
+                    totals[key] = totals.get(key, 0) + value
+            return {**self.counters.snapshot(), "events": totals}
         if (method, path) == ("GET", "events"):
-            return {"events": list(self.bus.recent)}
+            return {"events": [event for bus in self.buses().values() for event in bus.recent]}
         if (method, path) == ("POST", "events"):
-            unknown = sorted(set(payload) - {"queue", "duplicate_rate", "seed"})
+            unknown = sorted(set(payload) - {"queue", "duplicate_rate", "seed", "region"})
             if unknown:
                 raise AwsError(
                     "InvalidSandboxConfig",
-                    f"unknown events setting(s) {unknown}; known: queue, duplicate_rate, seed",
+                    f"unknown events setting(s) {unknown}; known: queue, duplicate_rate, seed, region",
                 )
             seed = payload.get("seed")
             if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
                 raise AwsError("InvalidSandboxConfig", f"seed {seed!r} must be an integer.")
-            self.bus.configure(
-                queue=payload.get("queue", UNSET), duplicate_rate=payload.get("duplicate_rate")
-            )
+            region = payload.get("region", self.settings.region)
+            if not isinstance(region, str) or not region:
+                raise AwsError(
+                    "InvalidSandboxConfig", f"region {region!r} must be a region name like eu-west-1."
+                )
+            with self._lock:
+                bus = self._bus(region)
+            bus.configure(queue=payload.get("queue", UNSET), duplicate_rate=payload.get("duplicate_rate"))
             if seed is not None:
-                self.bus.reseed(seed)
+                bus.reseed(seed)
             return self.config()
         if (method, path) == ("POST", "reset"):
             return self.reset(payload)
@@ -293,6 +316,10 @@ class SandboxApp:
             "region": self.settings.region,
             "faults": self.faults.as_dict(),
             "events": {"queue": self.bus.queue, "duplicate_rate": self.bus.duplicate_rate},
+            "events_by_region": {
+                region: {"queue": bus.queue, "duplicate_rate": bus.duplicate_rate}
+                for region, bus in self.buses().items()
+            },
         }
 
     def reset(self, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -305,11 +332,13 @@ class SandboxApp:
             )
         if payload.get("counters", True):
             self.counters.reset()
-            self.bus.reset()
+            for bus in self.buses().values():
+                bus.reset()
         if payload.get("faults", True):
-            self.faults.update({"throttle_rate": 0.0, "latency_ms": 0, "actions": None})
+            self.faults.update({"throttle_rate": 0.0, "latency_ms": 0, "actions": None, "regions": None})
             self.workloads.reset(state=False)
-            self.bus.configure(duplicate_rate=0.0)
+            for bus in self.buses().values():
+                bus.configure(duplicate_rate=0.0)
         if payload.get("state", False):
             from moto.moto_api._internal.models import moto_api_backend
 
@@ -318,8 +347,9 @@ class SandboxApp:
                     registry.reset()
             self.workloads.reset(state=True)
             moto_api_backend.reset()
-            if self.bus.queue:
-                self.bus.configure(queue=self.bus.queue)  # recreate the events queue moto just dropped
+            for bus in self.buses().values():
+                if bus.queue:
+                    bus.configure(queue=bus.queue)  # recreate the events queue moto just dropped
         return self.config()
 
 

@@ -11,14 +11,15 @@ from typing import Any
 
 from sandbox.aws.errors import AwsError
 
-FAULT_KEYS = ("throttle_rate", "latency_ms", "actions", "seed")
+FAULT_KEYS = ("throttle_rate", "latency_ms", "actions", "regions", "seed")
 
 
 class Faults:
     """Current fault switches plus the seeded RNG that decides which requests they hit.
 
     ``actions`` limits the faults to matching ``service:Action`` keys (shell patterns such as
-    ``sagemaker:*`` or ``sqs:ReceiveMessage``); None means every AWS request.
+    ``sagemaker:*`` or ``sqs:ReceiveMessage``); None means every AWS request. ``regions`` limits them to
+    requests signed for those regions (one registry down while the others answer); None means all.
     """
 
     def __init__(self, seed: int) -> None:
@@ -28,6 +29,7 @@ class Faults:
         self.throttle_rate = 0.0
         self.latency_ms: float = 0
         self.actions: list[str] | None = None
+        self.regions: list[str] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         with self._lock:
@@ -35,6 +37,7 @@ class Faults:
                 "throttle_rate": self.throttle_rate,
                 "latency_ms": self.latency_ms,
                 "actions": list(self.actions) if self.actions is not None else None,
+                "regions": list(self.regions) if self.regions is not None else None,
                 "seed": self.seed,
             }
 
@@ -46,6 +49,13 @@ class Faults:
         rate = changes.get("throttle_rate", self.throttle_rate)
         latency = changes.get("latency_ms", self.latency_ms)
         actions = changes.get("actions", self.actions)
+        regions = changes.get("regions", self.regions)
+        if regions is not None and (
+            not isinstance(regions, list) or not all(isinstance(r, str) and r for r in regions)
+        ):
+            raise AwsError(
+                "InvalidSandboxConfig", f"regions {regions!r} must be null or a list of region names."
+            )
         seed = changes.get("seed", self.seed)
         if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0.0 <= rate <= 1.0:
             raise AwsError("InvalidSandboxConfig", f"throttle_rate {rate!r} must be a number in [0.0, 1.0].")
@@ -65,14 +75,17 @@ class Faults:
             self.throttle_rate = float(rate)
             self.latency_ms = latency
             self.actions = list(actions) if actions is not None else None
+            self.regions = list(regions) if regions is not None else None
             if "seed" in changes:
                 self.seed = seed
                 self._rng = random.Random(f"faults-{seed}")  # noqa: S311 - repeatable test faults, not security
         return self.as_dict()
 
-    def decide(self, action_key: str) -> tuple[float, bool]:
+    def decide(self, action_key: str, region: str | None = None) -> tuple[float, bool]:
         """(seconds of latency to add, whether to throttle) for one request."""
         with self._lock:
+            if self.regions is not None and region not in self.regions:
+                return 0.0, False
             if self.actions is not None and not any(fnmatch.fnmatchcase(action_key, p) for p in self.actions):
                 return 0.0, False
             throttle = self.throttle_rate > 0 and self._rng.random() < self.throttle_rate

@@ -95,8 +95,11 @@ class AwsSandbox:
         return dict(self._admin("POST", "reset", {"counters": counters, "faults": faults, "state": state}))
 
     # ---- clients -------------------------------------------------------------------------------------
-    def client(self, service: str, retries: dict[str, Any] | None = None, **config: Any) -> Any:
-        """A boto3 client bound to the sandbox. ``retries`` defaults to standard mode, 3 attempts in total."""
+    def client(
+        self, service: str, retries: dict[str, Any] | None = None, *, region: str | None = None, **config: Any
+    ) -> Any:
+        """A boto3 client bound to the sandbox (in ``region``, by default the sandbox's own). ``retries``
+        defaults to standard mode, 3 attempts in total."""
         import boto3
         from botocore.config import Config
 
@@ -106,7 +109,11 @@ class AwsSandbox:
             **config,
         )
         return boto3.client(
-            service, endpoint_url=self.endpoint_url, region_name=self.region, config=cfg, **CREDENTIALS
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=region or self.region,
+            config=cfg,
+            **CREDENTIALS,
         )
 
     # ---- process -------------------------------------------------------------------------------------

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+from airflow.providers.amazon.aws.utils.connection_wrapper import AwsConnectionWrapper
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -21,6 +23,9 @@ from model_governance.lifecycle import GovernanceStatus
 from model_governance.registry import check_metadata, client_token, lifecycle_update
 
 _RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 10})
+#: Search limits: a filter's Value is at most 1,024 characters; an expression has at most 20 filters.
+_FILTER_VALUE_MAX = 1024
+_EXPRESSION_MAX = 20
 
 
 def _error_code(exc: ClientError) -> str:
@@ -42,8 +47,16 @@ class SageMakerRegistryHook(AwsBaseHook):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["client_type"] = "sagemaker"
-        kwargs.setdefault("config", _RETRIES)
         super().__init__(*args, **kwargs)
+
+    @cached_property
+    def conn_config(self) -> AwsConnectionWrapper:
+        """The connection's settings; adaptive retries unless the connection's ``config_kwargs`` (or the
+        caller's ``config``) say otherwise, e.g. fewer attempts for a registry that should fail fast."""
+        wrapper = AwsBaseHook.conn_config.func(self)  # type: ignore[attr-defined]
+        if wrapper.botocore_config is None:
+            wrapper.botocore_config = _RETRIES
+        return wrapper
 
     def _fail(self, what: str, exc: ClientError) -> RegistryError:
         message = exc.response.get("Error", {}).get("Message", str(exc))
@@ -120,6 +133,42 @@ class SageMakerRegistryHook(AwsBaseHook):
         pages = paginator.paginate(
             Resource="ModelPackage",
             SearchExpression={"Filters": filters},
+            SortBy="LastModifiedTime",
+            SortOrder="Ascending",
+            PaginationConfig={"PageSize": 100},
+        )
+        try:
+            for page in pages:
+                for result in page.get("Results", []):
+                    if "ModelPackage" in result:
+                        yield result["ModelPackage"]
+        except ClientError as exc:
+            raise self._fail("searching model packages", exc) from exc
+
+    def iter_all_packages(self) -> Iterator[dict[str, Any]]:
+        """Every versioned model package of the registry, in full (Search, 100 per page)."""
+        yield from self._search({"Filters": [{"Name": "ModelPackageGroupName", "Operator": "Exists"}]})
+
+    def search_packages(self, arns: Sequence[str]) -> Iterator[dict[str, Any]]:
+        """The packages among ``arns`` that exist, in full, in as few Search calls as the limits allow.
+
+        A filter ``Value`` holds at most 1,024 characters and an expression at most 20 filters, so the ARNs
+        go in comma-separated chunks, ``Or``-ed together: about 240 packages a call.
+        """
+        chunks: list[list[str]] = [[]]
+        for arn in dict.fromkeys(arns):
+            if chunks[-1] and len(",".join([*chunks[-1], arn])) > _FILTER_VALUE_MAX:
+                chunks.append([])
+            chunks[-1].append(arn)
+        filters = [{"Name": "ModelPackageArn", "Operator": "In", "Value": ",".join(c)} for c in chunks if c]
+        for start in range(0, len(filters), _EXPRESSION_MAX):
+            yield from self._search({"Filters": filters[start : start + _EXPRESSION_MAX], "Operator": "Or"})
+
+    def _search(self, expression: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+        paginator = self.get_conn().get_paginator("search")
+        pages = paginator.paginate(
+            Resource="ModelPackage",
+            SearchExpression=expression,
             SortBy="LastModifiedTime",
             SortOrder="Ascending",
             PaginationConfig={"PageSize": 100},

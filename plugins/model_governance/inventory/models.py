@@ -166,6 +166,10 @@ class Model(Base):
     sagemaker_stage_status: Mapped[str | None] = mapped_column(String(63))
     approval_status: Mapped[str | None] = mapped_column(String(32))
     sagemaker_last_modified: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The implementation run the lifecycle sync chose for this version (deterministic), and when it was
+    #: started: a model onboarded but not yet started is picked up again by the next sync.
+    mlc_run_id: Mapped[str | None] = mapped_column(String(250))
+    mlc_run_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -316,3 +320,17 @@ class SyncIssue(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SyncFailure(Base):
+    """How often one queue message failed to apply; at the limit it goes to the dead-letter queue."""
+
+    __tablename__ = "mg_sync_failure"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(128), unique=True)
+    business_entity_id: Mapped[int | None] = mapped_column(ForeignKey("mg_business_entity.id"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    dead_lettered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

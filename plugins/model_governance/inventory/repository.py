@@ -43,6 +43,7 @@ from model_governance.inventory.models import (
     RiskTestRunState,
     Snapshot,
     StatusEvent,
+    SyncFailure,
     SyncIssue,
     SyncIssueKind,
     SyncWatermark,
@@ -899,3 +900,144 @@ class Inventory:
                 query.values(resolved_at=utcnow()).execution_options(synchronize_session=False)
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def linked_group_arns(self, business_entity: str) -> set[str]:
+        """ARNs (lower case) of the registry's model package groups that are linked to a use case."""
+        with self._transaction() as session:
+            entity = self._entity(session, business_entity)
+            rows = session.scalars(select(ModelGroup.arn).where(ModelGroup.business_entity_id == entity.id))
+            return {arn.lower() for arn in rows}
+
+    def governed_models(
+        self, business_entity: str, *, exclude: Sequence[GovernanceStatus] = ()
+    ) -> Sequence[Model]:
+        """The registry's models (all groups), except those in ``exclude`` statuses."""
+        query = (
+            select(Model)
+            .join(ModelGroup, Model.model_group_id == ModelGroup.id)
+            .join(BusinessEntity, ModelGroup.business_entity_id == BusinessEntity.id)
+            .where(BusinessEntity.name == business_entity)
+            .order_by(Model.id)
+        )
+        if exclude:
+            query = query.where(Model.status.not_in([s.value for s in exclude]))
+        with self._transaction() as session:
+            return session.scalars(query).all()
+
+    def assign_mlc_run(self, model: int | str | Model, run_id: str) -> Model:
+        """Choose the model's implementation run id, once: an id already chosen stands."""
+        with self._transaction() as session:
+            current = self._model(session, model)
+            if current.mlc_run_id is None:
+                current.mlc_run_id = _require(run_id, "implementation run id")
+            return current
+
+    def claim_mlc_run(self, model: int | str | Model, run_id: str) -> Model:
+        """A running implementation run says it is the model's: unless another one was already started,
+        it becomes the model's run, started, so the lifecycle sync starts none."""
+        with self._transaction() as session:
+            current = self._model(session, model)
+            if current.mlc_run_started_at is None:
+                current.mlc_run_id = _require(run_id, "implementation run id")
+                current.mlc_run_started_at = utcnow()
+            return current
+
+    def pending_mlc_runs(self, business_entity: str, *, limit: int = 500) -> Sequence[Model]:
+        """Models whose implementation run was chosen but not yet started (oldest first)."""
+        query = (
+            select(Model)
+            .join(ModelGroup, Model.model_group_id == ModelGroup.id)
+            .join(BusinessEntity, ModelGroup.business_entity_id == BusinessEntity.id)
+            .where(
+                BusinessEntity.name == business_entity,
+                Model.mlc_run_id.is_not(None),
+                Model.mlc_run_started_at.is_(None),
+            )
+            .order_by(Model.id)
+            .limit(limit)
+        )
+        with self._transaction() as session:
+            return session.scalars(query).all()
+
+    def mark_mlc_runs_started(self, run_ids: Sequence[str]) -> int:
+        if not run_ids:
+            return 0
+        with self._transaction() as session:
+            result = session.execute(
+                update(Model)
+                .where(Model.mlc_run_id.in_(list(run_ids)), Model.mlc_run_started_at.is_(None))
+                .values(mlc_run_started_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def record_sync_failure(self, message_id: str, *, business_entity: str | None, error: str) -> int:
+        """Count one more failed attempt at applying a queue message; returns the attempts so far."""
+        key = _require(message_id, "queue message id")[:128]
+        with self._transaction() as session:
+            failure = session.scalar(select(SyncFailure).where(SyncFailure.message_id == key))
+            if failure is None:
+                entity_id = self._entity(session, business_entity).id if business_entity else None
+                failure = SyncFailure(message_id=key, business_entity_id=entity_id, attempts=0)
+                session.add(failure)
+            failure.attempts = (failure.attempts or 0) + 1
+            failure.last_error = error[:4000]
+            session.flush()
+            return failure.attempts
+
+    def sync_failure(self, message_id: str) -> SyncFailure | None:
+        with self._transaction() as session:
+            return session.scalar(select(SyncFailure).where(SyncFailure.message_id == message_id[:128]))
+
+    def mark_dead_lettered(self, message_id: str) -> None:
+        with self._transaction() as session:
+            session.execute(
+                update(SyncFailure)
+                .where(SyncFailure.message_id == message_id[:128])
+                .values(dead_lettered_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+
+    def governance_links(
+        self, business_entity: str, *, model_ids: Sequence[int] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Per package ARN, what governance writes back to SageMaker: use case and model ids, status, the
+        latest snapshot's hash and the approval tickets' Jira keys (oldest first). Three queries."""
+        query = (
+            select(Model.id, Model.package_arn, Model.status, ModelGroup.use_case_id)
+            .join(ModelGroup, Model.model_group_id == ModelGroup.id)
+            .join(BusinessEntity, ModelGroup.business_entity_id == BusinessEntity.id)
+            .where(BusinessEntity.name == business_entity)
+        )
+        if model_ids is not None:
+            query = query.where(Model.id.in_(list(model_ids)))
+        with self._transaction() as session:
+            rows = session.execute(query).all()
+            ids = [row.id for row in rows]
+            snapshots: dict[int, str] = {}
+            keys: dict[int, list[str]] = {}
+            for start in range(0, len(ids), 500):  # bound the IN lists
+                chunk = ids[start : start + 500]
+                for snap in session.execute(
+                    select(Snapshot.model_id, Snapshot.content_hash)
+                    .where(Snapshot.model_id.in_(chunk))
+                    .order_by(Snapshot.id)
+                ):
+                    snapshots[snap.model_id] = snap.content_hash
+                for approval in session.execute(
+                    select(Approval.model_id, Approval.jira_key)
+                    .where(Approval.model_id.in_(chunk))
+                    .order_by(Approval.id)
+                ):
+                    if approval.model_id is not None:
+                        keys.setdefault(approval.model_id, []).append(approval.jira_key)
+            return {
+                row.package_arn: {
+                    "model_id": row.id,
+                    "use_case_id": row.use_case_id,
+                    "status": row.status,
+                    "snapshot": snapshots.get(row.id),
+                    "jira_keys": keys.get(row.id, []),
+                }
+                for row in rows
+            }

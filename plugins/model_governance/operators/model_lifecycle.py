@@ -115,6 +115,8 @@ class OnboardModelOperator(_GovernanceOperator):
             approval_status=described.get("ModelApprovalStatus"),
             sagemaker_last_modified=described.get("LastModifiedTime"),
         )
+        # This run is the version's implementation run: the lifecycle sync must not start another one.
+        self.inventory.claim_mlc_run(model.id, context["ti"].run_id)
         self.log.info("Model %s %s in status %s", arn, "onboarded" if created else "found", model.status)
         return {"model_id": model.id, "status": model.status, "created": created}
 

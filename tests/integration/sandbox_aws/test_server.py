@@ -44,9 +44,11 @@ def test_start_flags_ready_line_and_sigterm() -> None:
                 "throttle_rate": 0.25,
                 "latency_ms": 3.0,
                 "actions": ["sagemaker:*", "sqs:SendMessage"],
+                "regions": None,
                 "seed": 5,
             },
             "events": {"queue": "governance-events.fifo", "duplicate_rate": 0.1},
+            "events_by_region": {"eu-west-1": {"queue": "governance-events.fifo", "duplicate_rate": 0.1}},
         }
         sandbox.set_faults(throttle_rate=0.0)
         # the events queue exists from the start, in the configured account and region

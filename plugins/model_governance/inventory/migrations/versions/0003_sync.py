@@ -1,4 +1,4 @@
-"""lifecycle sync: per-registry watermarks and sync issues
+"""lifecycle sync: per-registry watermarks, sync issues, message failures, implementation run ids
 
 Revision ID: 0003
 Revises: 0002
@@ -18,6 +18,26 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("mg_model", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("mlc_run_id", sa.String(length=250), nullable=True))
+        batch_op.add_column(sa.Column("mlc_run_started_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_table(
+        "mg_sync_failure",
+        sa.Column("id", _ID, nullable=False),
+        sa.Column("message_id", sa.String(length=128), nullable=False),
+        sa.Column("business_entity_id", _ID, nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=False),
+        sa.Column("dead_lettered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["business_entity_id"],
+            ["mg_business_entity.id"],
+            name=op.f("fk_mg_sync_failure_business_entity_id_mg_business_entity"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_mg_sync_failure")),
+        sa.UniqueConstraint("message_id", name=op.f("uq_mg_sync_failure_message_id")),
+    )
     op.create_table(
         "mg_sync_watermark",
         sa.Column("id", _ID, nullable=False),
@@ -66,3 +86,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_mg_sync_issue_open")
     op.drop_table("mg_sync_issue")
     op.drop_table("mg_sync_watermark")
+    op.drop_table("mg_sync_failure")
+    with op.batch_alter_table("mg_model", schema=None) as batch_op:
+        batch_op.drop_column("mlc_run_started_at")
+        batch_op.drop_column("mlc_run_id")

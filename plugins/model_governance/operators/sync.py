@@ -1,0 +1,269 @@
+"""The lifecycle sync's tasks: apply one registry's queued events, reconcile it, settle its messages.
+
+One ``SyncRegistryOperator`` task per business entity (mapped), so a registry that is down or throttled
+fails its own task and no other. The rules live in ``model_governance.sync`` (no Airflow there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from model_governance.exceptions import ExternalServiceError, RegistryError
+from model_governance.inventory import SyncIssueKind
+from model_governance.operators.use_case import _GovernanceOperator
+from model_governance.sync import Finding, LifecycleSync, QueueMessage, SyncReport
+
+if TYPE_CHECKING:
+    from airflow.providers.amazon.aws.hooks.sqs import SqsHook
+    from airflow.sdk import Context
+
+    from model_governance.config import BusinessEntityConfig, GovernanceConfig
+
+#: The asset a business entity's queue feeds (one per entity; the DAG file builds its watcher).
+ASSET_PREFIX = "model_governance.sagemaker_events."
+
+
+def events_asset_name(business_entity: str) -> str:
+    return f"{ASSET_PREFIX}{business_entity}"
+
+
+def queued_messages(context: Context, business_entity: str) -> list[QueueMessage]:
+    """The SQS messages the triggering asset events of this run carry for ``business_entity``."""
+    events = context.get("triggering_asset_events") or {}
+    wanted = events_asset_name(business_entity)
+    messages: dict[str, QueueMessage] = {}
+    for asset in events:
+        if getattr(asset, "name", None) != wanted:
+            continue
+        for event in events[asset]:
+            payload = (event.extra or {}).get("payload") or {}
+            for raw in payload.get("message_batch") or []:
+                if isinstance(raw, dict) and raw.get("MessageId") and raw.get("ReceiptHandle"):
+                    messages[raw["MessageId"]] = QueueMessage(
+                        message_id=str(raw["MessageId"]),
+                        receipt_handle=str(raw["ReceiptHandle"]),
+                        body=str(raw.get("Body", "")),
+                    )
+    return list(messages.values())
+
+
+class SyncRegistryOperator(_GovernanceOperator):
+    """Sync one business entity's registry with the inventory; returns the implementation runs to start.
+
+    Queued events first (those of the asset events that triggered the run), then a reconcile: full when
+    ``full`` is set or the last full one is older than ``sync.full_reconcile_hours``, else incremental.
+
+    :param business_entity: the entity's name in the settings (templated; mapped over the entities).
+    :param full: force a full reconcile (templated, e.g. from a run param).
+    """
+
+    template_fields: Sequence[str] = ("business_entity", "full")
+
+    def __init__(self, *, business_entity: str, full: bool | str = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.business_entity = business_entity
+        self.full = full
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from model_governance.hooks.sagemaker_registry import SageMakerRegistryHook
+
+        entity = self.config.business_entity(self.business_entity)
+        self.inventory.ensure_business_entity(
+            name=entity.name,
+            account_id=entity.account_id,
+            region=entity.region,
+            aws_conn_id=entity.aws_conn_id,
+            role_arn=entity.role_arn,
+        )
+        settings = self.config.sync
+        sync = LifecycleSync(
+            inventory=self.inventory,
+            registry=SageMakerRegistryHook(aws_conn_id=entity.aws_conn_id, region_name=entity.region),
+            business_entity=entity.name,
+            lookback=timedelta(seconds=settings.lookback_seconds),
+            dashboard_base_url=self.config.dashboard_base_url,
+        )
+        reports: list[SyncReport] = []
+        try:
+            messages = queued_messages(context, entity.name)
+            if messages:
+                events_report = sync.apply_messages(messages)
+                self._settle(entity, events_report)
+                reports.append(events_report)
+            reports.append(sync.reconcile(full=self._full_due(entity.name)))
+        except (RegistryError, ExternalServiceError, ClientError, BotoCoreError) as exc:
+            self.inventory.record_sync_issue(
+                kind=SyncIssueKind.REGISTRY_ERROR,
+                # one open issue per registry and hour, however often the retries fail
+                dedup_key=f"registry_error:{entity.name}:{datetime.now(UTC):%Y-%m-%dT%H}",
+                detail=f"{type(exc).__name__}: {exc}",
+                business_entity=entity.name,
+            )
+            raise RegistryError(
+                f"The SageMaker registry of business entity {entity.name!r} ({entity.account_id}, "
+                f"{entity.region}, connection {entity.aws_conn_id!r}) could not be synced: {exc}. Check the "
+                "connection and the IAM policy in the README; the other registries are synced regardless."
+            ) from exc
+        self.inventory.resolve_sync_issues(business_entity=entity.name, kinds=[SyncIssueKind.REGISTRY_ERROR])
+        pending = self.inventory.pending_mlc_runs(entity.name, limit=settings.max_runs_per_sync)
+        for report in reports:
+            self.log.info("Sync of %s (%s): %s", entity.name, report.mode, report.as_dict())
+        return {
+            "business_entity": entity.name,
+            "reports": [report.as_dict() for report in reports],
+            "findings": [f for report in reports for f in report.as_dict()["findings"]],
+            "runs": [
+                {"trigger_run_id": m.mlc_run_id, "conf": {"package_arn": m.package_arn}} for m in pending
+            ],
+        }
+
+    def _full_due(self, business_entity: str) -> bool:
+        if str(self.full).lower() in ("true", "1", "yes"):
+            return True
+        last = self.inventory.sync_watermark(business_entity).last_full_at
+        due = timedelta(hours=self.config.sync.full_reconcile_hours)
+        return last is None or datetime.now(UTC) - last >= due
+
+    # -- messages ---------------------------------------------------------------------------------------
+
+    def _sqs(self, entity: BusinessEntityConfig) -> SqsHook:
+        from airflow.providers.amazon.aws.hooks.sqs import SqsHook
+
+        return SqsHook(aws_conn_id=entity.aws_conn_id, region_name=entity.region)
+
+    def _settle(self, entity: BusinessEntityConfig, report: SyncReport) -> None:
+        """Delete applied messages; a failed one is retried after a delay, and after
+        ``sync.max_message_attempts`` failures it goes to the dead-letter queue (and operators hear)."""
+        if entity.sqs_queue_url is None:
+            return
+        client = self._sqs(entity).get_conn()
+        queue = entity.sqs_queue_url
+        self._delete(client, queue, [m for m in report.done_messages])
+        settings = self.config.sync
+        for message, error in report.failed_messages:
+            attempts = self.inventory.record_sync_failure(
+                message.message_id, business_entity=entity.name, error=error
+            )
+            if attempts < settings.max_message_attempts:
+                client.change_message_visibility(
+                    QueueUrl=queue,
+                    ReceiptHandle=message.receipt_handle,
+                    VisibilityTimeout=min(settings.message_retry_seconds * attempts, 43200),
+                )
+                self.log.warning(
+                    "Message %s failed (attempt %d of %d), retried later: %s",
+                    message.message_id,
+                    attempts,
+                    settings.max_message_attempts,
+                    error,
+                )
+                continue
+            self._dead_letter(client, entity, message, attempts, error)
+            where = entity.dead_letter_queue_url or "nowhere (no dead_letter_queue_url configured: dropped)"
+            detail = f"message {message.message_id} failed {attempts} times, moved to {where}: {error}"
+            report.findings.append(Finding(SyncIssueKind.DEAD_LETTER.value, None, detail))
+
+    def _dead_letter(
+        self, client: Any, entity: BusinessEntityConfig, message: QueueMessage, attempts: int, error: str
+    ) -> None:
+        if entity.dead_letter_queue_url:
+            fifo = entity.dead_letter_queue_url.endswith(".fifo")
+            client.send_message(
+                QueueUrl=entity.dead_letter_queue_url,
+                MessageBody=message.body,
+                MessageAttributes={
+                    "governance-error": {"DataType": "String", "StringValue": error[:1000] or "unknown"},
+                    "governance-attempts": {"DataType": "Number", "StringValue": str(attempts)},
+                    "governance-source-message-id": {
+                        "DataType": "String",
+                        "StringValue": message.message_id,
+                    },
+                },
+                **(
+                    {"MessageGroupId": "dead-letters", "MessageDeduplicationId": message.message_id[:128]}
+                    if fifo
+                    else {}
+                ),
+            )
+        self.inventory.record_sync_issue(
+            kind=SyncIssueKind.DEAD_LETTER,
+            dedup_key=f"dead_letter:{entity.name}:{message.message_id}",
+            detail=f"failed {attempts} times: {error}",
+            business_entity=entity.name,
+        )
+        self.inventory.mark_dead_lettered(message.message_id)
+        self._delete(client, entity.sqs_queue_url or "", [message])
+
+    @staticmethod
+    def _delete(client: Any, queue: str, messages: Iterable[QueueMessage]) -> None:
+        batch = list(messages)
+        for start in range(0, len(batch), 10):  # DeleteMessageBatch takes 10 at most
+            chunk = batch[start : start + 10]
+            client.delete_message_batch(
+                QueueUrl=queue,
+                Entries=[{"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, m in enumerate(chunk)],
+            )
+
+
+def event_assets(config: GovernanceConfig) -> list[Any]:
+    """One asset per business entity with a queue, watched in the triggerer by the common-messaging
+    ``MessageQueueTrigger`` (SQS). Messages stay on the queue until the sync applied them (it deletes them),
+    so none is lost when the triggerer restarts; a received message is invisible for
+    ``sync.visibility_timeout_seconds``, and comes back if the sync never settled it."""
+    from airflow.providers.common.messaging.triggers.msg_queue import MessageQueueTrigger
+    from airflow.sdk import Asset, AssetWatcher
+
+    settings = config.sync
+    assets = []
+    for entity in config.business_entities:
+        if entity.sqs_queue_url is None:
+            continue
+        trigger = MessageQueueTrigger(
+            scheme="sqs",
+            sqs_queue=entity.sqs_queue_url,
+            aws_conn_id=entity.aws_conn_id,
+            region_name=entity.region,
+            max_messages=10,
+            wait_time_seconds=settings.wait_time_seconds,
+            waiter_delay=settings.poll_interval_seconds,
+            visibility_timeout=settings.visibility_timeout_seconds,
+            delete_message_on_reception=False,
+        )
+        name = events_asset_name(entity.name)
+        assets.append(Asset(name=name, watchers=[AssetWatcher(name=f"{name}.sqs", trigger=trigger)]))
+    return assets
+
+
+def record_runs_started(runs: Sequence[dict[str, Any]]) -> int:
+    """After the implementation runs were started (or found started): they are no longer pending."""
+    from model_governance.config import load_config
+    from model_governance.hooks.inventory import GovernanceInventoryHook
+
+    inventory = GovernanceInventoryHook(load_config()).get_conn()
+    return inventory.mark_mlc_runs_started([run["trigger_run_id"] for run in runs])
+
+
+def notify_findings(results: Sequence[dict[str, Any] | None]) -> int:
+    """One email to the operators with what every registry's sync found (drift, unknown pairs, dead
+    letters, decommissions); returns how many findings were reported."""
+    from model_governance.notifications.email import notify_operators
+
+    lines = []
+    for result in results:
+        if not result:
+            continue
+        for finding in result["findings"]:
+            lines.append(
+                f"- [{result['business_entity']}] {finding['kind']}: {finding['package_arn'] or ''} "
+                f"{finding['detail']}"
+            )
+    if lines:
+        notify_operators(
+            f"lifecycle sync: {len(lines)} finding(s)",
+            "The SageMaker lifecycle sync found:\n" + "\n".join(lines),
+        )
+    return len(lines)
