@@ -29,7 +29,7 @@ def external_views() -> list[dict[str, Any]]:
     """A top-level entry in the Airflow UI's navigation that shows the dashboard inside the UI."""
     return [
         {
-            "name": "Model governance",
+            "name": "Governance",
             "href": f"{URL_PREFIX}/",
             "url_route": "model-governance",
             "destination": "nav",

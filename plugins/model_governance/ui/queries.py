@@ -10,7 +10,7 @@ overview costs the same number of queries for ten models as for ten thousand.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -447,7 +447,7 @@ class DashboardQueries:
                 items.append(
                     UrgentIssue(
                         kind="rejected",
-                        title=f"{model.package_arn.rsplit('/', 2)[-2]} v{model.version}",
+                        title="",
                         detail="Rejected; a model change starts a new review.",
                         at=model.updated_at,
                         model_id=model.id,
@@ -482,7 +482,7 @@ class DashboardQueries:
                 items.append(
                     UrgentIssue(
                         kind="risk_test_failed",
-                        title=f"{model.package_arn.rsplit('/', 2)[-2]} v{model.version}",
+                        title="",
                         detail=detail,
                         at=run.finished_at or run.started_at,
                         model_id=model.id,
@@ -513,7 +513,7 @@ class DashboardQueries:
                 items.append(
                     UrgentIssue(
                         kind="approval_overdue",
-                        title=f"{approval.jira_key} ({approval.kind})",
+                        title=f"{approval.kind} approval",
                         detail=f"open for {hours:.0f} h (SLA {approval_sla_hours:g} h)",
                         at=approval.created_at,
                         model_id=approval.model_id,
@@ -522,6 +522,7 @@ class DashboardQueries:
                 )
 
             # Open sync issues, by kind.
+            entities = {i: n for i, n in session.execute(select(BusinessEntity.id, BusinessEntity.name))}
             for kind in URGENT_KINDS[3:]:
                 issues_q = select(SyncIssue).where(SyncIssue.resolved_at.is_(None), SyncIssue.kind == kind)
                 if filters.use_case_id is not None or filters.status:
@@ -538,13 +539,44 @@ class DashboardQueries:
                     items.append(
                         UrgentIssue(
                             kind=kind,
-                            title=(issue.package_arn or "registry").rsplit(":", 1)[-1],
+                            title=""
+                            if issue.model_id is not None
+                            else issue.package_arn
+                            or f"registry {entities.get(issue.business_entity_id, '')}",
                             detail=issue.detail,
                             at=issue.created_at,
                             model_id=issue.model_id,
                         )
                     )
-        return UrgentIssues(items=items, counts=counts)
+            names = self._model_names(session, {i.model_id for i in items if i.model_id is not None})
+            use_cases = {
+                key: name
+                for key, name in session.execute(
+                    select(Approval.jira_key, UseCase.name)
+                    .join(UseCase, UseCase.id == Approval.use_case_id)
+                    .where(Approval.jira_key.in_([i.jira_key for i in items if i.jira_key]))
+                )
+            }
+        named = []
+        for item in items:
+            subject = names.get(item.model_id) if item.model_id is not None else None
+            if subject is None and item.jira_key:
+                subject = f"use case {use_cases.get(item.jira_key, '?')}"
+            title = " \u00b7 ".join(part for part in (subject, item.title) if part) or item.title
+            named.append(replace(item, title=title))
+        return UrgentIssues(items=named, counts=counts)
+
+    @staticmethod
+    def _model_names(session: Session, model_ids: set[int]) -> dict[int, str]:
+        """``"<group name> v<version>"`` per model id, in one query."""
+        if not model_ids:
+            return {}
+        rows = session.execute(
+            select(Model.id, ModelGroup.name, Model.version)
+            .join(ModelGroup, ModelGroup.id == Model.model_group_id)
+            .where(Model.id.in_(model_ids))
+        )
+        return {int(i): f"{name} v{version}" for i, name, version in rows}
 
     @staticmethod
     def _count(session: Session, query: Select[Any]) -> int:
