@@ -132,12 +132,14 @@ class RegistryClient(Protocol):
     def write_status(
         self, arn: str, status: GovernanceStatus | str, *, token_parts: Sequence[str], description: str | None
     ) -> dict[str, Any]: ...
-    def put_metadata(
-        self, arn: str, properties: Mapping[str, str], *, token_parts: Sequence[str]
-    ) -> dict[str, Any]: ...
-    def update_model_card(
-        self, arn: str, content: Mapping[str, Any], *, token_parts: Sequence[str]
-    ) -> dict[str, Any]: ...
+    def write_links(
+        self,
+        package: Mapping[str, Any],
+        *,
+        metadata: Mapping[str, str],
+        card_details: Mapping[str, str] | None,
+        token_parts: Sequence[str],
+    ) -> dict[str, Any] | None: ...
 
 
 def mlc_run_id(business_entity: str, package_arn: str) -> str:
@@ -547,25 +549,14 @@ class LifecycleSync:
         ).get(arn)
         if links is None:
             return
-        current = package.get("CustomerMetadataProperties") or {}
-        wanted = links.metadata()
-        different = {k: v for k, v in wanted.items() if current.get(k) != v}
-        token = ("lifecycle-sync", "links", json.dumps(wanted, sort_keys=True))
-        if different:
-            self.registry.put_metadata(arn, different, token_parts=token)
-            report.writes += 1
-        card = package.get("ModelCard") or {}
-        if card.get("ModelCardStatus") == "Archived":
-            return
-        try:
-            content = json.loads(card.get("ModelCardContent") or "{}")
-        except ValueError:
-            content = {}
-        info = dict(content.get("additional_information") or {})
-        details = dict(info.get("custom_details") or {})
-        if any(details.get(k) != v for k, v in links.card_details().items()):
-            info["custom_details"] = {**details, **links.card_details()}
-            self.registry.update_model_card(arn, {"additional_information": info}, token_parts=token)
+        written = self.registry.write_links(
+            package,
+            metadata=links.metadata(),
+            card_details=links.card_details(),
+            # the state it answers: a retry repeats the token, a later change (even back) gets a new one
+            token_parts=("lifecycle-sync", "links", str(package.get("LastModifiedTime"))),
+        )
+        if written is not None:
             report.writes += 1
 
     def _governance_links(self, model_ids: Sequence[int] | None = None) -> dict[str, GovernanceLinks]:

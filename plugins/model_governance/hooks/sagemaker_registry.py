@@ -236,6 +236,46 @@ class SageMakerRegistryHook(AwsBaseHook):
         body = {"ModelCard": {"ModelCardContent": text, "ModelCardStatus": status or current_status}}
         return self._update(arn, body, token_parts=(*token_parts, "card", text))
 
+    def write_links(
+        self,
+        package: Mapping[str, Any],
+        *,
+        metadata: Mapping[str, str],
+        card_details: Mapping[str, str] | None,
+        token_parts: Sequence[str],
+    ) -> dict[str, Any] | None:
+        """Governance links into a package whose full description (Search or Describe) is ``package``:
+        the ``metadata`` keys that differ, and ``card_details`` merged into the model card's
+        ``additional_information.custom_details`` when they differ. One UpdateModelPackage, or none when
+        everything is in place already (or the card is Archived: that part is left alone)."""
+        arn = str(package["ModelPackageArn"])
+        existing = package.get("CustomerMetadataProperties") or {}
+        changed = {k: v for k, v in metadata.items() if existing.get(k) != v}
+        body: dict[str, Any] = {}
+        if changed:
+            check_metadata(changed, existing=existing)
+            body["CustomerMetadataProperties"] = dict(sorted(changed.items()))
+        card = package.get("ModelCard") or {}
+        if card_details and card.get("ModelCardStatus") != "Archived":
+            try:
+                content = json.loads(card.get("ModelCardContent") or "{}")
+            except ValueError:
+                content = {}
+            info = dict(content.get("additional_information") or {})
+            details = dict(info.get("custom_details") or {})
+            if any(details.get(k) != v for k, v in card_details.items()):
+                info["custom_details"] = {**details, **card_details}
+                text = json.dumps({**content, "additional_information": info}, sort_keys=True)
+                if len(text) > 100_000:
+                    raise ConflictError(f"The model card of {arn!r} would exceed 100,000 characters.")
+                body["ModelCard"] = {
+                    "ModelCardContent": text,
+                    "ModelCardStatus": card.get("ModelCardStatus", "Draft"),
+                }
+        if not body:
+            return None
+        return self._update(arn, body, token_parts=(*token_parts, "links", json.dumps(body, sort_keys=True)))
+
     def _update(self, arn: str, body: Mapping[str, Any], *, token_parts: Sequence[str]) -> dict[str, Any]:
         try:
             return self.get_conn().update_model_package(

@@ -172,7 +172,7 @@ def test_governance_links_are_written_back_to_metadata_and_model_card(registry: 
         "custom_details"
     ]
     assert details["model_id"] == str(model.id) and details["status"] == "Development Complete"
-    assert report.writes == 2
+    assert report.writes == 1, "metadata and model card in one UpdateModelPackage"
     registry.inventory.record_approval_requested(
         kind="PIA", jira_key="MLC-41", model_id=model.id, requested_by="owner@example.com"
     )
