@@ -154,6 +154,8 @@ class Model(Base):
     __table_args__ = (
         UniqueConstraint("model_group_id", "version"),
         Index("ix_mg_model_status_group", "status", "model_group_id"),
+        # The dashboard's count of models per SageMaker stage (migration 0004).
+        Index("ix_mg_model_stage", "sagemaker_stage"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -199,7 +201,11 @@ class Approval(Base):
     """A Jira approval gate and its verified decision."""
 
     __tablename__ = "mg_approval"
-    __table_args__ = (Index("ix_mg_approval_state_kind", "state", "kind"),)
+    __table_args__ = (
+        Index("ix_mg_approval_state_kind", "state", "kind"),
+        # The dashboard's approvals open past their SLA (migration 0004).
+        Index("ix_mg_approval_state_created", "state", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
