@@ -25,9 +25,10 @@ print(json.dumps({
     "has_jira_client": hasattr(jira, "JIRA"),
     "top_level_package_files": sorted(
         name for name, module in sys.modules.items()
-        if "." not in name and "model_governance" in str(getattr(module, "__file__", "") or "")
+        if "." not in name and "/model_governance/" in str(getattr(module, "__file__", "") or "")
         and name != "model_governance"
     ),
+    "plugins": sorted(p.name for p in plugins_manager._get_plugins()[0]),
     "import_errors": plugins_manager.get_import_errors(),
 }))
 """
@@ -68,6 +69,8 @@ def test_plugin_scan_leaves_the_jira_library_alone(tmp_path: Path) -> None:
     assert "site-packages" in result["jira_file"], result
     assert result["top_level_package_files"] == [], result
     assert result["import_errors"] == {}, result
+    # plugins/model_governance_plugin.py, the dashboard, is found and loads
+    assert "model_governance" in result["plugins"], result
 
 
 def test_without_airflowignore_the_scan_would_shadow_jira(tmp_path: Path) -> None:
@@ -101,7 +104,15 @@ def test_dag_bag_loads_dags_without_import_errors(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["model_governance.lifecycle", "model_governance.inventory", "model_governance.workloads"]
+    "module",
+    [
+        "model_governance.lifecycle",
+        "model_governance.inventory",
+        "model_governance.workloads",
+        "model_governance.ui.queries",
+        "model_governance.ui.monitoring",
+        "model_governance.ui.app",
+    ],
 )
 def test_domain_modules_import_without_airflow(module: str) -> None:
     blocker = (
