@@ -22,14 +22,12 @@ import pendulum
 from airflow.sdk import DAG, Param
 
 from model_governance.notifications.email import notify_task_failure
-from model_governance.operators.branching import ApprovalOutcomeBranchOperator
 from model_governance.operators.deployment import DeployEndpointOperator
-from model_governance.operators.jira import JiraApprovalOperator
+from model_governance.operators.gates import decision_of, model_approval_gate
 from model_governance.operators.model_lifecycle import (
     AcceptReviewDocumentOperator,
     MarkApprovedForDeploymentOperator,
     OnboardModelOperator,
-    RejectModelOperator,
     SetModelStatusOperator,
     WaitForDeploymentSensor,
 )
@@ -39,11 +37,6 @@ from model_governance.operators.snapshot import CreateSnapshotOperator
 
 MODEL_ID = "{{ ti.xcom_pull(task_ids='onboard_model')['model_id'] }}"
 SNAPSHOT_ID = "{{ ti.xcom_pull(task_ids='create_snapshot')['snapshot_id'] }}"
-
-
-def decision_of(task_id: str) -> str:
-    return "{{ ti.xcom_pull(task_ids='" + task_id + "') }}"
-
 
 with DAG(
     dag_id="sagemaker_model_implementation",
@@ -71,38 +64,25 @@ with DAG(
         status="Pre Implementation Review",
         reason="implementation life cycle started: PIA approval requested",
     )
-    pia = JiraApprovalOperator(
-        task_id="pia_approval", approval_kind="PIA", model_id=MODEL_ID, raise_on_reject=False
-    )
-    after_pia = ApprovalOutcomeBranchOperator(
-        task_id="follow_pia",
+    pia = model_approval_gate(
         approval_task_id="pia_approval",
-        approved=["create_snapshot"],
-        rejected=["reject_after_pia"],
-    )
-    reject_after_pia = RejectModelOperator(
-        task_id="reject_after_pia", model_id=MODEL_ID, decision=decision_of("pia_approval")
+        name="pia",
+        approval_kind="PIA",
+        model_id=MODEL_ID,
+        then="create_snapshot",
     )
     snapshot = CreateSnapshotOperator(task_id="create_snapshot", model_id=MODEL_ID)
     risk_tests = RunRiskTestsOperator(task_id="run_risk_tests", model_id=MODEL_ID, snapshot_id=SNAPSHOT_ID)
     document = RenderReviewDocumentOperator(
         task_id="render_review_document", model_id=MODEL_ID, snapshot_id=SNAPSHOT_ID
     )
-    review = JiraApprovalOperator(
-        task_id="test_results_review",
+    review = model_approval_gate(
+        approval_task_id="test_results_review",
+        name="review",
         approval_kind="TEST_RESULTS_REVIEW",
         model_id=MODEL_ID,
+        then="accept_review_document",
         attachment_uris="{{ ti.xcom_pull(task_ids='render_review_document')['attachment_uris'] }}",
-        raise_on_reject=False,
-    )
-    after_review = ApprovalOutcomeBranchOperator(
-        task_id="follow_review",
-        approval_task_id="test_results_review",
-        approved=["accept_review_document"],
-        rejected=["reject_after_review"],
-    )
-    reject_after_review = RejectModelOperator(
-        task_id="reject_after_review", model_id=MODEL_ID, decision=decision_of("test_results_review")
     )
     accept = AcceptReviewDocumentOperator(
         task_id="accept_review_document",
@@ -116,17 +96,12 @@ with DAG(
         status="Awaiting Approval",
         reason="production approval requested",
     )
-    production = JiraApprovalOperator(
-        task_id="production_approval", approval_kind="PRODUCTION", model_id=MODEL_ID, raise_on_reject=False
-    )
-    after_production = ApprovalOutcomeBranchOperator(
-        task_id="follow_production",
+    production = model_approval_gate(
         approval_task_id="production_approval",
-        approved=["mark_approved_for_deployment"],
-        rejected=["reject_after_production"],
-    )
-    reject_after_production = RejectModelOperator(
-        task_id="reject_after_production", model_id=MODEL_ID, decision=decision_of("production_approval")
+        name="production",
+        approval_kind="PRODUCTION",
+        model_id=MODEL_ID,
+        then="mark_approved_for_deployment",
     )
     approved = MarkApprovedForDeploymentOperator(
         task_id="mark_approved_for_deployment",
@@ -137,7 +112,7 @@ with DAG(
     deploy = DeployEndpointOperator(task_id="deploy_endpoint", model_id=MODEL_ID, snapshot_id=SNAPSHOT_ID)
     deployed = WaitForDeploymentSensor(task_id="wait_for_deployment", model_id=MODEL_ID)
 
-    onboard >> start_review >> pia >> after_pia >> [snapshot, reject_after_pia]
-    snapshot >> risk_tests >> document >> review >> after_review >> [accept, reject_after_review]
-    accept >> awaiting >> production >> after_production >> [approved, reject_after_production]
-    approved >> deploy >> deployed
+    onboard >> start_review >> pia.approval
+    pia.branch >> snapshot >> risk_tests >> document >> review.approval
+    review.branch >> accept >> awaiting >> production.approval
+    production.branch >> approved >> deploy >> deployed

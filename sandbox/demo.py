@@ -50,11 +50,13 @@ class Demo:
         print(f"[{time.monotonic() - self.started:6.1f}s] {message}", flush=True)
 
 
-def governance_env(aws: Any, jira: Any, smtp: Any, inventory_url: str) -> dict[str, str]:
+def governance_env(
+    aws: Any, jira: Any, smtp: Any, inventory_url: str, settings: dict[str, Any] | None = None
+) -> dict[str, str]:
     """The environment an Airflow process needs to run the governance DAGs against the local stand-ins:
-    the settings and the aws, jira and smtp connections."""
+    the settings (``settings`` adds or replaces whole sections) and the aws, jira and smtp connections."""
     return {
-        "MODEL_GOVERNANCE_CONFIG": json.dumps(_settings(aws, inventory_url)),
+        "MODEL_GOVERNANCE_CONFIG": json.dumps({**_settings(aws, inventory_url), **(settings or {})}),
         **_connections(aws, jira, smtp),
     }
 

@@ -1,11 +1,17 @@
 """End-to-end tier: real Airflow processes (api-server, scheduler, dag-processor, triggerer) running the
-project's DAGs against the AWS and Jira sandboxes and the SMTP sink."""
+project's DAGs against the AWS and Jira sandboxes and the SMTP sink.
+
+The ``stack`` runs the SageMaker modes: the risk tests as a SageMaker Processing job and the deploy step
+deploying the endpoint (both on the AWS sandbox, which runs the job and takes a moment over the endpoint).
+The production shape (test_production_shape.py) runs the defaults: tests in the worker, an outside deployer.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,6 +39,20 @@ class Stack:
     home: Path
 
 
+def sagemaker_modes(aws: AwsSandbox) -> dict[str, Any]:
+    """Settings that run the risk tests as a Processing job and let the DAG deploy the endpoint."""
+    return {
+        "risk_tests": {
+            "runner": "processing",
+            "image_uri": f"{aws.account_id}.dkr.ecr.{aws.region}.amazonaws.com/model-governance:0.1.0",
+            "role_arn": f"arn:aws:iam::{aws.account_id}:role/model-governance-risk-tests",
+            "instance_type": "ml.m5.large",
+            "poll_interval_seconds": 2,
+        },
+        "deployment": {"deploy_endpoint": True, "poll_interval_seconds": 2},
+    }
+
+
 @pytest.fixture(scope="session")
 def stack(
     aws_sandbox: AwsSandbox, jira_sandbox: JiraSandboxProcess, tmp_path_factory: pytest.TempPathFactory
@@ -46,7 +66,10 @@ def stack(
     for bucket in {BUCKET, DATA_BUCKET} - existing:
         s3.create_bucket(Bucket=bucket)
     airflow = AirflowCluster(
-        home=home / "airflow", overrides=governance_env(aws_sandbox, jira_sandbox, smtp, inventory_url)
+        home=home / "airflow",
+        overrides=governance_env(
+            aws_sandbox, jira_sandbox, smtp, inventory_url, settings=sagemaker_modes(aws_sandbox)
+        ),
     ).start()
     try:
         for dag_id in ("use_case_registration", "sagemaker_model_implementation"):

@@ -1,6 +1,7 @@
-"""sagemaker_model_implementation through real Airflow processes and the sandboxes: a model version from
-registration to Deployed, a rejection at the test results review, and a full clear-and-rerun that creates
-nothing twice."""
+"""sagemaker_model_implementation through real Airflow processes and the sandboxes, in the SageMaker modes
+(risk tests as a Processing job, the DAG deploying the endpoint): a model version from registration to
+Deployed on its endpoint, a full clear-and-rerun that creates nothing twice, a risk test job that fails,
+whose ticket is moved to Done and whose re-run passes, and a rejection at the test results review."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import json
 import time
 import uuid
 
+from model_governance.operators.risk_tests import run_key_prefix
+from model_governance.workloads import risk_test_job_name
 from sandbox.demo import ENTITY, OWNER, Demo, _register_model_version
 from tests.e2e.conftest import Stack
 
@@ -32,8 +35,17 @@ def _use_case_with_group(stack: Stack) -> str:
     return group
 
 
-def _drive(stack: Stack, run_id: str, arn: str, *, reject: str | None = None, timeout: float = 600) -> str:
-    """Play the reviewers (approve, or reject the ``reject`` kind) and the deployer until the run ends."""
+def _drive(
+    stack: Stack,
+    run_id: str,
+    arn: str,
+    *,
+    reject: str | None = None,
+    deployer: bool = False,
+    timeout: float = 600,
+) -> str:
+    """Play the reviewers (approve, or reject the ``reject`` kind) until the run ends, and the deployer
+    (who reports Deployment/Complete) when the DAG does not deploy itself."""
     client = stack.jira.client()
     handled: set[str] = set()
     sagemaker = stack.aws.client("sagemaker")
@@ -53,7 +65,7 @@ def _drive(stack: Stack, run_id: str, arn: str, *, reject: str | None = None, ti
                 model = stack.inventory.get_model(arn)
             except Exception:
                 model = None
-            if model is not None and model.status == "Approved for Deployment":
+            if deployer and model is not None and model.status == "Approved for Deployment":
                 lifecycle = sagemaker.describe_model_package(ModelPackageName=arn)["ModelLifeCycle"]
                 if lifecycle["Stage"] != "Deployment" or lifecycle["StageStatus"] != "Complete":
                     sagemaker.update_model_package(
@@ -104,9 +116,19 @@ def test_model_version_goes_to_deployed_and_a_rerun_creates_nothing_twice(stack:
     snapshot = stack.inventory.latest_snapshot(model)
     assert snapshot is not None and snapshot.deployed_at is not None
 
-    described = stack.aws.client("sagemaker").describe_model_package(ModelPackageName=arn)
+    sagemaker = stack.aws.client("sagemaker")
+    described = sagemaker.describe_model_package(ModelPackageName=arn)
     assert described["ModelApprovalStatus"] == "Approved"
     assert described["CustomerMetadataProperties"]["governance:snapshot"] == snapshot.content_hash
+    # The DAG deployed the snapshot's endpoint configuration (deployment.endpoint_name: "{group_name}").
+    assert described["CustomerMetadataProperties"]["governance:endpoint"] == group
+    endpoint = sagemaker.describe_endpoint(EndpointName=group)
+    assert endpoint["EndpointStatus"] == "InService"
+    assert endpoint["EndpointConfigName"] == snapshot.manifest["endpoint_config_name"] == f"{group}-v1"
+    assert described["ModelLifeCycle"]["StageDescription"].startswith(f"endpoint {group} InService")
+    # The risk tests ran as this run's Processing job (attempt 1).
+    job = risk_test_job_name(DAG_ID, run_id, "run_risk_tests", 1)
+    assert sagemaker.describe_processing_job(ProcessingJobName=job)["ProcessingJobStatus"] == "Completed"
     assert (
         json.loads(described["ModelCard"]["ModelCardContent"])["governance"]["snapshot"]
         == snapshot.content_hash
@@ -114,6 +136,10 @@ def test_model_version_goes_to_deployed_and_a_rerun_creates_nothing_twice(stack:
 
     tickets = len(stack.jira.client().enhanced_search_issues('project = MLC AND labels = "model-governance"'))
     puts = stack.aws.request_count("s3:PutObject")
+    writes = {
+        action: stack.aws.request_count(f"sagemaker:{action}")
+        for action in ("CreateProcessingJob", "CreateEndpoint", "UpdateEndpoint")
+    }
     stack.airflow.cli(
         "tasks", "clear", DAG_ID, "--yes", "--start-date", "2000-01-01", "--end-date", "2100-01-01"
     )
@@ -123,6 +149,9 @@ def test_model_version_goes_to_deployed_and_a_rerun_creates_nothing_twice(stack:
         == tickets
     )
     assert stack.aws.request_count("s3:PutObject") == puts, "no snapshot, report or document stored twice"
+    assert {a: stack.aws.request_count(f"sagemaker:{a}") for a in writes} == writes, (
+        "no job or endpoint twice"
+    )
     assert len(stack.inventory.documents(model)) == len(documents)
     assert len(stack.inventory.approvals(model_id=model.id)) == 3
     assert stack.inventory.get_model(arn).status == "Deployed"
@@ -144,3 +173,58 @@ def test_rejection_at_the_test_results_review(stack: Stack) -> None:
         described["ModelLifeCycle"]["Stage"] == "QA-Validation"
         and described["ModelLifeCycle"]["StageStatus"] == "Rejected"
     )
+
+
+def test_a_risk_test_job_fails_its_ticket_is_done_and_the_rerun_takes_the_model_to_deployed(
+    stack: Stack,
+) -> None:
+    group = _use_case_with_group(stack)
+    arn = _register_model_version(Demo(stack.home, approve_after=0, timeout=600), stack.aws, group)
+    run_id = f"mlc-{uuid.uuid4().hex[:8]}"
+    # SageMaker cannot get an instance for the next job: the first attempt fails before it runs.
+    reason = "CapacityError: Unable to provision requested ML compute capacity. Please retry."
+    stack.aws.set_workloads(fail_processing_jobs=1, processing_failure_reason=reason)
+    try:
+        stack.airflow.trigger(DAG_ID, run_id, conf={"package_arn": arn})
+        assert _drive(stack, run_id, arn) == "success", stack.airflow.task_states(DAG_ID, run_id)
+    finally:
+        stack.aws.set_workloads(fail_processing_jobs=0)
+
+    model = stack.inventory.get_model(arn)
+    assert model.status == "Deployed"
+    prefix = run_key_prefix(DAG_ID, run_id, "run_risk_tests")
+    runs = stack.inventory.risk_test_runs(model, run_key_prefix=prefix)
+    # The demo's comparator data has drifted: the re-run's tests ran and found that (a result for the
+    # review, not a job failure).
+    assert [(r.run_key[len(prefix) + 1 :], r.state, r.passed is None) for r in runs] == [
+        ("attempt-1", "FAILED", True),
+        ("attempt-2", "SUCCEEDED", False),
+    ]
+    assert reason in str(runs[0].error)
+    sagemaker = stack.aws.client("sagemaker")
+    first, second = (
+        sagemaker.describe_processing_job(
+            ProcessingJobName=risk_test_job_name(DAG_ID, run_id, "run_risk_tests", n)
+        )
+        for n in (1, 2)
+    )
+    assert (first["ProcessingJobStatus"], first["FailureReason"]) == ("Failed", reason)
+    assert second["ProcessingJobStatus"] == "Completed"
+
+    approvals = stack.inventory.approvals(model_id=model.id)
+    assert [(a.kind, a.state) for a in approvals] == [
+        ("PIA", "APPROVED"),
+        ("RISK_TEST_FAILURE", "APPROVED"),
+        ("TEST_RESULTS_REVIEW", "APPROVED"),
+        ("PRODUCTION", "APPROVED"),
+    ]
+    client = stack.jira.client()
+    try:
+        ticket = client.issue(approvals[1].jira_key)
+    finally:
+        client.close()
+    assert str(ticket.fields.status) == "Done"
+    assert "(attempt 1 of 3)" in ticket.fields.summary
+    description = json.dumps(ticket.raw["fields"]["description"])
+    assert "Attempt 1 of 3" in description and reason in description
+    assert sagemaker.describe_endpoint(EndpointName=group)["EndpointStatus"] == "InService"
