@@ -203,7 +203,7 @@ def seed_inventory(
                         key,
                         approved=True,
                         decided_by="reviewer@example.com",
-                        decided_at=now - timedelta(hours=2),
+                        decided_at=datetime.now(UTC),
                         decision_status="Done",
                     )
                     if gate == "TEST_RESULTS_REVIEW" and model.id in out.documents:
@@ -236,7 +236,7 @@ def seed_inventory(
                     key,
                     approved=False,
                     decided_by="validator@example.com",
-                    decided_at=now - timedelta(hours=5),
+                    decided_at=datetime.now(UTC),
                     decision_status="Rejected",
                 )
                 inventory.transition(

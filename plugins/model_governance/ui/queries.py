@@ -271,8 +271,8 @@ class DashboardQueries:
 
     @staticmethod
     def _filter_models(
-        query: Select[Any], filters: Filters, entity_id: int | None, *, status: bool = True
-    ) -> Select[Any]:
+        query: Select, filters: Filters, entity_id: int | None, *, status: bool = True
+    ) -> Select:
         """Restrict a query that already selects from ``Model`` joined to ``ModelGroup``."""
         if entity_id is not None:
             query = query.where(ModelGroup.business_entity_id == entity_id)
@@ -380,7 +380,7 @@ class DashboardQueries:
             .where(Approval.model_id.in_(ids), Approval.kind.in_(REQUIRED_APPROVALS))
             .distinct()
         ):
-            states[int(model_id)].setdefault(str(kind), set()).add(str(state))
+            states[int(model_id or 0)].setdefault(str(kind), set()).add(str(state))
         latest_run_ids = (
             select(func.max(RiskTestRun.id))
             .where(RiskTestRun.model_id.in_(ids))
@@ -435,7 +435,7 @@ class DashboardQueries:
         with self._session() as session:
             entity_id = self._entity_id(session, filters)
 
-            def scoped(query: Select[Any]) -> Select[Any]:
+            def scoped(query: Select) -> Select:
                 return self._filter_models(
                     query.join(ModelGroup, ModelGroup.id == Model.model_group_id), filters, entity_id
                 )
@@ -542,7 +542,7 @@ class DashboardQueries:
                             title=""
                             if issue.model_id is not None
                             else issue.package_arn
-                            or f"registry {entities.get(issue.business_entity_id, '')}",
+                            or f"registry {entities.get(issue.business_entity_id or 0, '')}",
                             detail=issue.detail,
                             at=issue.created_at,
                             model_id=issue.model_id,
@@ -579,7 +579,7 @@ class DashboardQueries:
         return {int(i): f"{name} v{version}" for i, name, version in rows}
 
     @staticmethod
-    def _count(session: Session, query: Select[Any]) -> int:
+    def _count(session: Session, query: Select) -> int:
         return int(session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
 
     # -- one model -------------------------------------------------------------------------------------
