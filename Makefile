@@ -41,6 +41,7 @@ test: lint typecheck
 bench: setup
 	$(PY) benchmarks/approvals.py
 	$(PY) benchmarks/risk_tests.py
+	$(PY) benchmarks/sync.py
 
 # The main job end to end: sandboxes, Airflow, a use case and a model version approved to Deployed.
 demo: setup

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from model_governance.exceptions import InvalidInputError, NotFoundError
+from model_governance.exceptions import InvalidInputError, NotFoundError, StatusConflictError
 from model_governance.inventory import EventSource, Inventory, Model, SyncIssueKind, parse_model_package_arn
 from model_governance.lifecycle import (
     GovernanceStatus,
@@ -325,6 +325,7 @@ class LifecycleSync:
         self.dashboard_base_url = dashboard_base_url.rstrip("/") if dashboard_base_url else None
         self.log = log or logging.getLogger(__name__)
         self._linked: set[str] | None = None
+        self._models: dict[str, Model] | None = None
         self._links: dict[str, GovernanceLinks] | None = None
 
     # -- entry points -----------------------------------------------------------------------------------
@@ -341,13 +342,19 @@ class LifecycleSync:
             packages = self.registry.iter_modified_since(mark.last_modified - self.lookback)
         newest = mark.last_modified
         present: set[str] = set()
-        for package in packages:
+        # Read every page before writing anything: the write-back moves a package's LastModifiedTime, and
+        # a listing sorted by it would shift under the paginator.
+        for package in list(packages):
             report.seen += 1
             seen = observe(package)
             present.add(seen.package_arn)
             newest = seen.last_modified if newest is None or seen.last_modified > newest else newest
             if self._governed(seen.package_arn):
-                self._apply(seen, package, report)
+                try:
+                    self._apply(seen, package, report)
+                except StatusConflictError as exc:  # the MLC moved it meanwhile: the next sync sees it again
+                    self.log.info("Sync of %s skipped: %s", seen.package_arn, exc)
+                    self._models = None
         if full:
             self._decommission_missing(present, report)
         report.watermark = newest
@@ -395,11 +402,20 @@ class LifecycleSync:
 
     # -- the rules ---------------------------------------------------------------------------------------
 
+    def _known(self, package_arn: str) -> Model | None:
+        """The inventory's model for a package (the registry's models are read once per sync)."""
+        if self._models is None:
+            self._models = {m.package_arn: m for m in self.inventory.governed_models(self.business_entity)}
+        return self._models.get(package_arn)
+
+    def _refresh(self, model_id: int) -> Model:
+        model = self.inventory.get_model(model_id)
+        if self._models is not None:
+            self._models[model.package_arn] = model
+        return model
+
     def _apply(self, seen: PackageObservation, package: Mapping[str, Any] | None, report: SyncReport) -> None:
-        try:
-            model = self.inventory.get_model(seen.package_arn)
-        except NotFoundError:
-            model = None
+        model = self._known(seen.package_arn)
         record = (
             ModelRecord(GovernanceStatus(model.status), model.sagemaker_last_modified)
             if model is not None
@@ -420,6 +436,7 @@ class LifecycleSync:
                 sagemaker_last_modified=seen.last_modified,
             )
             self._maybe_choose_run(model)
+            model = self._refresh(model.id)
         elif action is SyncAction.APPLY:
             assert model is not None and decision.status is not None
             self.inventory.transition(
@@ -431,7 +448,8 @@ class LifecycleSync:
                 expected_from=model.status,
             )
             self.inventory.resolve_sync_issues(model=model.id, kinds=[SyncIssueKind.DRIFT])
-            self._maybe_choose_run(self.inventory.get_model(model.id))
+            self._maybe_choose_run(self._refresh(model.id))
+            model = self._refresh(model.id)
         elif action is SyncAction.REVERT_DRIFT:
             assert model is not None and decision.status is not None
             self.registry.write_status(
@@ -449,13 +467,18 @@ class LifecycleSync:
         elif action is SyncAction.DECOMMISSION:
             assert model is not None
             self._decommission(model.id, seen, decision.reason, report)
+            self._refresh(model.id)
             return
         if action is not SyncAction.IGNORE_STALE and model is not None:
-            self.inventory.record_sagemaker_state(
-                model.id,
-                approval_status=(package or {}).get("ModelApprovalStatus"),
-                last_modified=seen.last_modified,
-            )
+            approval = (package or {}).get("ModelApprovalStatus")
+            if model.sagemaker_last_modified != seen.last_modified or (
+                approval and approval != model.approval_status
+            ):
+                model = self.inventory.record_sagemaker_state(
+                    model.id, approval_status=approval, last_modified=seen.last_modified
+                )
+                if self._models is not None:
+                    self._models[model.package_arn] = model
             if package is not None:
                 self._write_back(
                     model.id, package, report, changed_now=action in (SyncAction.ONBOARD, SyncAction.APPLY)
