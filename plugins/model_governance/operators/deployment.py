@@ -40,6 +40,10 @@ class DeployEndpointOperator(_ModelOperator):
     ui_color = "#e6f3fd"
 
     def __init__(self, *, snapshot_id: int | str, max_rounds: int = 3, **kwargs: Any) -> None:
+        # Every step is idempotent, so retries are safe; they also absorb Airflow's stale defer-exit race
+        # (apache/airflow#72716), which fails a resumed task without running it.
+        kwargs.setdefault("retries", 2)
+        kwargs.setdefault("retry_delay", timedelta(seconds=30))
         super().__init__(**kwargs)
         self.snapshot_id = snapshot_id
         self.max_rounds = max_rounds

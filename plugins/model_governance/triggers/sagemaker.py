@@ -36,8 +36,11 @@ class SageMakerWaitTrigger(BaseTrigger):
     :param resource: ``processing_job`` or ``endpoint``.
     :param name: the job's or endpoint's name.
     :param aws_conn_id: / :param region_name: the business entity's Amazon connection and region.
-    :param poll_interval: seconds between reads; the first read comes after one interval (the task read
-        the state just before deferring).
+    :param poll_interval: seconds between reads.
+    :param start_delay: seconds before the first read (at least one interval: the task read the state
+        just before deferring). An event fired within moments of the deferral can meet Airflow's stale
+        defer-exit race (apache/airflow#66374, #72716: the resumed task is failed without running), as
+        ``JiraApprovalTrigger`` notes; nothing is lost by waiting.
     """
 
     def __init__(
@@ -48,6 +51,7 @@ class SageMakerWaitTrigger(BaseTrigger):
         aws_conn_id: str,
         region_name: str | None = None,
         poll_interval: float = 30.0,
+        start_delay: float = 5.0,
     ) -> None:
         super().__init__()
         if resource not in (PROCESSING_JOB, ENDPOINT):
@@ -57,6 +61,7 @@ class SageMakerWaitTrigger(BaseTrigger):
         self.aws_conn_id = aws_conn_id
         self.region_name = region_name
         self.poll_interval = float(poll_interval)
+        self.start_delay = float(start_delay)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -67,6 +72,7 @@ class SageMakerWaitTrigger(BaseTrigger):
                 "aws_conn_id": self.aws_conn_id,
                 "region_name": self.region_name,
                 "poll_interval": self.poll_interval,
+                "start_delay": self.start_delay,
             },
         )
 
@@ -108,8 +114,10 @@ class SageMakerWaitTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         errors = 0
+        wait = max(self.poll_interval, self.start_delay)
         while True:
-            await asyncio.sleep(self.poll_interval)
+            await asyncio.sleep(wait)
+            wait = self.poll_interval
             try:
                 # Blocking boto3 (with its adaptive retries) in a thread: the event loop stays free.
                 described = await asyncio.to_thread(self._read)
