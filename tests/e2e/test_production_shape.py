@@ -1,6 +1,8 @@
 """The production shape (docker-compose's topology without Docker): PostgreSQL for Airflow's metadata and
 the governance inventory, CeleryExecutor with Redis as broker and a Celery worker, plus api-server,
-scheduler, dag-processor and triggerer. A use case is registered, approved in Jira and gets its group."""
+scheduler, dag-processor and triggerer. A use case is registered, approved in Jira and gets its group; a
+model version goes through sagemaker_model_implementation to Deployed. This stack runs the default modes
+(risk tests in the Celery worker, an outside deployer reporting Deployment/Complete)."""
 
 from __future__ import annotations
 
@@ -16,10 +18,12 @@ from model_governance.approvals import approval_marker
 from model_governance.inventory import Inventory
 from sandbox.airflow_cluster import COMPONENTS, AirflowCluster
 from sandbox.aws.pytest_fixtures import AwsSandbox
-from sandbox.demo import governance_env
+from sandbox.demo import Demo, _register_model_version, governance_env
 from sandbox.jira.pytest_fixtures import JiraSandboxProcess
 from sandbox.smtp.pytest_fixtures import start_smtp_sink
 from tests.conftest import postgres_admin_url
+from tests.e2e.conftest import Stack
+from tests.e2e.test_model_implementation import DAG_ID, _drive, _use_case_with_group
 
 REDIS = ("127.0.0.1", 6379)
 
@@ -38,7 +42,7 @@ def production(
     aws_sandbox: AwsSandbox,
     jira_sandbox: JiraSandboxProcess,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[AirflowCluster, Inventory]]:
+) -> Iterator[Stack]:
     if not _listening(*REDIS):
         pytest.skip(f"Redis is not listening on {REDIS[0]}:{REDIS[1]}; the Celery broker is needed")
     suffix = uuid.uuid4().hex[:8]
@@ -69,7 +73,8 @@ def production(
     try:
         airflow.start()
         airflow.wait_for_dag("use_case_registration")
-        yield airflow, Inventory.from_url(inventory_url)
+        airflow.wait_for_dag(DAG_ID)
+        yield Stack(airflow, aws_sandbox, jira_sandbox, smtp, Inventory.from_url(inventory_url), home)
     finally:
         airflow.stop()
         smtp.stop()
@@ -81,9 +86,9 @@ def production(
 
 @pytest.mark.postgres
 def test_use_case_registration_on_postgres_and_celery(
-    production: tuple[AirflowCluster, Inventory], jira_sandbox: JiraSandboxProcess, aws_sandbox: AwsSandbox
+    production: Stack, jira_sandbox: JiraSandboxProcess, aws_sandbox: AwsSandbox
 ) -> None:
-    airflow, inventory = production
+    airflow, inventory = production.airflow, production.inventory
     name = f"Fraud scoring {uuid.uuid4().hex[:6]}"
     run_id = f"prod-{uuid.uuid4().hex[:8]}"
     airflow.trigger(
@@ -126,3 +131,28 @@ def test_use_case_registration_on_postgres_and_celery(
     sagemaker = aws_sandbox.client("sagemaker")
     assert sagemaker.describe_model_package_group(ModelPackageGroupName=group.name)["ModelPackageGroupStatus"]
     assert inventory.engine.dialect.name == "postgresql"
+
+
+@pytest.mark.postgres
+def test_model_implementation_to_deployed_on_postgres_and_celery(production: Stack) -> None:
+    group = _use_case_with_group(production)
+    arn = _register_model_version(Demo(production.home, approve_after=0, timeout=600), production.aws, group)
+    run_id = f"prod-mlc-{uuid.uuid4().hex[:8]}"
+    production.airflow.trigger(DAG_ID, run_id, conf={"package_arn": arn})
+    state = _drive(production, run_id, arn, deployer=True)
+    assert state == "success", (
+        production.airflow.task_states(DAG_ID, run_id),
+        production.airflow.log_tail("celery worker"),
+    )
+    model = production.inventory.get_model(arn)
+    assert model.status == "Deployed"
+    assert [e.to_status for e in production.inventory.status_history(model)][-2:] == [
+        "Approved for Deployment",
+        "Deployed",
+    ]
+    assert production.inventory.verify_audit_trail(model).ok
+    run = production.inventory.latest_risk_test_run(model)
+    assert run is not None and run.state == "SUCCEEDED" and run.report["inputs"].get("processing_job") is None
+    states = production.airflow.task_states(DAG_ID, run_id)
+    assert states["deploy_endpoint"] == "success" and states["wait_for_deployment"] == "success"
+    assert production.inventory.engine.dialect.name == "postgresql"
