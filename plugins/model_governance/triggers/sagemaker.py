@@ -1,10 +1,15 @@
 """Waiting in the triggerer for a SageMaker Processing job to end or an endpoint to settle.
 
-Why not the Amazon provider's ``SageMakerTrigger``: its waiter raises when a job ends Failed, which fails
-the task in the triggerer; a risk test job that fails to run must instead come back to the task, which
-records the failure and opens its Jira ticket. This trigger only observes and reports the end state
-(success, failed with SageMaker's reason, or gone); the task decides. It has no side effects, so running
-it more than once is harmless.
+The Amazon provider's ``SageMakerTrigger`` (9.39) would also do: it reports a Failed or Stopped job as an
+event. This one is kept because it reads the state only after a start delay (the task has just read it
+before deferring, and an event fired within moments of the deferral meets Airflow's stale defer-exit race,
+apache/airflow#66374 and #72716, which failed a resumed ``deploy_endpoint`` in this project's e2e runs),
+because the deferral's ``timeout`` rather than a count of waiter attempts bounds the wait, and because it
+gives one event shape for both resources, with SageMaker's reason and a ``not_found`` state.
+
+It only observes and reports the end state (success, failed with SageMaker's reason, or gone); the task
+decides: a risk test job that failed to run comes back to the task, which records it and opens its Jira
+ticket. It has no side effects, so running it more than once is harmless.
 """
 
 from __future__ import annotations
