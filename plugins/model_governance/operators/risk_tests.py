@@ -192,7 +192,12 @@ class RunRiskTestsOperator(_ModelOperator):
             return self._result(latest.run_key, attempt, latest.passed, latest.report_uri, latest.report)
         if latest.state == RiskTestRunState.FAILED.value:
             return self._after_failure(context, snapshot, attempt, latest.error or "the job failed to run")
-        self.log.warning("Risk tests %s were left running (lost worker?); running them again", latest.run_key)
+        if self.config.risk_tests.runner == "processing":
+            self.log.info("Risk tests %s are running as a Processing job; reconnecting to it", latest.run_key)
+        else:
+            self.log.warning(
+                "Risk tests %s were left running (lost worker?); running them again", latest.run_key
+            )
         return self._attempt(context, snapshot, plan, attempt)
 
     def execute_complete(
