@@ -1,0 +1,184 @@
+"""The lifecycle sync through real Airflow: a model version registered in the AWS sandbox sends an event to
+the business entity's SQS FIFO queue; the triggerer's AssetWatcher (common-messaging MessageQueueTrigger)
+receives it, the sync DAG runs, onboards the version and starts its implementation run under the
+deterministic run id, once, even when the event is delivered twice; an event sent while the triggerer is
+down is picked up after it restarts (messages stay on the queue until the sync settled them)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from model_governance.inventory import Inventory
+from model_governance.lifecycle import GovernanceStatus as S
+from model_governance.sync import mlc_run_id
+from sandbox.airflow_cluster import AirflowCluster, _json, airflow_binary
+from sandbox.aws.pytest_fixtures import AwsSandbox
+from sandbox.demo import BUCKET, DATA_BUCKET, ENTITY, governance_env
+from sandbox.jira.pytest_fixtures import JiraSandboxProcess
+from sandbox.smtp.pytest_fixtures import start_smtp_sink
+
+SYNC_DAG = "sagemaker_lifecycle_sync"
+MLC_DAG = "sagemaker_model_implementation"
+
+
+@dataclass
+class SyncStack:
+    airflow: AirflowCluster
+    aws: AwsSandbox
+    inventory: Inventory
+    queue_url: str
+    group: str
+
+
+@pytest.fixture(scope="module")
+def sync_stack(
+    aws_sandbox: AwsSandbox, jira_sandbox: JiraSandboxProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SyncStack]:
+    home = tmp_path_factory.mktemp("sync")
+    smtp = start_smtp_sink(home / "mail")
+    inventory_url = f"sqlite:///{home / 'inventory.db'}"
+    s3 = aws_sandbox.client("s3")
+    existing = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    for bucket in {BUCKET, DATA_BUCKET} - existing:
+        s3.create_bucket(Bucket=bucket)
+    queue = f"sync-e2e-{uuid.uuid4().hex[:8]}.fifo"
+    sqs = aws_sandbox.client("sqs")
+    queue_url = sqs.create_queue(QueueName=queue, Attributes={"FifoQueue": "true"})["QueueUrl"]
+    dead_url = sqs.create_queue(QueueName=f"dead-{queue}", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    env = governance_env(aws_sandbox, jira_sandbox, smtp, inventory_url)
+    settings = json.loads(env["MODEL_GOVERNANCE_CONFIG"])
+    settings["business_entities"][0].update(sqs_queue_url=queue_url, dead_letter_queue_url=dead_url)
+    # events only (no reconcile on a clock), polled briskly: this test is about the event path
+    settings["sync"] = {"reconcile_schedule": None, "wait_time_seconds": 1, "poll_interval_seconds": 1}
+    env["MODEL_GOVERNANCE_CONFIG"] = json.dumps(settings)
+
+    inventory = Inventory.from_url(inventory_url)
+    entity = settings["business_entities"][0]
+    inventory.ensure_business_entity(
+        name=ENTITY,
+        account_id=entity["account_id"],
+        region=entity["region"],
+        aws_conn_id=entity["aws_conn_id"],
+    )
+    use_case = inventory.create_use_case(
+        business_entity=ENTITY, name="Churn (sync e2e)", risk_level="Medium", owner="owner@example.com"
+    )
+    group = f"churn-sync-{uuid.uuid4().hex[:6]}"
+    group_arn = aws_sandbox.client("sagemaker").create_model_package_group(ModelPackageGroupName=group)[
+        "ModelPackageGroupArn"
+    ]
+    inventory.link_model_group(use_case_id=use_case.id, name=group, arn=group_arn)
+
+    airflow = AirflowCluster(home=home / "airflow", overrides=env).start()
+    aws_sandbox.set_events(queue=queue)
+    try:
+        airflow.wait_for_dag(SYNC_DAG)
+        airflow.wait_for_dag(MLC_DAG)
+        yield SyncStack(airflow, aws_sandbox, inventory, str(queue_url), group)
+    finally:
+        aws_sandbox.set_events(queue=None, duplicate_rate=0.0)
+        airflow.stop()
+        smtp.stop()
+
+
+def _register(stack: SyncStack) -> str:
+    response = stack.aws.client("sagemaker").create_model_package(
+        ModelPackageGroupName=stack.group,
+        ModelPackageDescription="churn model",
+        InferenceSpecification={
+            "Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn:1"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        ModelLifeCycle={"Stage": "Development", "StageStatus": "Complete"},
+    )
+    return str(response["ModelPackageArn"])
+
+
+def _runs(airflow: AirflowCluster, dag_id: str) -> list[dict[str, Any]]:
+    listed = airflow.cli("dags", "list-runs", dag_id, "-o", "json", check=False)
+    return _json(listed.stdout) if listed.returncode == 0 else []
+
+
+def _wait_for_run(airflow: AirflowCluster, dag_id: str, run_id: str, timeout: float = 240) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for run in _runs(airflow, dag_id):
+            if run["run_id"] == run_id:
+                return run
+        time.sleep(3)
+    raise TimeoutError(
+        f"{dag_id}/{run_id} was never started; sync runs: {_runs(airflow, SYNC_DAG)}\n"
+        f"{airflow.log_tail('triggerer')}\n{airflow.log_tail('scheduler')}"
+    )
+
+
+def _queue_depth(stack: SyncStack) -> int:
+    attributes = stack.aws.client("sqs").get_queue_attributes(
+        QueueUrl=stack.queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
+def _wait_until_settled(stack: SyncStack, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while _queue_depth(stack) and time.monotonic() < deadline:
+        time.sleep(2)
+    assert _queue_depth(stack) == 0, "the sync deletes the messages it applied"
+
+
+def test_a_registered_version_starts_its_implementation_run_through_the_queue_once(
+    sync_stack: SyncStack,
+) -> None:
+    stack = sync_stack
+    stack.aws.set_events(duplicate_rate=1.0)  # every event delivered twice, as AWS may
+    arn = _register(stack)
+    run_id = mlc_run_id(ENTITY, arn)
+    _wait_for_run(stack.airflow, MLC_DAG, run_id)
+    stack.airflow.wait_for_task_state(MLC_DAG, run_id, "onboard_model", {"success"}, timeout=180)
+    model = stack.inventory.get_model(arn)
+    assert model.status in {S.DEVELOPMENT_COMPLETE.value, S.PRE_IMPLEMENTATION_REVIEW.value}
+    assert model.mlc_run_id == run_id and model.mlc_run_started_at is not None
+    assert stack.inventory.status_history(arn)[0].source == "sagemaker"
+    _wait_until_settled(stack)
+    sync_runs = _runs(stack.airflow, SYNC_DAG)
+    assert sync_runs and all(r["run_id"].startswith("asset_triggered__") for r in sync_runs), sync_runs
+    time.sleep(10)  # the duplicate delivery has had its chance: still exactly one implementation run
+    mine = [r for r in _runs(stack.airflow, MLC_DAG) if arn.rsplit("/", 1)[-1] in r["run_id"]]
+    assert [r["run_id"] for r in mine] == [run_id]
+    stack.aws.set_events(duplicate_rate=0.0)
+
+
+def test_an_event_sent_while_the_triggerer_is_down_is_not_lost(sync_stack: SyncStack) -> None:
+    stack = sync_stack
+    triggerer = stack.airflow.processes["triggerer"]
+    os.killpg(triggerer.pid, signal.SIGTERM)
+    triggerer.wait(timeout=60)
+    arn = _register(stack)  # the event waits on the queue
+    time.sleep(5)
+    assert _queue_depth(stack) >= 1
+    log = (stack.airflow.home / "triggerer-restarted.log").open("wb")
+    stack.airflow.processes["triggerer"] = subprocess.Popen(
+        [airflow_binary(), "triggerer"],
+        env=stack.airflow.env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    run_id = mlc_run_id(ENTITY, arn)
+    _wait_for_run(stack.airflow, MLC_DAG, run_id)
+    stack.airflow.wait_for_task_state(MLC_DAG, run_id, "onboard_model", {"success"}, timeout=180)
+    _wait_until_settled(stack)
