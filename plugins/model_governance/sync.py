@@ -326,6 +326,7 @@ class LifecycleSync:
         self.log = log or logging.getLogger(__name__)
         self._linked: set[str] | None = None
         self._models: dict[str, Model] | None = None
+        self._state_updates: dict[int, tuple[str | None, datetime]] = {}
         self._links: dict[str, GovernanceLinks] | None = None
 
     # -- entry points -----------------------------------------------------------------------------------
@@ -355,8 +356,10 @@ class LifecycleSync:
                 except StatusConflictError as exc:  # the MLC moved it meanwhile: the next sync sees it again
                     self.log.info("Sync of %s skipped: %s", seen.package_arn, exc)
                     self._models = None
+        self._flush_states()
         if full:
             self._decommission_missing(present, report)
+        self._flush_states()
         report.watermark = newest
         self.inventory.advance_sync_watermark(self.business_entity, last_modified=newest, full=full)
         return report
@@ -398,6 +401,7 @@ class LifecycleSync:
                 report.failed_messages.extend((m, f"{type(exc).__name__}: {exc}") for m in arn_messages)
                 continue
             report.done_messages.extend(arn_messages)
+        self._flush_states()
         return report
 
     # -- the rules ---------------------------------------------------------------------------------------
@@ -407,6 +411,12 @@ class LifecycleSync:
         if self._models is None:
             self._models = {m.package_arn: m for m in self.inventory.governed_models(self.business_entity)}
         return self._models.get(package_arn)
+
+    def _flush_states(self) -> None:
+        if self._state_updates:
+            self.inventory.record_sagemaker_states(self._state_updates)
+            self._models = None  # re-read on next use, with the times just recorded
+            self._state_updates = {}
 
     def _refresh(self, model_id: int) -> Model:
         model = self.inventory.get_model(model_id)
@@ -474,11 +484,10 @@ class LifecycleSync:
             if model.sagemaker_last_modified != seen.last_modified or (
                 approval and approval != model.approval_status
             ):
-                model = self.inventory.record_sagemaker_state(
-                    model.id, approval_status=approval, last_modified=seen.last_modified
-                )
-                if self._models is not None:
-                    self._models[model.package_arn] = model
+                # Batched: in a reconcile most packages only have a newer time to remember.
+                self._state_updates[model.id] = (approval or model.approval_status, seen.last_modified)
+                if len(self._state_updates) >= 500:
+                    self._flush_states()
             if package is not None:
                 self._write_back(
                     model.id, package, report, changed_now=action in (SyncAction.ONBOARD, SyncAction.APPLY)

@@ -9,7 +9,7 @@ writers with a compare-and-swap on ``Model.status_version`` and appends a hash-c
 from __future__ import annotations
 
 import re
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -550,6 +550,15 @@ class Inventory:
             if last_modified is not None:
                 current.sagemaker_last_modified = last_modified
             return current
+
+    def record_sagemaker_states(self, states: Mapping[int, tuple[str | None, datetime]]) -> None:
+        """``record_sagemaker_state`` for many models in one transaction: id -> (approval, last modified)."""
+        rows = [
+            {"id": model_id, "approval_status": approval, "sagemaker_last_modified": last_modified}
+            for model_id, (approval, last_modified) in states.items()
+        ]
+        with self._transaction() as session:
+            session.execute(update(Model), rows)
 
     def status_history(self, model: int | str | Model) -> Sequence[StatusEvent]:
         with self._transaction() as session:
