@@ -75,6 +75,9 @@ def _settings(aws: Any, inventory_url: str) -> dict[str, Any]:
         "governance_bucket": BUCKET,
         "inventory": {"url": inventory_url},
         "notifications": {"smtp_conn_id": "smtp_default", "operators": ["mlops@example.com"]},
+        # The demo and the end-to-end stacks start implementation runs themselves; a reconcile on the clock
+        # would start the same versions' runs a second time. The sync's own tests turn events on.
+        "sync": {"reconcile_schedule": None},
     }
 
 
