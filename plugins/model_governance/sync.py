@@ -195,16 +195,35 @@ class PackageEvent:
     time: datetime
 
 
-def parse_event(body: str) -> PackageEvent:
-    """Read one queue message body; anything that is not a model package state change is refused."""
+def parse_event(body: str) -> PackageEvent | None:
+    """Read one queue message body: a package state change, or a CloudTrail-recorded registry call.
+
+    ``DeleteModelPackage`` (CloudTrail) is a package event like any other; group creation and deletion carry
+    no package and give None (the reconcile picks up what they imply). Anything else is refused.
+    """
     try:
         event = json.loads(body)
     except ValueError as exc:
         raise InvalidInputError(
             f"queue message is not JSON ({exc}); only EventBridge events belong here"
         ) from None
-    if not isinstance(event, dict) or event.get("detail-type") != EVENT_DETAIL_TYPE:
-        kind = event.get("detail-type") if isinstance(event, dict) else type(event).__name__
+    kind = event.get("detail-type") if isinstance(event, dict) else type(event).__name__
+    if kind == CLOUDTRAIL_DETAIL_TYPE and isinstance(event, dict):
+        detail = event.get("detail") or {}
+        name = detail.get("eventName")
+        if name in ("CreateModelPackageGroup", "DeleteModelPackageGroup"):
+            return None
+        target = (detail.get("requestParameters") or {}).get("modelPackageName")
+        if name == "DeleteModelPackage" and isinstance(target, str) and target.startswith("arn:"):
+            parse_model_package_arn(target)
+            return PackageEvent(package_arn=target, deleted=True, time=_as_utc(event.get("time")))
+        if name == "DeleteModelPackage":
+            return None  # an unversioned package, by name: never governed
+        raise InvalidInputError(
+            f"CloudTrail event {name!r} is not one the sync reads; the rule should match only "
+            "CreateModelPackageGroup, DeleteModelPackageGroup and DeleteModelPackage"
+        )
+    if not isinstance(event, dict) or kind != EVENT_DETAIL_TYPE:
         raise InvalidInputError(
             f"queue message is a {kind!r}, not a {EVENT_DETAIL_TYPE!r} event; fix the EventBridge rule's "
             "event pattern so only model package changes reach the queue"
@@ -222,6 +241,7 @@ def parse_event(body: str) -> PackageEvent:
 
 
 EVENT_DETAIL_TYPE = "SageMaker Model Package State Change"
+CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 
 
 #: A finding that is not an open issue, only news: a model was decommissioned.
@@ -376,7 +396,7 @@ class LifecycleSync:
             except InvalidInputError as exc:
                 report.failed_messages.append((message, str(exc)))
                 continue
-            if not self._governed(event.package_arn):
+            if event is None or not self._governed(event.package_arn):
                 report.count(SyncAction.NOTHING)
                 report.done_messages.append(message)
                 continue
