@@ -150,7 +150,7 @@ def test_cloudtrail_registry_calls_are_read_or_passed_over() -> None:
     assert parse_event(_cloudtrail("CreateModelPackageGroup", modelPackageGroupName="g")) is None
     assert parse_event(_cloudtrail("DeleteModelPackageGroup", modelPackageGroupName="g")) is None
     assert parse_event(_cloudtrail("DeleteModelPackage", modelPackageName="unversioned")) is None
-    with pytest.raises(InvalidInputError, match="CreateEndpoint.*rule should match only"):
+    with pytest.raises(InvalidInputError, match=r"CreateEndpoint.*rule should match only"):
         parse_event(_cloudtrail("CreateEndpoint", endpointName="x"))
 
 
