@@ -237,6 +237,10 @@ class SyncConfig(_Settings):
     #: for the next run.
     max_runs_per_sync: Annotated[int, Field(ge=1, le=1024)] = 500
     implementation_dag_id: Annotated[str, Field(min_length=1)] = "sagemaker_model_implementation"
+    #: An ``http`` connection to Airflow's REST API (api-server URL, a user who may edit the implementation
+    #: DAG's runs): with it, a decommissioned model's implementation run still going is stopped (failed,
+    #: with the reason as its note). Without it, the operators are told the run may still be going.
+    airflow_api_conn_id: str | None = None
 
 
 ThresholdValue = float | tuple[float, float]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -244,8 +244,16 @@ EVENT_DETAIL_TYPE = "SageMaker Model Package State Change"
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 
 
-#: A finding that is not an open issue, only news: a model was decommissioned.
+#: Findings that are not open issues, only news: a model was decommissioned, its run stopped.
 DECOMMISSIONED_FINDING = "decommissioned"
+RUN_STOPPED_FINDING = "implementation_run_stopped"
+#: Statuses in which the implementation run has nothing left to do.
+_MLC_DONE = {
+    GovernanceStatus.DEPLOYED.value,
+    GovernanceStatus.REJECTED.value,
+    GovernanceStatus.DECOMMISSIONING.value,
+    GovernanceStatus.DECOMMISSIONED.value,
+}
 
 
 @dataclass
@@ -336,6 +344,7 @@ class LifecycleSync:
         business_entity: str,
         lookback: timedelta = timedelta(minutes=5),
         dashboard_base_url: str | None = None,
+        stop_run: Callable[[str, str], bool] | None = None,
         log: logging.Logger | None = None,
     ) -> None:
         self.inventory = inventory
@@ -344,6 +353,8 @@ class LifecycleSync:
         self.lookback = lookback
         self.dashboard_base_url = dashboard_base_url.rstrip("/") if dashboard_base_url else None
         self.log = log or logging.getLogger(__name__)
+        #: Stops an implementation run still going, ``(run_id, reason) -> stopped``; None: cannot stop.
+        self.stop_run = stop_run
         self._linked: set[str] | None = None
         self._models: dict[str, Model] | None = None
         self._state_updates: dict[int, tuple[str | None, datetime]] = {}
@@ -514,6 +525,7 @@ class LifecycleSync:
                 )
 
     def _decommission(self, model_id: int, seen: PackageObservation, reason: str, report: SyncReport) -> None:
+        model = self.inventory.get_model(model_id)
         for status in (GovernanceStatus.DECOMMISSIONING, GovernanceStatus.DECOMMISSIONED):
             self.inventory.transition(
                 model_id, status, source=EventSource.SAGEMAKER, actor=SYNC_ACTOR, reason=reason
@@ -530,6 +542,22 @@ class LifecycleSync:
             )
             report.writes += 1
         report.findings.append(Finding(DECOMMISSIONED_FINDING, seen.package_arn, reason))
+        run_id = model.mlc_run_id
+        if run_id and model.status not in _MLC_DONE:
+            why = f"model package decommissioned: {reason}"
+            if self.stop_run is None:
+                report.findings.append(
+                    Finding(
+                        DECOMMISSIONED_FINDING,
+                        seen.package_arn,
+                        f"its implementation run {run_id} may still be running; set sync.airflow_api_conn_id "
+                        "to have the sync stop it",
+                    )
+                )
+            elif self.stop_run(run_id, why):
+                report.findings.append(
+                    Finding(RUN_STOPPED_FINDING, seen.package_arn, f"run {run_id} stopped: {why}")
+                )
 
     def _decommission_missing(self, present: set[str], report: SyncReport) -> None:
         """Governed models the full listing did not return: gone unless a Describe still finds them

@@ -59,7 +59,12 @@ def sync_stack(
     settings = json.loads(env["MODEL_GOVERNANCE_CONFIG"])
     settings["business_entities"][0].update(sqs_queue_url=queue_url, dead_letter_queue_url=dead_url)
     # events only (no reconcile on a clock), polled briskly: this test is about the event path
-    settings["sync"] = {"reconcile_schedule": None, "wait_time_seconds": 1, "poll_interval_seconds": 1}
+    settings["sync"] = {
+        "reconcile_schedule": None,
+        "wait_time_seconds": 1,
+        "poll_interval_seconds": 1,
+        "airflow_api_conn_id": "airflow_api",
+    }
     env["MODEL_GOVERNANCE_CONFIG"] = json.dumps(settings)
 
     inventory = Inventory.from_url(inventory_url)
@@ -82,6 +87,18 @@ def sync_stack(
     airflow = AirflowCluster(home=home / "airflow", overrides=env).start()
     aws_sandbox.set_events(queue=queue)
     try:
+        # the sync stops implementation runs of decommissioned models through the REST API, as admin
+        passwords = home / "airflow" / "simple_auth_manager_passwords.json.generated"
+        deadline = time.monotonic() + 60
+        while not passwords.exists() and time.monotonic() < deadline:
+            time.sleep(1)
+        api = {
+            "conn_type": "http",
+            "host": f"http://127.0.0.1:{airflow.port}",
+            "login": "admin",
+            "password": json.loads(passwords.read_text())["admin"],
+        }
+        airflow.cli("connections", "add", "airflow_api", "--conn-json", json.dumps(api))
         airflow.wait_for_dag(SYNC_DAG)
         airflow.wait_for_dag(MLC_DAG)
         yield SyncStack(airflow, aws_sandbox, inventory, str(queue_url), group)
@@ -181,4 +198,21 @@ def test_an_event_sent_while_the_triggerer_is_down_is_not_lost(sync_stack: SyncS
     run_id = mlc_run_id(ENTITY, arn)
     _wait_for_run(stack.airflow, MLC_DAG, run_id)
     stack.airflow.wait_for_task_state(MLC_DAG, run_id, "onboard_model", {"success"}, timeout=180)
+    _wait_until_settled(stack)
+
+
+def test_deleting_a_package_decommissions_it_and_stops_its_implementation_run(sync_stack: SyncStack) -> None:
+    stack = sync_stack
+    arn = _register(stack)
+    run_id = mlc_run_id(ENTITY, arn)
+    _wait_for_run(stack.airflow, MLC_DAG, run_id)
+    stack.airflow.wait_for_task_state(MLC_DAG, run_id, "pia_approval", {"deferred"}, timeout=240)
+    stack.aws.client("sagemaker").delete_model_package(ModelPackageName=arn)
+    assert stack.airflow.wait_for_run(MLC_DAG, run_id, timeout=240) == "failed"
+    model = stack.inventory.get_model(arn)
+    assert model.status == S.DECOMMISSIONED.value
+    assert [e.to_status for e in stack.inventory.status_history(arn)][-2:] == [
+        "Decommissioning",
+        "Decommissioned",
+    ]
     _wait_until_settled(stack)

@@ -6,7 +6,7 @@ fails its own task and no other. The rules live in ``model_governance.sync`` (no
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -86,6 +86,7 @@ class SyncRegistryOperator(_GovernanceOperator):
             business_entity=entity.name,
             lookback=timedelta(seconds=settings.lookback_seconds),
             dashboard_base_url=self.config.dashboard_base_url,
+            stop_run=self._run_stopper(settings.airflow_api_conn_id, settings.implementation_dag_id),
         )
         reports: list[SyncReport] = []
         try:
@@ -120,6 +121,15 @@ class SyncRegistryOperator(_GovernanceOperator):
                 {"trigger_run_id": m.mlc_run_id, "conf": {"package_arn": m.package_arn}} for m in pending
             ],
         }
+
+    @staticmethod
+    def _run_stopper(conn_id: str | None, dag_id: str) -> Callable[[str, str], bool] | None:
+        if conn_id is None:
+            return None
+        from model_governance.hooks.airflow_api import AirflowApiHook
+
+        hook = AirflowApiHook(airflow_api_conn_id=conn_id)
+        return lambda run_id, reason: hook.stop_dag_run(dag_id, run_id, reason)
 
     def _full_due(self, business_entity: str) -> bool:
         if str(self.full).lower() in ("true", "1", "yes"):

@@ -185,3 +185,30 @@ def test_governance_links_are_written_back_to_metadata_and_model_card(registry: 
     assert metadata["governance:jira"] == "MLC-41 MLC-42"
     assert metadata["governance:status"] == "Pre Implementation Review"
     assert registry.sync().reconcile(full=True).writes == 0, "links already in place: nothing written"
+
+
+def test_decommission_stops_the_implementation_run_still_going(registry: Registry) -> None:
+    going = registry.register(S.DEVELOPMENT_COMPLETE)
+    finished = registry.register(S.DEVELOPMENT_COMPLETE)
+    registry.sync().reconcile()
+    _governance_moves(registry.inventory, finished, *PATH_TO_APPROVED, S.DEPLOYED)
+    stopped: list[tuple[str, str]] = []
+
+    def stop_run(run_id: str, reason: str) -> bool:
+        stopped.append((run_id, reason))
+        return True
+
+    for arn in (going, finished):
+        registry.set_lifecycle(arn, "Archived", "Requested")
+    report = registry.sync(stop_run=stop_run).reconcile()
+    assert [run_id for run_id, _ in stopped] == [mlc_run_id(registry.entity, going)], (
+        "a Deployed model's run is over; only the one still going is stopped"
+    )
+    assert "decommissioned" in stopped[0][1] and "Archived" in stopped[0][1]
+    assert [f.kind for f in report.findings].count("implementation_run_stopped") == 1
+
+    unstoppable = registry.register(S.DEVELOPMENT_COMPLETE)
+    registry.sync().reconcile()
+    registry.sagemaker.delete_model_package(ModelPackageName=unstoppable)
+    report = registry.sync().reconcile(full=True)  # no way to stop runs configured: the operators are told
+    assert any("may still be running" in f.detail for f in report.findings)
