@@ -269,8 +269,11 @@ def run(args: argparse.Namespace) -> int:
         run_state: str | None = None
         while time.monotonic() < deadline:
             _approve_open_tickets(demo, jira)
-            model = inventory.get_model(arn) if _exists(inventory, arn) else None
-            if model is not None and model.status == "Approved for Deployment" and not deployed_reported:
+            # The deployer acts on what SageMaker says (Deployment/Approved, written by the MLC after the
+            # inventory), not on the inventory: acting earlier would race the MLC's own write.
+            lifecycle = sagemaker.describe_model_package(ModelPackageName=arn).get("ModelLifeCycle") or {}
+            approved = (lifecycle.get("Stage"), lifecycle.get("StageStatus")) == ("Deployment", "Approved")
+            if approved and not deployed_reported:
                 sagemaker.update_model_package(
                     ModelPackageArn=arn, ModelLifeCycle={"Stage": "Deployment", "StageStatus": "Complete"}
                 )
@@ -290,16 +293,6 @@ def run(args: argparse.Namespace) -> int:
             airflow.stop()
         for process in (smtp, jira, aws):
             process.stop()
-
-
-def _exists(inventory: Any, arn: str) -> bool:
-    from model_governance.exceptions import NotFoundError
-
-    try:
-        inventory.get_model(arn)
-    except NotFoundError:
-        return False
-    return True
 
 
 def _summary(inventory: Any, arn: str, aws: Any, workdir: Path) -> None:
