@@ -446,7 +446,9 @@ class LifecycleSync:
     def _flush_states(self) -> None:
         if self._state_updates:
             self.inventory.record_sagemaker_states(self._state_updates)
-            self._models = None  # re-read on next use, with the times just recorded
+            for model in (self._models or {}).values():  # the cached rows learn what was just recorded
+                if model.id in self._state_updates:
+                    model.approval_status, model.sagemaker_last_modified = self._state_updates[model.id]
             self._state_updates = {}
 
     def _refresh(self, model_id: int) -> Model:

@@ -508,32 +508,35 @@ class Registry:
     def search(self, params: Mapping[str, Any]) -> dict[str, Any]:
         validate("Search", params)
         resource = params["Resource"]
+        expression = params.get("SearchExpression")
+        sort_by = params.get("SortBy", "LastModifiedTime" if resource == "ModelPackage" else "CreationTime")
         with self._lock:
+            # Filtered and sorted on shallow views under the lock; only the page returned is deep-copied,
+            # so a search costs N cheap views rather than N deep copies per page.
             if resource == "ModelPackage":
                 records = [
-                    {**self._describe(p), **({"Tags": copy.deepcopy(p.tags)} if p.tags else {})}
-                    for p in self._packages.values()
+                    {**p.desc, **({"Tags": p.tags} if p.tags else {})} for p in self._packages.values()
                 ]
                 key_of = "ModelPackageArn"
             else:
                 records = [
-                    {**self._group_view(g), **({"Tags": copy.deepcopy(g.tags)} if g.tags else {})}
+                    {**self._group_view(g), **({"Tags": g.tags} if g.tags else {})}
                     for g in self._groups.values()
                 ]
                 key_of = "ModelPackageGroupArn"
-        expression = params.get("SearchExpression")
-        # Filters address tags and metadata as maps (Tags.owner), so match against that view.
-        matched = [
-            rec
-            for rec in records
-            if search.expression_matches(
-                {**rec, "Tags": {t["Key"]: t["Value"] for t in rec.get("Tags", [])}}, expression
+            # Filters address tags and metadata as maps (Tags.owner), so match against that view.
+            matched = [
+                rec
+                for rec in records
+                if search.expression_matches(
+                    {**rec, "Tags": {t["Key"]: t["Value"] for t in rec.get("Tags", [])}}, expression
+                )
+            ]
+            search.sort_records(
+                matched, sort_by, params.get("SortOrder", "Descending") == "Descending", key_of
             )
-        ]
-        sort_by = params.get("SortBy", "LastModifiedTime" if resource == "ModelPackage" else "CreationTime")
-        search.sort_records(matched, sort_by, params.get("SortOrder", "Descending") == "Descending", key_of)
-        page, token = self._page(matched, params, _query_of(params))
-        out: dict[str, Any] = {"Results": [{resource: rec} for rec in page]}
+            page, token = self._page(matched, params, _query_of(params))
+            out: dict[str, Any] = {"Results": [{resource: copy.deepcopy(rec)} for rec in page]}
         if token:
             out["NextToken"] = token
         return out
