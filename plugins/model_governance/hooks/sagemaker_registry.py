@@ -147,7 +147,9 @@ class SageMakerRegistryHook(AwsBaseHook):
 
     def iter_all_packages(self) -> Iterator[dict[str, Any]]:
         """Every versioned model package of the registry, in full (Search, 100 per page)."""
-        yield from self._search({"Filters": [{"Name": "ModelPackageGroupName", "Operator": "Exists"}]})
+        yield from self._search(
+            {"Filters": [{"Name": "ModelPackageGroupName", "Operator": "Exists"}]}, sort_by="CreationTime"
+        )
 
     def search_packages(self, arns: Sequence[str]) -> Iterator[dict[str, Any]]:
         """The packages among ``arns`` that exist, in full, in as few Search calls as the limits allow.
@@ -164,12 +166,14 @@ class SageMakerRegistryHook(AwsBaseHook):
         for start in range(0, len(filters), _EXPRESSION_MAX):
             yield from self._search({"Filters": filters[start : start + _EXPRESSION_MAX], "Operator": "Or"})
 
-    def _search(self, expression: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    def _search(
+        self, expression: Mapping[str, Any], *, sort_by: str = "LastModifiedTime"
+    ) -> Iterator[dict[str, Any]]:
         paginator = self.get_conn().get_paginator("search")
         pages = paginator.paginate(
             Resource="ModelPackage",
             SearchExpression=expression,
-            SortBy="LastModifiedTime",
+            SortBy=sort_by,
             SortOrder="Ascending",
             PaginationConfig={"PageSize": 100},
         )
