@@ -366,12 +366,14 @@ class LifecycleSync:
         """Incremental: packages modified since the watermark (minus the lookback). Full: every package,
         and governed models missing from SageMaker are decommissioned."""
         mark = self.inventory.sync_watermark(self.business_entity)
-        full = full or mark.last_modified is None  # no watermark yet: look at everything once
+        since = None if full else mark.last_modified  # no watermark yet: look at everything once
+        full = since is None
         report = SyncReport(self.business_entity, "full" if full else "incremental")
-        if full or mark.last_modified is None:
-            packages = self.registry.iter_all_packages()
-        else:
-            packages = self.registry.iter_modified_since(mark.last_modified - self.lookback)
+        packages = (
+            self.registry.iter_all_packages()
+            if since is None
+            else self.registry.iter_modified_since(since - self.lookback)
+        )
         newest = mark.last_modified
         present: set[str] = set()
         # Read every page before writing anything: the write-back moves a package's LastModifiedTime, and
@@ -387,7 +389,6 @@ class LifecycleSync:
                 except StatusConflictError as exc:  # the MLC moved it meanwhile: the next sync sees it again
                     self.log.info("Sync of %s skipped: %s", seen.package_arn, exc)
                     self._models = None
-        self._flush_states()
         if full:
             self._decommission_missing(present, report)
         self._flush_states()
@@ -451,8 +452,8 @@ class LifecycleSync:
                     model.approval_status, model.sagemaker_last_modified = self._state_updates[model.id]
             self._state_updates = {}
 
-    def _refresh(self, model_id: int) -> Model:
-        model = self.inventory.get_model(model_id)
+    def _remember(self, model: Model) -> Model:
+        """Put a model just read or written into the sync's cache of the registry's models."""
         if self._models is not None:
             self._models[model.package_arn] = model
         return model
@@ -478,8 +479,7 @@ class LifecycleSync:
                 approval_status=(package or {}).get("ModelApprovalStatus"),
                 sagemaker_last_modified=seen.last_modified,
             )
-            self._maybe_choose_run(model)
-            model = self._refresh(model.id)
+            model = self._choose_run(model)
         elif action is SyncAction.APPLY:
             assert model is not None and decision.status is not None
             self.inventory.transition(
@@ -491,8 +491,7 @@ class LifecycleSync:
                 expected_from=model.status,
             )
             self.inventory.resolve_sync_issues(model=model.id, kinds=[SyncIssueKind.DRIFT])
-            self._maybe_choose_run(self._refresh(model.id))
-            model = self._refresh(model.id)
+            model = self._choose_run(self.inventory.get_model(model.id))
         elif action is SyncAction.REVERT_DRIFT:
             assert model is not None and decision.status is not None
             self.registry.write_status(
@@ -510,7 +509,7 @@ class LifecycleSync:
         elif action is SyncAction.DECOMMISSION:
             assert model is not None
             self._decommission(model.id, seen, decision.reason, report)
-            self._refresh(model.id)
+            self._remember(self.inventory.get_model(model.id))
             return
         if action is not SyncAction.IGNORE_STALE and model is not None:
             approval = (package or {}).get("ModelApprovalStatus")
@@ -594,9 +593,13 @@ class LifecycleSync:
         except NotFoundError:
             return None
 
-    def _maybe_choose_run(self, model: Model) -> None:
+    def _choose_run(self, model: Model) -> Model:
+        """Choose the implementation run of a model that has just become ready for the MLC."""
         if model.status == MLC_ENTRY_STATUS.value and model.mlc_run_id is None:
-            self.inventory.assign_mlc_run(model.id, mlc_run_id(self.business_entity, model.package_arn))
+            model = self.inventory.assign_mlc_run(
+                model.id, mlc_run_id(self.business_entity, model.package_arn)
+            )
+        return self._remember(model)
 
     def _actor(self, package: Mapping[str, Any] | None) -> str:
         who = ((package or {}).get("LastModifiedBy") or {}).get("UserProfileName")

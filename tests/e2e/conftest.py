@@ -53,6 +53,14 @@ def sagemaker_modes(aws: AwsSandbox) -> dict[str, Any]:
     }
 
 
+def ensure_buckets(aws: AwsSandbox) -> None:
+    """The governance and data buckets the DAGs use, in the session's shared AWS sandbox."""
+    s3 = aws.client("s3")
+    existing = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    for bucket in {BUCKET, DATA_BUCKET} - existing:
+        s3.create_bucket(Bucket=bucket)
+
+
 @pytest.fixture(scope="session")
 def stack(
     aws_sandbox: AwsSandbox, jira_sandbox: JiraSandboxProcess, tmp_path_factory: pytest.TempPathFactory
@@ -61,10 +69,7 @@ def stack(
     home = tmp_path_factory.mktemp("governance")
     smtp = start_smtp_sink(home / "mail")
     inventory_url = f"sqlite:///{home / 'inventory.db'}"
-    s3 = aws_sandbox.client("s3")
-    existing = {b["Name"] for b in s3.list_buckets()["Buckets"]}
-    for bucket in {BUCKET, DATA_BUCKET} - existing:
-        s3.create_bucket(Bucket=bucket)
+    ensure_buckets(aws_sandbox)
     airflow = AirflowCluster(
         home=home / "airflow",
         overrides=governance_env(

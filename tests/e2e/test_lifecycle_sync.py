@@ -23,9 +23,10 @@ from model_governance.lifecycle import GovernanceStatus as S
 from model_governance.sync import mlc_run_id
 from sandbox.airflow_cluster import AirflowCluster, _json, airflow_binary
 from sandbox.aws.pytest_fixtures import AwsSandbox
-from sandbox.demo import BUCKET, DATA_BUCKET, ENTITY, governance_env
+from sandbox.demo import ENTITY, governance_env
 from sandbox.jira.pytest_fixtures import JiraSandboxProcess
 from sandbox.smtp.pytest_fixtures import start_smtp_sink
+from tests.e2e.conftest import ensure_buckets
 
 SYNC_DAG = "sagemaker_lifecycle_sync"
 MLC_DAG = "sagemaker_model_implementation"
@@ -47,10 +48,7 @@ def sync_stack(
     home = tmp_path_factory.mktemp("sync")
     smtp = start_smtp_sink(home / "mail")
     inventory_url = f"sqlite:///{home / 'inventory.db'}"
-    s3 = aws_sandbox.client("s3")
-    existing = {b["Name"] for b in s3.list_buckets()["Buckets"]}
-    for bucket in {BUCKET, DATA_BUCKET} - existing:
-        s3.create_bucket(Bucket=bucket)
+    ensure_buckets(aws_sandbox)
     queue = f"sync-e2e-{uuid.uuid4().hex[:8]}.fifo"
     sqs = aws_sandbox.client("sqs")
     queue_url = sqs.create_queue(QueueName=queue, Attributes={"FifoQueue": "true"})["QueueUrl"]

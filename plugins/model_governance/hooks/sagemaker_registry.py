@@ -39,6 +39,14 @@ def _not_found(exc: ClientError) -> bool:
     )
 
 
+def _model_card(arn: str, content: Mapping[str, Any], status: str) -> dict[str, str]:
+    """The ``ModelCard`` of an UpdateModelPackage: ``content`` as JSON, within SageMaker's size limit."""
+    text = json.dumps(content, sort_keys=True)
+    if len(text) > 100_000:
+        raise ConflictError(f"The model card of {arn!r} would exceed 100,000 characters; store less.")
+    return {"ModelCardContent": text, "ModelCardStatus": status}
+
+
 class SageMakerRegistryHook(AwsBaseHook):
     """Interact with the SageMaker Model Registry of one business entity (account + region).
 
@@ -129,21 +137,7 @@ class SageMakerRegistryHook(AwsBaseHook):
         ]
         if stage:
             filters.append({"Name": "ModelLifeCycle.Stage", "Operator": "Equals", "Value": stage})
-        paginator = self.get_conn().get_paginator("search")
-        pages = paginator.paginate(
-            Resource="ModelPackage",
-            SearchExpression={"Filters": filters},
-            SortBy="LastModifiedTime",
-            SortOrder="Ascending",
-            PaginationConfig={"PageSize": 100},
-        )
-        try:
-            for page in pages:
-                for result in page.get("Results", []):
-                    if "ModelPackage" in result:
-                        yield result["ModelPackage"]
-        except ClientError as exc:
-            raise self._fail("searching model packages", exc) from exc
+        yield from self._search({"Filters": filters})
 
     def iter_all_packages(self) -> Iterator[dict[str, Any]]:
         """Every versioned model package of the registry, in full (Search, 100 per page)."""
@@ -234,11 +228,9 @@ class SageMakerRegistryHook(AwsBaseHook):
         if current_status == "Archived":
             raise ConflictError(f"The model card of {arn!r} is Archived; SageMaker refuses changes to it.")
         merged = {**json.loads(card.get("ModelCardContent") or "{}"), **content}
-        text = json.dumps(merged, sort_keys=True)
-        if len(text) > 100_000:
-            raise ConflictError(f"The model card of {arn!r} would exceed 100,000 characters; store less.")
-        body = {"ModelCard": {"ModelCardContent": text, "ModelCardStatus": status or current_status}}
-        return self._update(arn, body, token_parts=(*token_parts, "card", text))
+        model_card = _model_card(arn, merged, status or current_status)
+        body = {"ModelCard": model_card}
+        return self._update(arn, body, token_parts=(*token_parts, "card", model_card["ModelCardContent"]))
 
     def write_links(
         self,
@@ -269,13 +261,9 @@ class SageMakerRegistryHook(AwsBaseHook):
             details = dict(info.get("custom_details") or {})
             if any(details.get(k) != v for k, v in card_details.items()):
                 info["custom_details"] = {**details, **card_details}
-                text = json.dumps({**content, "additional_information": info}, sort_keys=True)
-                if len(text) > 100_000:
-                    raise ConflictError(f"The model card of {arn!r} would exceed 100,000 characters.")
-                body["ModelCard"] = {
-                    "ModelCardContent": text,
-                    "ModelCardStatus": card.get("ModelCardStatus", "Draft"),
-                }
+                body["ModelCard"] = _model_card(
+                    arn, {**content, "additional_information": info}, card.get("ModelCardStatus", "Draft")
+                )
         if not body:
             return None
         return self._update(arn, body, token_parts=(*token_parts, "links", json.dumps(body, sort_keys=True)))

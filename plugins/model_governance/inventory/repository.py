@@ -13,9 +13,9 @@ from collections.abc import Generator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -100,6 +100,18 @@ def _check_group_arn(arn: str) -> None:
             f"{arn!r} is not a SageMaker model package group ARN; expected "
             "arn:aws:sagemaker:REGION:ACCOUNT:model-package-group/NAME"
         )
+
+
+_Query = TypeVar("_Query", bound=Select)  # a select of any row shape
+
+
+def _in_registry(query: _Query, business_entity: str) -> _Query:
+    """``query`` over models, narrowed to those of one business entity's registry."""
+    return (
+        query.join(ModelGroup, Model.model_group_id == ModelGroup.id)
+        .join(BusinessEntity, ModelGroup.business_entity_id == BusinessEntity.id)
+        .where(BusinessEntity.name == business_entity)
+    )
 
 
 def _require(value: str | None, what: str) -> str:
@@ -921,13 +933,7 @@ class Inventory:
         self, business_entity: str, *, exclude: Sequence[GovernanceStatus] = ()
     ) -> Sequence[Model]:
         """The registry's models (all groups), except those in ``exclude`` statuses."""
-        query = (
-            select(Model)
-            .join(ModelGroup, Model.model_group_id == ModelGroup.id)
-            .join(BusinessEntity, ModelGroup.business_entity_id == BusinessEntity.id)
-            .where(BusinessEntity.name == business_entity)
-            .order_by(Model.id)
-        )
+        query = _in_registry(select(Model), business_entity).order_by(Model.id)
         if exclude:
             query = query.where(Model.status.not_in([s.value for s in exclude]))
         with self._transaction() as session:
@@ -954,14 +960,8 @@ class Inventory:
     def pending_mlc_runs(self, business_entity: str, *, limit: int = 500) -> Sequence[Model]:
         """Models whose implementation run was chosen but not yet started (oldest first)."""
         query = (
-            select(Model)
-            .join(ModelGroup, Model.model_group_id == ModelGroup.id)
-            .join(BusinessEntity, ModelGroup.business_entity_id == BusinessEntity.id)
-            .where(
-                BusinessEntity.name == business_entity,
-                Model.mlc_run_id.is_not(None),
-                Model.mlc_run_started_at.is_(None),
-            )
+            _in_registry(select(Model), business_entity)
+            .where(Model.mlc_run_id.is_not(None), Model.mlc_run_started_at.is_(None))
             .order_by(Model.id)
             .limit(limit)
         )
@@ -1012,11 +1012,8 @@ class Inventory:
     ) -> dict[str, dict[str, Any]]:
         """Per package ARN, what governance writes back to SageMaker: use case and model ids, status, the
         latest snapshot's hash and the approval tickets' Jira keys (oldest first). Three queries."""
-        query = (
-            select(Model.id, Model.package_arn, Model.status, ModelGroup.use_case_id)
-            .join(ModelGroup, Model.model_group_id == ModelGroup.id)
-            .join(BusinessEntity, ModelGroup.business_entity_id == BusinessEntity.id)
-            .where(BusinessEntity.name == business_entity)
+        query = _in_registry(
+            select(Model.id, Model.package_arn, Model.status, ModelGroup.use_case_id), business_entity
         )
         if model_ids is not None:
             query = query.where(Model.id.in_(list(model_ids)))

@@ -152,7 +152,7 @@ class SyncRegistryOperator(_GovernanceOperator):
             return
         client = self._sqs(entity).get_conn()
         queue = entity.sqs_queue_url
-        self._delete(client, queue, [m for m in report.done_messages])
+        self._delete(client, queue, report.done_messages)
         settings = self.config.sync
         for message, error in report.failed_messages:
             attempts = self.inventory.record_sync_failure(
