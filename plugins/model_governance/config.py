@@ -20,11 +20,13 @@ Example::
                "approver_groups": {"PRODUCTION": ["model-risk-committee"]}},
       "governance_bucket": "model-governance-artifacts",
       "inventory": {"conn_id": "governance_inventory"},
-      "risk_thresholds": {"High": {"performance.auc": 0.8, "bias.ppr_disparity": [0.85, 1.15]}},
       "notifications": {"operators": ["mlops@example.com"]},
       "deployment": {"deploy_endpoint": true, "endpoint_name": "{group_name}"},
       "risk_tests": {"runner": "processing", "image_uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/mg:1",
-                     "role_arn": "arn:aws:iam::123456789012:role/risk-tests", "instance_type": "ml.m5.xlarge"}
+                     "role_arn": "arn:aws:iam::123456789012:role/risk-tests", "instance_type": "ml.m5.xlarge",
+                     "thresholds": {"High": {"performance.auc": 0.75, "data_drift.ks_statistic": 0.1,
+                                             "bias.ppr_disparity": [0.85, 1.15]},
+                                    "Low": {"data_drift.ks_pvalue": null}}}
     }
 """
 
@@ -42,6 +44,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from model_governance.exceptions import ConfigurationError
+from model_governance.redaction import redact_text
 
 VARIABLE_NAME = "model_governance_config"
 ENV_CONFIG = "MODEL_GOVERNANCE_CONFIG"
@@ -104,6 +107,69 @@ class JiraConfig(_Settings):
     approval_sla_hours: Annotated[float, Field(gt=0)] = 72.0
 
 
+FailedTestsAction = Literal["block", "justify", "allow"]
+
+#: The gates of one model version that count for ``one_person_many_gates`` (a use case approval is about
+#: the use case, a risk test failure ticket decides a re-run, not the model).
+VERSION_GATES = (ApprovalKind.PIA, ApprovalKind.TEST_RESULTS_REVIEW, ApprovalKind.PRODUCTION)
+
+
+class ApprovalPolicy(_Settings):
+    """Separation of duties for the approvals of one risk level (docs/approvals.md)."""
+
+    #: Jira groups whose members may decide each kind; a kind left out takes ``jira.approver_groups``,
+    #: and no group at all means any Jira user who is not excluded.
+    approver_groups: dict[ApprovalKind, list[Annotated[str, Field(min_length=1)]]] = Field(
+        default_factory=dict
+    )
+    #: Whether one person may approve more than one of the PIA, test results review and production gates
+    #: of the same model version.
+    one_person_many_gates: bool = True
+    #: What a failed gated risk test does at the test results review: ``block`` (Done is refused until the
+    #: version is re-tested), ``justify`` (Done counts only with a justification comment by the approver),
+    #: ``allow``.
+    failed_tests: FailedTestsAction = "allow"
+
+
+def _default_policies() -> dict[RiskLevel, ApprovalPolicy]:
+    return {
+        RiskLevel.HIGH: ApprovalPolicy(one_person_many_gates=False, failed_tests="block"),
+        RiskLevel.MEDIUM: ApprovalPolicy(one_person_many_gates=True, failed_tests="justify"),
+        RiskLevel.LOW: ApprovalPolicy(one_person_many_gates=True, failed_tests="allow"),
+    }
+
+
+class ApprovalsConfig(_Settings):
+    """Who may decide the approvals: the policy per risk level, and the map from AWS identities (and
+    emails Jira cannot resolve) to Jira accounts."""
+
+    #: A risk level left out keeps its default (High: one gate per person, block; Medium: justify; Low:
+    #: allow); a level given replaces the default for that level as a whole.
+    policies: dict[RiskLevel, ApprovalPolicy] = Field(default_factory=_default_policies)
+    #: SageMaker identity (Studio user profile name or ARN, IAM or assumed-role ARN; a trailing ``*``
+    #: matches a prefix, e.g. every session of a role) or email -> Jira account (Cloud accountId, Data
+    #: Center username, or an email Jira resolves). ``null`` says the identity is no person (a pipeline
+    #: role) or has no Jira account, so there is nobody to exclude.
+    identity_map: dict[Annotated[str, Field(min_length=1)], Annotated[str, Field(min_length=1)] | None] = (
+        Field(default_factory=dict)
+    )
+
+    @field_validator("policies", mode="after")
+    @classmethod
+    def _every_level(cls, policies: dict[RiskLevel, ApprovalPolicy]) -> dict[RiskLevel, ApprovalPolicy]:
+        return {**_default_policies(), **policies}
+
+    def policy(self, risk_level: RiskLevel | str) -> ApprovalPolicy:
+        try:
+            level = RiskLevel(risk_level)
+        except ValueError:
+            known = ", ".join(level.value for level in RiskLevel)
+            raise ConfigurationError(
+                f"Risk level {risk_level!r} has no approval policy; use one of {known}."
+            ) from None
+        return self.policies[level]
+
+
 class InventoryConfig(_Settings):
     """The governance inventory database: a SQLAlchemy URL or an Airflow connection id, not both.
 
@@ -162,6 +228,10 @@ class DeploymentConfig(_Settings):
     endpoint_name: Annotated[str, Field(min_length=1, max_length=200)] = "{group_name}"
     poll_interval_seconds: Annotated[float, Field(ge=1, le=3600)] = 30.0
     timeout_minutes: Annotated[float, Field(gt=0)] = 180.0
+    #: What the lifecycle sync does with an endpoint still serving a decommissioned model: ``report``
+    #: (the default) keeps an urgent ungoverned-endpoint finding open until it stops serving;
+    #: ``delete_endpoint`` deletes the endpoint (docs/deployment.md).
+    on_decommission: Literal["delete_endpoint", "report"] = "report"
     #: Tags put on endpoints the DAG creates (besides its own governance:* tags).
     tags: dict[Annotated[str, Field(min_length=1, max_length=128)], Annotated[str, Field(max_length=256)]] = (
         Field(default_factory=dict)
@@ -183,6 +253,28 @@ class DeploymentConfig(_Settings):
         return value
 
 
+#: A metric's bound in the settings: a one-sided number, a ``[low, high]`` band, or null (report only).
+ThresholdSetting = float | tuple[float, float] | None
+
+
+def _check_threshold_shape(
+    thresholds: dict[RiskLevel, dict[str, ThresholdSetting]], where: str
+) -> dict[RiskLevel, dict[str, ThresholdSetting]]:
+    # Metric ids and directions are checked against the suite when a snapshot resolves them
+    # (risk_tests.thresholds); importing the engine here would slow every task's settings load.
+    for level, metrics in thresholds.items():
+        for metric, value in metrics.items():
+            if not _METRIC_ID.match(metric):
+                raise ValueError(
+                    f"{where}.{level.value}.{metric}: metric ids look like 'performance.auc' or 'stability.csi'"
+                )
+            if isinstance(value, tuple) and value[0] > value[1]:
+                raise ValueError(
+                    f"{where}.{level.value}.{metric}: band [low, high] needs low <= high, got {list(value)}"
+                )
+    return thresholds
+
+
 class RiskTestsConfig(_Settings):
     """Where step 4's standard risk tests run: in the Airflow worker (the default), or as a SageMaker
     Processing job whose container runs ``python -m model_governance.risk_tests`` (the image must have
@@ -199,6 +291,17 @@ class RiskTestsConfig(_Settings):
         default_factory=lambda: ["python3", "-m", "model_governance.risk_tests"]
     )
     poll_interval_seconds: Annotated[float, Field(ge=1, le=3600)] = 30.0
+    #: Per risk level (High, Medium, Low), per metric id: the pass thresholds overriding the suite's
+    #: defaults (ModelOp's) for use cases of that level; a metric not named keeps its default. The
+    #: snapshot records the risk level and the thresholds that applied, and the review document shows them.
+    thresholds: dict[RiskLevel, dict[str, ThresholdSetting]] = Field(default_factory=dict)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _threshold_shape(
+        cls, thresholds: dict[RiskLevel, dict[str, ThresholdSetting]]
+    ) -> dict[RiskLevel, dict[str, ThresholdSetting]]:
+        return _check_threshold_shape(thresholds, "risk_tests.thresholds")
 
     @model_validator(mode="after")
     def _processing_needs(self) -> RiskTestsConfig:
@@ -263,12 +366,13 @@ class GovernanceConfig(_Settings):
 
     business_entities: list[BusinessEntityConfig] = Field(default_factory=list)
     jira: JiraConfig = Field(default_factory=JiraConfig)
+    approvals: ApprovalsConfig = Field(default_factory=ApprovalsConfig)
     governance_bucket: Annotated[
         str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", description="S3 bucket name")
     ] = "model-governance"
     inventory: InventoryConfig = Field(default_factory=InventoryConfig)
-    #: Per risk level, per metric id (``performance.auc``): a one-sided bound or a ``[low, high]`` band.
-    risk_thresholds: dict[RiskLevel, dict[str, ThresholdValue]] = Field(default_factory=dict)
+    #: Older spelling of ``risk_tests.thresholds`` (still read; ``risk_tests.thresholds`` wins per metric).
+    risk_thresholds: dict[RiskLevel, dict[str, ThresholdSetting]] = Field(default_factory=dict)
     notifications: NotificationConfig = Field(default_factory=NotificationConfig)
     deployment: DeploymentConfig = Field(default_factory=DeploymentConfig)
     risk_tests: RiskTestsConfig = Field(default_factory=RiskTestsConfig)
@@ -290,19 +394,18 @@ class GovernanceConfig(_Settings):
     @field_validator("risk_thresholds")
     @classmethod
     def _threshold_shape(
-        cls, thresholds: dict[RiskLevel, dict[str, ThresholdValue]]
-    ) -> dict[RiskLevel, dict[str, ThresholdValue]]:
-        for level, metrics in thresholds.items():
-            for metric, value in metrics.items():
-                if not _METRIC_ID.match(metric):
-                    raise ValueError(
-                        f"{level.value}.{metric}: metric ids look like 'performance.auc' or 'stability.csi'"
-                    )
-                if isinstance(value, tuple) and value[0] > value[1]:
-                    raise ValueError(
-                        f"{level.value}.{metric}: band [low, high] needs low <= high, got {value}"
-                    )
-        return thresholds
+        cls, thresholds: dict[RiskLevel, dict[str, ThresholdSetting]]
+    ) -> dict[RiskLevel, dict[str, ThresholdSetting]]:
+        return _check_threshold_shape(thresholds, "risk_thresholds")
+
+    def threshold_settings(self) -> dict[str, dict[str, ThresholdSetting]]:
+        """The configured threshold overrides per risk level: ``risk_tests.thresholds`` over the older
+        top-level ``risk_thresholds``, metric by metric. Levels and metrics not named keep the defaults."""
+        merged: dict[str, dict[str, ThresholdSetting]] = {}
+        for source in (self.risk_thresholds, self.risk_tests.thresholds):
+            for level, metrics in source.items():
+                merged.setdefault(level.value, {}).update(metrics)
+        return merged
 
     def business_entity(self, name: str) -> BusinessEntityConfig:
         """The business entity called ``name``; a clear error lists the configured ones."""
@@ -325,7 +428,8 @@ def parse_config(raw: Mapping[str, Any], *, source: str = "configuration") -> Go
         for error in exc.errors():
             path = ".".join(str(part) for part in error["loc"]) or "(top level)"
             given = error.get("input")
-            shown = "" if isinstance(given, dict | list) else f" (got {given!r})"
+            # The given value is shown to say what was wrong, without the secret it may hold (a URL password).
+            shown = "" if isinstance(given, dict | list) else f" (got {redact_text(repr(given))})"
             message = error["msg"]
             expected = _EXPECTED_FORM.get(str(error["loc"][-1])) if error["loc"] else None
             if error["type"] == "string_pattern_mismatch" and expected:
@@ -379,7 +483,8 @@ def _read_json_setting(text: str, source: str) -> dict[str, Any]:
         path = Path(stripped).expanduser()
         if not path.is_file():
             raise ConfigurationError(
-                f"{source} must be a JSON object or the path of a JSON file; {stripped!r} is neither."
+                f"{source} must be a JSON object or the path of a JSON file; "
+                f"{redact_text(repr(stripped))} is neither."
             )
         stripped, source = path.read_text(encoding="utf-8"), f"{source} file {path}"
     try:
@@ -411,6 +516,23 @@ def load_config(
     return parse_config(raw, source=f"Variable {VARIABLE_NAME!r} with environment overrides")
 
 
+def _mask_url_password(url: str) -> None:
+    """Tell Airflow's log masker about a password written into a settings URL (task logs mask it too)."""
+    from urllib.parse import urlsplit
+
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return
+    if not password:
+        return
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:  # outside Airflow (CLI, Processing job): our own redaction still applies
+        return
+    mask_secret(password)
+
+
 def _read_variable() -> str | None:
     # Imported here: the domain modules that use the settings must stay importable without Airflow.
     from airflow.sdk import Variable
@@ -429,6 +551,7 @@ def default_inventory_url(environ: Mapping[str, str] | None = None) -> str:
 def inventory_url(config: GovernanceConfig, environ: Mapping[str, str] | None = None) -> str:
     """The inventory's SQLAlchemy URL: the configured URL, the Airflow connection's URI, or the default."""
     if config.inventory.url:
+        _mask_url_password(config.inventory.url)
         return config.inventory.url
     if config.inventory.conn_id:
         from airflow.sdk import BaseHook

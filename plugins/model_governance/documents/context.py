@@ -5,8 +5,8 @@ them. Every value is checked when the object is made, so a bad value is an ``Inv
 the field, not a half-rendered document.
 
 Secrets never reach a template: free-form mappings (model card content, training metrics, extra facts)
-pass through ``redact``, which blanks values under secret-looking keys, strips the query of presigned
-URLs and masks AWS access key ids.
+pass through ``model_governance.redaction.redact`` (the one redaction used everywhere a value reaches a
+person).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 from model_governance.config import ApprovalKind
 from model_governance.documents.escaping import safe_url
 from model_governance.exceptions import InvalidInputError
+from model_governance.redaction import redact, redact_text
 from model_governance.risk_tests.report import RiskTestReport
 
 __all__ = [
@@ -33,40 +34,10 @@ __all__ = [
     "TicketContext",
     "UseCaseInfo",
     "redact",
+    "redact_text",
 ]
 
-REDACTED = "[redacted]"
-_SECRET_KEY = re.compile(
-    r"(secret|password|passwd|token|credential|api[_-]?key|private[_-]?key|access[_-]?key|session[_-]?key"
-    r"|authorization|signature)",
-    re.IGNORECASE,
-)
-_AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|AROA|AIDA)[0-9A-Z]{16}\b")
-_PRESIGNED = re.compile(
-    r"(https?://[^\s?#]+)\?[^\s#]*(?:X-Amz-|Signature=|AWSAccessKeyId=|sig=)[^\s#]*", re.I
-)
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-
-
-def redact_text(value: str) -> str:
-    """``value`` with presigned URL queries dropped and AWS access key ids masked."""
-    value = _PRESIGNED.sub(lambda m: f"{m.group(1)}?{REDACTED}", value)
-    return _AWS_KEY_ID.sub(REDACTED, value)
-
-
-def redact(value: Any, *, _key: str = "") -> Any:
-    """A copy of ``value`` (nested dicts/lists of JSON values) with secrets removed; dict keys sorted."""
-    if _key and _SECRET_KEY.search(_key):
-        return REDACTED
-    if isinstance(value, Mapping):
-        return {str(k): redact(v, _key=str(k)) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
-    if isinstance(value, list | tuple):
-        return [redact(item) for item in value]
-    if isinstance(value, str):
-        return redact_text(value)
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    return redact_text(str(value))
 
 
 def _text(value: Any, name: str, *, required: bool = True, limit: int = 20_000) -> str:

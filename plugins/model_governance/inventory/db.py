@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 
 from model_governance.exceptions import ConfigurationError
+from model_governance.redaction import redact_text
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: Not Alembic's default name: the inventory may share a database with Airflow's own metadata.
@@ -18,8 +19,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for the inventory at ``url`` (a SQLAlchemy URL), tuned per backend."""
     if "://" not in url:
         raise ConfigurationError(
-            f"Inventory database URL {url!r} is not a SQLAlchemy URL; use e.g. sqlite:////path/inventory.db "
-            "or postgresql+psycopg2://user@host:5432/db."
+            f"Inventory database URL {redact_text(repr(url))} is not a SQLAlchemy URL; use e.g. "
+            "sqlite:////path/inventory.db or postgresql+psycopg2://user@host:5432/db."
         )
     if url.startswith("sqlite"):
         # A pooled connection stays open between transactions: closing SQLite's last connection checkpoints
@@ -41,21 +42,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _alembic_config(engine: Engine) -> Any:
+def _alembic_config(engine: Engine, audit_keyring: Any = None) -> Any:
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("version_table", VERSION_TABLE)
     config.attributes["engine"] = engine
+    # Migration 0006 chains the rows already there with the audit key (inventory/audit.py AuditKeyring).
+    config.attributes["audit_keyring"] = audit_keyring
     return config
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
+def migrate(engine: Engine, revision: str = "head", *, audit_keyring: Any = None) -> None:
     """Bring the inventory schema to ``revision`` (idempotent: an up-to-date database is left alone)."""
     from alembic import command
 
-    command.upgrade(_alembic_config(engine), revision)
+    command.upgrade(_alembic_config(engine, audit_keyring), revision)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import html
-import logging
 from typing import Any
 
 from model_governance.config import GovernanceConfig, load_config
+from model_governance.redaction import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def notify_operators(subject: str, body: str, *, config: GovernanceConfig | None = None) -> bool:

@@ -12,7 +12,6 @@ Nothing here runs at import: connections are opened on the first request that ne
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -26,9 +25,10 @@ from model_governance.config import GovernanceConfig, load_config
 from model_governance.exceptions import RegistryError
 from model_governance.inventory import Inventory
 from model_governance.inventory.models import BusinessEntity, Document
+from model_governance.redaction import get_logger
 from model_governance.ui.app import RESOURCE_NAME, DashboardSettings, DocumentStream
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 #: Settings are re-read this often (the Variable may change without an api-server restart).
 SETTINGS_TTL_SECONDS = 60.0

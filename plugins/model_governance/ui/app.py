@@ -12,7 +12,6 @@ with autoescaping; charts are inline SVG; there is no JavaScript.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +36,7 @@ from model_governance.inventory import Inventory
 from model_governance.inventory.models import BusinessEntity, Document
 from model_governance.inventory.repository import parse_model_package_arn
 from model_governance.lifecycle import GovernanceStatus
+from model_governance.redaction import get_logger, redact, redact_text
 from model_governance.ui import charts
 from model_governance.ui.monitoring import FIXES, describe_errors, parse_metric_push
 from model_governance.ui.queries import (
@@ -48,7 +48,7 @@ from model_governance.ui.queries import (
     ModelDetail,
 )
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 URL_PREFIX = "/model-governance"
 IMPLEMENTATION_DAG = "sagemaker_model_implementation"
@@ -193,7 +193,10 @@ def create_app(services: DashboardServices, *, url_prefix: str = URL_PREFIX) -> 
         )
 
     def error_page(request: Request, status_code: int, title: str, message: str) -> HTMLResponse:
-        return render(request, "error.html.j2", status_code=status_code, title=title, message=message)
+        # Any viewer sees this page: a settings error may quote a URL with its password.
+        return render(
+            request, "error.html.j2", status_code=status_code, title=title, message=redact_text(message)
+        )
 
     async def page_user(request: Request) -> Response | None:
         """None when the request may go on; else the redirect to login or the refusal."""
@@ -220,7 +223,7 @@ def create_app(services: DashboardServices, *, url_prefix: str = URL_PREFIX) -> 
             status_code = 503
         log.warning("dashboard %s %s: %s", request.method, request.url.path, exc)
         if request.url.path.startswith(f"{links(request)['base']}/api/"):
-            return _problem(status_code, "request", str(exc), "see the problem above")
+            return _problem(status_code, "request", redact_text(str(exc)), "see the problem above")
         return error_page(request, status_code, type(exc).__name__, str(exc))
 
     def queries() -> DashboardQueries:
@@ -328,7 +331,9 @@ def create_app(services: DashboardServices, *, url_prefix: str = URL_PREFIX) -> 
             d=detail,
             risk=risk,
             metric_charts=metric_charts,
-            manifest_json=json.dumps(manifest, indent=2, sort_keys=True, default=str) if manifest else None,
+            manifest_json=(
+                json.dumps(redact(manifest), indent=2, sort_keys=True, default=str) if manifest else None
+            ),
             console_url=_console_url(detail.model.package_arn, detail.group.name),
             jira_base_url=settings.jira_base_url,
             dag_id=IMPLEMENTATION_DAG,
