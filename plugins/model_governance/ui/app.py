@@ -12,6 +12,7 @@ with autoescaping; charts are inline SVG; there is no JavaScript.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,7 +39,7 @@ from model_governance.inventory.repository import parse_model_package_arn
 from model_governance.lifecycle import GovernanceStatus
 from model_governance.redaction import get_logger, redact, redact_text
 from model_governance.ui import charts
-from model_governance.ui.monitoring import FIXES, describe_errors, parse_metric_push
+from model_governance.ui.monitoring import describe_errors, parse_metric_push
 from model_governance.ui.queries import (
     REQUIRED_APPROVALS,
     URGENT_KINDS,
@@ -162,8 +163,52 @@ def _risk_view(run: Any) -> dict[str, Any] | None:
     }
 
 
+#: The push API's body limit; a larger body is refused (413) before it is read.
+MAX_BODY_BYTES = 64 * 1024
+#: Ids are BIGINT in the inventory: a larger number is bad input, not a database error.
+MAX_ID = 2**63 - 1
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,19}")
+#: Control characters (NUL among them, which PostgreSQL refuses in text) have no place in a filter.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def whole_number(name: str, text: str, *, low: int = 1, high: int = MAX_ID) -> int:
+    """``text`` as an int in [low, high]; ASCII digits only (``str.isdigit`` also takes superscripts)."""
+    if not _WHOLE_NUMBER.fullmatch(text) or not low <= int(text) <= high:
+        raise InvalidInputError(
+            f"{name}={redact_text(text)[:40]!r} must be a whole number from {low} to {high}; fix the link."
+        )
+    return int(text)
+
+
+def filter_text(name: str, text: str | None, *, limit: int = 200) -> str | None:
+    """A free-text filter, or None; refuses control characters and overlong values naming the filter."""
+    if not text:
+        return None
+    if len(text) > limit or _CONTROL.search(text):
+        raise InvalidInputError(
+            f"Filter {name} must be at most {limit} printable characters; pick a value from the page's menus."
+        )
+    return text
+
+
 def _problem(status: int, field: str, problem: str, fix: str) -> JSONResponse:
     return JSONResponse({"detail": [{"field": field, "problem": problem, "fix": fix}]}, status_code=status)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes | None:
+    """The request body, or None when it is (or announces to be) larger than ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isascii() or not declared.isdigit() or int(declared) > limit):
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():  # chunked bodies have no Content-Length: count as they come
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def create_app(services: DashboardServices, *, url_prefix: str = URL_PREFIX) -> FastAPI:
@@ -242,19 +287,19 @@ def create_app(services: DashboardServices, *, url_prefix: str = URL_PREFIX) -> 
         use_case = params.get("use_case") or None
         before = params.get("before") or None
         limit_text = params.get("limit") or "50"
-        for name, text in (("use_case", use_case), ("before", before), ("limit", limit_text)):
-            if text is not None and not text.isdigit():
-                raise InvalidInputError(f"Filter {name}={text!r} must be a whole number; fix the link.")
+        use_case_id = whole_number("use_case", use_case) if use_case else None
+        before_id = whole_number("before", before) if before else None
+        limit = whole_number("limit", limit_text)  # the page-size range is checked by the query
         filters = Filters(
-            business_entity=params.get("business_entity") or None,
-            use_case_id=int(use_case) if use_case else None,
-            status=params.get("status") or None,
+            business_entity=filter_text("business_entity", params.get("business_entity")),
+            use_case_id=use_case_id,
+            status=filter_text("status", params.get("status")),
         )
         settings = services.settings()
         q = queries()
         counts = q.counts(filters)
         urgent = q.urgent_issues(filters, approval_sla_hours=settings.approval_sla_hours)
-        page = q.models(filters, before_id=int(before) if before else None, limit=int(limit_text))
+        page = q.models(filters, before_id=before_id, limit=limit)
         base = links(request)["base"]
 
         def filter_link(**changes: str | None) -> str:
@@ -295,17 +340,17 @@ def create_app(services: DashboardServices, *, url_prefix: str = URL_PREFIX) -> 
             next_link=filter_link(before=str(page.next_before_id)) if page.next_before_id else None,
             first_link=filter_link(before=None) if before else None,
             clear_link=f"{base}/",
-            limit=int(limit_text),
+            limit=limit,
             page_sizes=PAGE_SIZES,
             required_approvals=REQUIRED_APPROVALS,
         )
 
     @app.get("/models/{model_id}", response_class=HTMLResponse)
-    async def model_page(request: Request, model_id: int) -> Response:
+    async def model_page(request: Request, model_id: str) -> Response:
         refused = await page_user(request)
         if refused is not None:
             return refused
-        return await run_in_threadpool(model_page_sync, request, model_id)
+        return await run_in_threadpool(model_page_sync, request, whole_number("model id", model_id))
 
     def model_page_sync(request: Request, model_id: int) -> Response:
         detail: ModelDetail = queries().model_detail(model_id)
@@ -341,11 +386,12 @@ def create_app(services: DashboardServices, *, url_prefix: str = URL_PREFIX) -> 
         )
 
     @app.get("/documents/{document_id}")
-    async def download(request: Request, document_id: int) -> Response:
+    async def download(request: Request, document_id: str) -> Response:
         refused = await page_user(request)
         if refused is not None:
             return refused
-        document, entity = await run_in_threadpool(queries().document, document_id)
+        number = whole_number("document id", document_id)
+        document, entity = await run_in_threadpool(queries().document, number)
         stream = await run_in_threadpool(services.open_document, document, entity)
         extension = {"application/pdf": "pdf", "text/html": "html", "text/markdown": "md"}.get(
             document.media_type.split(";", 1)[0].strip(), "bin"
@@ -381,12 +427,17 @@ def create_app(services: DashboardServices, *, url_prefix: str = URL_PREFIX) -> 
             return _problem(
                 415, "Content-Type", f"{content_type or 'none'} is not JSON", "send application/json"
             )
+        body = await _read_limited(request, MAX_BODY_BYTES)
+        if body is None:
+            return _problem(
+                413,
+                "body",
+                f"body is larger than {MAX_BODY_BYTES} bytes",
+                "send one metric value per request (a JSON object of a few hundred bytes)",
+            )
         try:
-            payload = json.loads(await request.body())
-        except ValueError as exc:
-            return _problem(422, "body", f"body is not valid JSON ({exc.__class__.__name__})", FIXES["body"])
-        try:
-            push = parse_metric_push(payload)
+            # pydantic's JSON parser, strict: no coercion of "0.8" to 0.8, no NaN, bounded depth.
+            push = parse_metric_push(body)
         except ValidationError as exc:
             return JSONResponse({"detail": describe_errors(exc.errors())}, status_code=422)
         inventory = await run_in_threadpool(services.inventory)

@@ -14,6 +14,7 @@ future. Bad input is answered 422 with one entry per problem: the field, what is
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -40,16 +41,18 @@ FIXES = {
     "threshold": "give a finite number together with 'direction'",
     "direction": "use 'higher_is_better' (passes when value >= threshold) or 'lower_is_better'",
     "body": "send a JSON object with model_package_arn or model_id, metric, value, recorded_at, source",
+    "value_type": 'send numbers as JSON numbers (0.81, not "0.81") and texts as JSON strings',
 }
 
 
 class MetricPush(BaseModel):
     """One monitoring value; ``extra`` fields are refused so a typo (``treshold``) is not silently lost."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # strict: a value of the wrong JSON type ("0.81", true, "5") is refused, never coerced.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
     model_package_arn: Annotated[str | None, Field(max_length=2048)] = None
-    model_id: Annotated[int | None, Field(gt=0)] = None
+    model_id: Annotated[int | None, Field(gt=0, le=2**63 - 1)] = None
     metric: Annotated[str, Field(min_length=1, max_length=128)]
     value: float
     recorded_at: datetime
@@ -62,6 +65,14 @@ class MetricPush(BaseModel):
     def _arn(cls, value: str | None) -> str | None:
         if value is not None and not MODEL_PACKAGE_ARN.match(value):
             raise ValueError(f"{value!r} is not a versioned SageMaker model package ARN")
+        return value
+
+    @field_validator("metric", "source")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        # Control characters (NUL is refused by PostgreSQL) would be stored and shown to people.
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise ValueError("contains control characters")
         return value
 
     @field_validator("value", "threshold")
@@ -127,15 +138,23 @@ def describe_errors(errors: list[Any]) -> list[dict[str, str]]:
             )
         elif error.get("type") == "missing":
             message, fix = "is required", FIXES.get(name, "add it")
+        elif str(error.get("type", "")).endswith("_type") and name in FIXES:
+            fix = f"{FIXES[name]}; {FIXES['value_type']}"
         else:
             fix = FIXES.get(name, FIXES["body"])
         problems.append({"field": name, "problem": f"{name} {message}", "fix": fix})
     return problems
 
 
-def parse_metric_push(payload: Any) -> MetricPush:
-    """Validate a decoded JSON body; raises ``ValidationError`` (turned into a 422 by the API)."""
-    return MetricPush.model_validate(payload)
+def parse_metric_push(payload: bytes | str | Any) -> MetricPush:
+    """Validate a JSON body (bytes/str, parsed strictly) or a decoded object; raises ``ValidationError``.
+
+    Raw JSON goes through pydantic's own parser: a body that is not JSON, not an object, nested too deep
+    or carrying NaN is a ``ValidationError`` too, answered 422 like any other bad field.
+    """
+    if not isinstance(payload, bytes | str):
+        payload = json.dumps(payload, default=str)  # the same strict JSON path for decoded objects
+    return MetricPush.model_validate_json(payload)
 
 
 __all__ = ["FIXES", "MetricPush", "ValidationError", "describe_errors", "parse_metric_push"]
