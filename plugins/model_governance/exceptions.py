@@ -15,7 +15,8 @@ catch the branch they can act on::
     |-- ApprovalRejectedError            a reviewer rejected an approval (carries the decision)
     |-- RiskTestJobError                 the standard risk tests failed to run, re-runs used up
     |-- ConflictError                    a concurrent writer got there first; re-read and retry
-    |   `-- StatusConflictError          the model's status changed under the caller
+    |   |-- StatusConflictError          the model's status changed under the caller
+    |   `-- ArchivedModelCardError       the package's model card is Archived: final
     `-- ExternalServiceError             a call to AWS or Jira failed after its retries
         |-- RegistryError                SageMaker Model Registry, S3, SQS
         `-- JiraError                    Jira REST
@@ -69,6 +70,14 @@ class ConflictError(ModelGovernanceError):
 
 class StatusConflictError(ConflictError):
     """The model's status changed between reading it and writing the new one."""
+
+
+class ArchivedModelCardError(ConflictError):
+    """The package's model card is Archived: SageMaker refuses any change to it. Register a new version."""
+
+
+class ModelCardTooLargeError(InvalidInputError):
+    """The model card content would exceed SageMaker's 100,000 characters; shorten its sections."""
 
 
 class ExternalServiceError(ModelGovernanceError):

@@ -21,6 +21,7 @@ from sandbox.aws import registry as reg
 from sandbox.aws.errors import AwsError, json_error_body, query_error_body, s3_error_body
 from sandbox.aws.events import UNSET, EventBus
 from sandbox.aws.faults import Counters, Faults
+from sandbox.aws.model_card_schema import STANDALONE_CARD_ACTIONS, check_standalone_card
 from sandbox.aws.processing import Workloads
 
 ADMIN_PREFIX = "/_sandbox/"
@@ -235,6 +236,11 @@ class SandboxApp:
         if call.action == "Search" and params.get("Resource") in reg.SEARCH_RESOURCES:
             method_name = "search"
         if method_name is None:
+            if call.action in STANDALONE_CARD_ACTIONS:  # moto stores any Content; SageMaker checks it
+                try:
+                    check_standalone_card(params)
+                except AwsError as err:
+                    return _json_response(json_error_body(err.code, err.message), err.status)
             return None
         try:
             result = getattr(registry, method_name)(params)

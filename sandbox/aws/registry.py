@@ -19,6 +19,7 @@ from typing import Any
 
 from sandbox.aws import search
 from sandbox.aws.errors import AwsError
+from sandbox.aws.model_card_schema import check_content
 from sandbox.aws.validation import operation, sagemaker_model, validate
 
 # (kind, package description as Describe returns it, updated field names) -> None
@@ -598,6 +599,7 @@ def _check_model_card(card: Mapping[str, Any] | None, current: Mapping[str, Any]
                 "ValidationException",
                 "ModelCard.ModelCardContent must be a JSON object, not a list or scalar.",
             )
+        check_content(parsed, field="ModelCard.ModelCardContent", package=True)
 
 
 # Operations answered by the Registry instead of moto; everything else for SageMaker goes to moto.

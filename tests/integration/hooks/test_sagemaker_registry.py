@@ -108,18 +108,14 @@ def test_model_card_merge_and_archived_refusal(hook: SageMakerRegistryHook, aws_
     group = _name("grp")
     hook.ensure_model_package_group(group, description="g")
     arn = _package(aws_clients, group)
-    hook.update_model_card(arn, {"governance": {"use_case_id": 7}}, token_parts=("r", "1"))
-    hook.update_model_card(
-        arn, {"review_document": {"sha256": "ab" * 32}}, token_parts=("r", "2"), status="Archived"
-    )
+    hook.update_model_card(arn, {"intended_uses": {"risk_rating": "High"}}, token_parts=("r", "1"))
+    custom = {"additional_information": {"custom_details": {"review_document": "ab" * 32}}}
+    hook.update_model_card(arn, custom, token_parts=("r", "2"), status="Archived")
     card = hook.describe_model_package(arn)["ModelCard"]
-    assert json.loads(card["ModelCardContent"]) == {
-        "governance": {"use_case_id": 7},
-        "review_document": {"sha256": "ab" * 32},
-    }
+    assert json.loads(card["ModelCardContent"]) == {"intended_uses": {"risk_rating": "High"}, **custom}
     assert card["ModelCardStatus"] == "Archived"
     with pytest.raises(ConflictError, match="Archived"):
-        hook.update_model_card(arn, {"x": 1}, token_parts=("r", "3"))
+        hook.update_model_card(arn, {"intended_uses": {"risk_rating": "Low"}}, token_parts=("r", "3"))
 
 
 def test_search_pages_and_filters(hook: SageMakerRegistryHook, aws_clients: AwsClients) -> None:

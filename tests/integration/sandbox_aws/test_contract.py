@@ -19,7 +19,7 @@ from sandbox.aws.pytest_fixtures import AwsClients
 
 pytestmark = pytest.mark.integration
 
-CARD = json.dumps({"model_overview": {"model_description": "contract"}})
+CARD = json.dumps({"model_overview": {"model_creator": "contract"}})
 _WIRE_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "integer": (int,),

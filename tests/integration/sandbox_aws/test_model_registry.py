@@ -12,7 +12,7 @@ from tests.integration.sandbox_aws.conftest import unique
 
 pytestmark = pytest.mark.integration
 
-CARD = json.dumps({"model_overview": {"model_description": "credit risk scorer"}})
+CARD = json.dumps({"model_overview": {"model_creator": "credit risk team"}})
 
 
 def _create(sm, group: str, **extra):
