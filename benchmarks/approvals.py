@@ -175,7 +175,7 @@ def main() -> int:
         login, secret = sandbox.credentials()
         os.environ[f"AIRFLOW_CONN_{CONN_ID.upper()}"] = json.dumps(
             {
-                "conn_type": "jira",
+                "conn_type": "model_governance_jira",
                 "host": sandbox.url,
                 "login": login,
                 "password": secret,

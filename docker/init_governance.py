@@ -25,7 +25,13 @@ if TYPE_CHECKING:
     from model_governance.config import GovernanceConfig
 
 #: Connection type each setting's connection must have (Airflow's conn_type names).
-EXPECTED_CONN_TYPES = {"aws": {"aws"}, "jira": {"jira"}, "smtp": {"smtp", "email"}, "inventory": {"postgres"}}
+#: Jira: this package's own type, or the official Atlassian provider's ``jira``, which reads the same way.
+EXPECTED_CONN_TYPES = {
+    "aws": {"aws"},
+    "jira": {"model_governance_jira", "jira"},
+    "smtp": {"smtp", "email"},
+    "inventory": {"postgres"},
+}
 
 
 def required_connections(config: GovernanceConfig) -> dict[str, tuple[str, str]]:

@@ -86,7 +86,7 @@ def _connections(aws: Any, jira: Any, smtp: Any) -> dict[str, str]:
     return {
         "AIRFLOW_CONN_JIRA_DEFAULT": json.dumps(
             {
-                "conn_type": "jira",
+                "conn_type": "model_governance_jira",
                 "host": jira.url,
                 "login": login,
                 "password": secret,

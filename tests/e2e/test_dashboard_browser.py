@@ -124,7 +124,12 @@ def dashboard_stack(
             "AIRFLOW_CONN_AWS_INSURANCE": aws_conn,
             # Only the host is read (for ticket links); no Jira server is needed.
             "AIRFLOW_CONN_JIRA_DEFAULT": json.dumps(
-                {"conn_type": "jira", "host": "https://jira.example.com", "login": "bot", "password": "x"}
+                {
+                    "conn_type": "model_governance_jira",
+                    "host": "https://jira.example.com",
+                    "login": "bot",
+                    "password": "x",
+                }
             ),
         },
     ).start()

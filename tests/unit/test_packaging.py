@@ -62,6 +62,87 @@ def test_airflow_providers_manager_lists_the_provider(tmp_path: Path) -> None:
     assert "apache-airflow-providers-amazon" in providers
 
 
+# Both providers' connection types as each Airflow side sees them: the connection UI (ProvidersManager,
+# without importing hooks) and the workers (ProvidersManagerTaskRuntime, conn_type -> hook class).
+PROVIDERS_SIDE_BY_SIDE = """
+import json, sys
+if len(sys.argv) > 1:  # the control: this package registering the official type again
+    import model_governance.get_provider_info as info
+    info.JIRA_CONN_TYPE = sys.argv[1]
+from airflow.providers_manager import ProvidersManager
+from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+manager = ProvidersManager()
+ui = {m.connection_type: [m.hook_class_name, m.field_behaviour]
+      for m in manager.iter_connection_type_hook_ui_metadata() if "jira" in m.connection_type}
+widgets = {name: w.package_name for name, w in manager.connection_form_widgets.items() if "jira" in name}
+runtime = ProvidersManagerTaskRuntime().hooks
+workers = {t: [runtime[t].hook_class_name, runtime[t].package_name] for t in list(runtime) if "jira" in t}
+print(json.dumps({"providers": sorted(manager.providers), "ui": ui, "widgets": widgets, "workers": workers}))
+"""
+OFFICIAL_JIRA = "apache-airflow-providers-atlassian-jira"
+
+
+def _providers_side_by_side(tmp_path: Path, *args: str) -> tuple[dict, str]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROVIDERS_SIDE_BY_SIDE, *args],
+        env=airflow_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=REPO_ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return json.loads(done.stdout.strip().splitlines()[-1]), done.stdout + done.stderr
+
+
+def test_official_jira_provider_installs_beside_without_a_connection_type_conflict(tmp_path: Path) -> None:
+    result, logs = _providers_side_by_side(tmp_path)
+    assert {"airflow-model-governance", OFFICIAL_JIRA} <= set(result["providers"]), result["providers"]
+    # Each type keeps its own provider's hook, on the UI side and on the workers
+    official = "airflow.providers.atlassian.jira.hooks.jira.JiraHook"
+    ours = "model_governance.hooks.jira.JiraHook"
+    assert result["workers"]["jira"] == [official, OFFICIAL_JIRA]
+    assert result["workers"]["model_governance_jira"] == [ours, "airflow-model-governance"]
+    assert result["ui"]["jira"][0] == official
+    assert result["ui"]["model_governance_jira"][0] == ours
+    assert result["ui"]["model_governance_jira"][1]["relabeling"]["host"] == "Jira base URL"
+    # form fields stay with their own type
+    assert result["widgets"]["extra__jira__verify"] == OFFICIAL_JIRA
+    assert result["widgets"]["extra__model_governance_jira__flavor"] == "airflow-model-governance"
+    assert "already registered" not in logs, logs[-3000:]
+
+
+def test_registering_the_official_type_again_would_be_reported_as_a_conflict(tmp_path: Path) -> None:
+    """Control: were this package to register ``jira`` again, the same check sees one hook drop out."""
+    result, logs = _providers_side_by_side(tmp_path, "jira")
+    assert "The connection_type 'jira' has been already registered" in logs
+    assert "model_governance_jira" not in result["workers"]
+    assert len({hook for hook, _ in result["workers"].values()}) == 1, result["workers"]
+
+
+def test_a_connection_of_the_official_jira_type_reads_the_same_with_this_hook() -> None:
+    """A user's existing ``jira`` connection can be named in the settings as it is."""
+    from airflow.models.connection import Connection
+
+    from model_governance.hooks.jira import JiraSettings
+
+    conn = Connection(
+        conn_id="jira_default",
+        conn_type="jira",
+        host="https://example.atlassian.net",
+        login="bot@example.com",
+        password="token",
+        extra=json.dumps({"verify": False}),
+    )
+    settings = JiraSettings.from_connection(conn)
+    assert (settings.url, settings.login, settings.secret, settings.verify) == (
+        "https://example.atlassian.net",
+        "bot@example.com",
+        "token",
+        False,
+    )
+
+
 def test_plugin_scan_leaves_the_jira_library_alone(tmp_path: Path) -> None:
     result = _run(PLUGIN_SCAN, airflow_env(tmp_path))
     assert result["plugins_folder"] == str(REPO_ROOT / "plugins")

@@ -9,8 +9,9 @@ Two clients behind one connection:
 - ``JiraHook.async_client()``: a small httpx client for the triggerer (search and read only), so waiting
   never blocks the event loop.
 
-Connection (type ``jira``): host (``https://example.atlassian.net``), login (email on Cloud, username on
-Data Center), password (API token, password, or personal access token). Extras::
+Connection (type ``model_governance_jira``; one of the official provider's type ``jira`` reads the same
+way): host (``https://example.atlassian.net``), login (email on Cloud, username on Data Center), password
+(API token, password, or personal access token). Extras::
 
     {"flavor": "cloud" | "datacenter", "auth": "basic" | "bearer", "verify": true | false | "/ca.pem",
      "project_key": "MLC", "done_status": "Done", "rejected_status": "Rejected",
@@ -147,14 +148,14 @@ def _is_connection_error(exc: BaseException) -> bool:
 class JiraHook(BaseHook):
     """Interact with Jira through the ``jira`` library, idempotently.
 
-    :param jira_conn_id: the Airflow connection of type ``jira``.
+    :param jira_conn_id: the Airflow connection of type ``model_governance_jira`` (or ``jira``).
     :param max_attempts: attempts per call, counting the first.
     :param max_retry_delay: the longest wait between attempts, in seconds (``Retry-After`` is capped to it).
     """
 
     conn_name_attr = "jira_conn_id"
     default_conn_name = "jira_default"
-    conn_type = "jira"
+    conn_type = "model_governance_jira"
     hook_name = "Jira (model governance)"
 
     def __init__(
@@ -173,17 +174,7 @@ class JiraHook(BaseHook):
         self.consistency_wait = consistency_wait
         self._sleep = sleep
 
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return {
-            "hidden_fields": ["schema"],
-            "relabeling": {"host": "Jira base URL", "login": "Email or username", "password": "API token"},
-            "placeholders": {
-                "host": "https://example.atlassian.net",
-                "extra": '{"flavor": "cloud", "project_key": "MLC", "done_status": "Done", '
-                '"rejected_status": "Rejected"}',
-            },
-        }
+    # The connection form (fields, labels) is declared in get_provider_info.py, as Airflow 3.2+ expects.
 
     @cached_property
     def settings(self) -> JiraSettings:

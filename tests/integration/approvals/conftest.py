@@ -26,7 +26,7 @@ def connect(
 ) -> str:
     login, secret = sandbox.credentials(user)
     connection = {
-        "conn_type": "jira",
+        "conn_type": "model_governance_jira",
         "host": sandbox.url,
         "login": login,
         "password": secret,

@@ -149,7 +149,7 @@ def test_bad_credentials_say_what_to_fix(jira: JiraTarget, monkeypatch: pytest.M
         "AIRFLOW_CONN_JIRA_BAD",
         json.dumps(
             {
-                "conn_type": "jira",
+                "conn_type": "model_governance_jira",
                 "host": jira.sandbox.url,
                 "login": "mlc-bot@example.com",
                 "password": "wrong-token",
