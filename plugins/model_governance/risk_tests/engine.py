@@ -598,6 +598,16 @@ class _Run:
     ) -> tuple[list[TestResult], list[GroupDisparity]]:
         minimum = self.schema.min_group_size
         present = [i for i in range(len(groups)) if rows[i] > 0]
+        if not present:
+            # No comparator row has a finite score (all null, NaN or infinite): nothing to compare.
+            reason = (
+                f"no comparator row has a finite {self.schema.score!r} value, so no group of {attribute!r} "
+                "has predictions to compare; fix the score column of the comparator data"
+            )
+            return [
+                self.not_applicable(t, "comparator", reason, feature=attribute)
+                for t in ("bias.ppr_disparity", "bias.tpr_disparity")
+            ], []
         configured = self.schema.reference_groups.get(attribute)
         if configured is not None:
             wanted = category_text(configured)
