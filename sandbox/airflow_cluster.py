@@ -21,6 +21,11 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+#: The audit chain key of the sandboxes (demo, tests): ``key_id:secret``, as MODEL_GOVERNANCE_AUDIT_KEYS
+#: takes it. Not a secret: production reads its key from the ``model_governance_audit`` connection.
+SANDBOX_AUDIT_KEYS = "sandbox:sandbox-audit-key-not-for-production"
+
+
 def airflow_env(airflow_home: Path, **overrides: str) -> dict[str, str]:
     """Environment for an Airflow process on this checkout: its dags/ and plugins/, no examples."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}

@@ -55,9 +55,16 @@ def governance_env(
 ) -> dict[str, str]:
     """The environment an Airflow process needs to run the governance DAGs against the local stand-ins:
     the settings (``settings`` adds or replaces whole sections) and the aws, jira and smtp connections."""
+    from sandbox.airflow_cluster import SANDBOX_AUDIT_KEYS
+
+    key_id, secret = SANDBOX_AUDIT_KEYS.split(":", 1)
     return {
         "MODEL_GOVERNANCE_CONFIG": json.dumps({**_settings(aws, inventory_url), **(settings or {})}),
         **_connections(aws, jira, smtp),
+        # The audit chain's key, as production holds it: an Airflow connection (login = key id).
+        "AIRFLOW_CONN_MODEL_GOVERNANCE_AUDIT": json.dumps(
+            {"conn_type": "generic", "login": key_id, "password": secret}
+        ),
     }
 
 
@@ -205,8 +212,13 @@ def _register_model_version(demo: Demo, aws: Any, group: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     sys.path.insert(0, str(REPO_ROOT))
+    import os
+
     from model_governance.inventory import Inventory
-    from sandbox.airflow_cluster import AirflowCluster
+    from sandbox.airflow_cluster import SANDBOX_AUDIT_KEYS, AirflowCluster
+
+    # The demo's own inventory (the summary) verifies the chain with the key the cluster signs with.
+    os.environ.setdefault("MODEL_GOVERNANCE_AUDIT_KEYS", SANDBOX_AUDIT_KEYS)
     from sandbox.aws.pytest_fixtures import start_sandbox
     from sandbox.jira.pytest_fixtures import start_jira_sandbox
     from sandbox.smtp.pytest_fixtures import start_smtp_sink

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.airflow_cluster import airflow_env
+from sandbox.airflow_cluster import SANDBOX_AUDIT_KEYS, airflow_env
+
+# The audit chain is keyed (inventory/audit.py): every test's inventory signs with the sandbox key.
+os.environ.setdefault("MODEL_GOVERNANCE_AUDIT_KEYS", SANDBOX_AUDIT_KEYS)
 
 # The sandboxes' fixtures (aws_sandbox, aws_clients, ...) for every test tier.
 pytest_plugins = [

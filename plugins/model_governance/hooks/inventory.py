@@ -8,6 +8,8 @@ from airflow.sdk import BaseHook
 
 from model_governance.config import GovernanceConfig, inventory_url, load_config
 from model_governance.inventory import Inventory
+from model_governance.inventory.audit import AUDIT_CONN_ID, AuditKeyring
+from model_governance.services.evidence import S3AnchorStore, keyring_from_connection
 
 
 class GovernanceInventoryHook(BaseHook):
@@ -31,4 +33,31 @@ class GovernanceInventoryHook(BaseHook):
 
     @cached_property
     def _inventory(self) -> Inventory:
-        return Inventory.from_url(inventory_url(self.config))
+        keyring = self.audit_keyring()
+        return Inventory.from_url(inventory_url(self.config), audit_keyring=keyring, anchors=self._anchors())
+
+    def audit_keyring(self) -> AuditKeyring:
+        """The audit chain's key: connection ``model_governance_audit`` (login = key id, password = secret),
+        else the MODEL_GOVERNANCE_AUDIT_KEYS environment variable, else ConfigurationError saying so."""
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        try:
+            conn = self.get_connection(AUDIT_CONN_ID)
+        except AirflowNotFoundException:
+            return AuditKeyring.from_env()
+        return keyring_from_connection(conn.login, conn.password, conn.extra_dejson)
+
+    def _anchors(self) -> S3AnchorStore | None:
+        """Chain heads go to the governance bucket through the first business entity's AWS connection
+        (opened on the first anchor, not here)."""
+        entities = self.config.business_entities
+        if not entities:
+            return None
+        entity = entities[0]
+
+        def client() -> object:
+            from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+            return S3Hook(aws_conn_id=entity.aws_conn_id, region_name=entity.region).get_conn()
+
+        return S3AnchorStore(client, self.config.governance_bucket)

@@ -1,18 +1,42 @@
-"""The hash chain over a model's StatusEvents, and its verification.
+"""The audit record: a keyed chain over every governance fact, and its verification.
 
-Each event's hash covers its own fields and the previous event's hash, so editing or deleting any event
-(or the model's current status) breaks the chain from that point on. The database refuses updates and
-deletes of events as well (triggers in the initial migration); the chain catches whoever gets past that.
+Two layers:
+
+- The legacy hash chain over a model's StatusEvents (``event_hash``, ``verify_chain``): unkeyed, so it
+  only shows accidental damage; kept because events still carry it and the dashboard shows it.
+- The keyed chain (``mg_audit_link``): every fact compliance rests on (status events, approval requests
+  and decisions, snapshots, risk test runs, documents) is appended, in the transaction that writes it, as
+  a link whose MAC is HMAC-SHA256(key, previous MAC || link header || canonical record). The key is not in
+  the database (an Airflow connection or an environment variable, see ``AuditKeyring``), so someone who
+  can write to the database can neither forge a link nor re-chain after deleting one. The chain head is
+  also anchored outside the database (``Anchor``, written to S3) so a database rolled back or restored
+  from an older backup is caught against the newest anchor.
+
+``verify_links`` checks a chain: every MAC, every status step against the life cycle graph, that each
+approval-dependent step follows its verified approval, that the database's current rows are what was
+chained, and that the chain reaches the newest anchor.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
+
+from model_governance.exceptions import ConfigurationError, IllegalTransitionError, UnknownStatusError
+from model_governance.lifecycle import GovernanceStatus, check_transition
+
+#: ``key_id:secret[,key_id:secret...]``; the first key signs new links, the others only verify old ones.
+AUDIT_KEYS_ENV = "MODEL_GOVERNANCE_AUDIT_KEYS"
+#: The Airflow connection holding the key: login = key id, password = secret; extra ``{"previous":
+#: {"key_id": "secret"}}`` for keys rotated out (still needed to verify the links they signed).
+AUDIT_CONN_ID = "model_governance_audit"
+MIN_SECRET_BYTES = 16
 
 
 class _EventFields(Protocol):
@@ -77,6 +101,10 @@ class AuditTrailReport:
     model_id: int
     events_checked: int
     problems: list[str] = field(default_factory=list)
+    #: Keyed links checked (0 when only the legacy event chain was checked, as on the dashboard).
+    links_checked: int = 0
+    #: The sequence number of the newest anchor the chain was compared with, if any.
+    anchor_seq: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -115,3 +143,377 @@ def verify_chain(
             f"the model's status {current_status!r} is not the last event's status {previous.to_status!r}"
         )
     return AuditTrailReport(model_id=model_id, events_checked=len(events), problems=problems)
+
+
+# -- the key ----------------------------------------------------------------------------------------------
+
+
+class AuditKeyring:
+    """The audit MAC keys by id: ``current_id`` signs new links, every key verifies the links it signed."""
+
+    def __init__(self, current_id: str, keys: Mapping[str, bytes | str]) -> None:
+        parsed = {
+            str(k).strip(): v.encode("utf-8") if isinstance(v, str) else bytes(v) for k, v in keys.items()
+        }
+        if current_id not in parsed:
+            raise ConfigurationError(f"Audit key id {current_id!r} has no secret in the keyring.")
+        for key_id, secret in parsed.items():
+            if not key_id or ":" in key_id or "," in key_id:
+                raise ConfigurationError(f"Audit key id {key_id!r} must be non-empty, without ':' or ','.")
+            if len(secret) < MIN_SECRET_BYTES:
+                raise ConfigurationError(
+                    f"Audit key {key_id!r} is shorter than {MIN_SECRET_BYTES} bytes; use a random secret "
+                    "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)."
+                )
+        self.current_id = current_id
+        self._keys = parsed
+
+    def __repr__(self) -> str:  # never the secrets
+        return f"AuditKeyring(current_id={self.current_id!r}, key_ids={sorted(self._keys)!r})"
+
+    @property
+    def key_ids(self) -> list[str]:
+        return sorted(self._keys)
+
+    def has(self, key_id: str) -> bool:
+        return key_id in self._keys
+
+    def mac(self, key_id: str, message: bytes) -> str:
+        return hmac.new(self._keys[key_id], message, hashlib.sha256).hexdigest()
+
+    @classmethod
+    def parse(cls, text: str, *, source: str) -> AuditKeyring:
+        """Read ``key_id:secret[,key_id:secret...]`` (first = current)."""
+        pairs = [item.strip() for item in (text or "").split(",") if item.strip()]
+        keys: dict[str, str] = {}
+        for item in pairs:
+            key_id, sep, secret = item.partition(":")
+            if not sep:
+                raise ConfigurationError(f"{source}: {item[:8]!r}... is not key_id:secret.")
+            keys[key_id.strip()] = secret.strip()
+        if not keys:
+            raise ConfigurationError(f"{source} is empty; set it to key_id:secret.")
+        return cls(next(iter(keys)), keys)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AuditKeyring:
+        """The keyring from ``MODEL_GOVERNANCE_AUDIT_KEYS``, or a ConfigurationError saying what to set."""
+        value = (os.environ if environ is None else environ).get(AUDIT_KEYS_ENV, "")
+        if not value.strip():
+            raise ConfigurationError(missing_key_message())
+        return cls.parse(value, source=f"environment variable {AUDIT_KEYS_ENV}")
+
+
+def missing_key_message() -> str:
+    return (
+        "No audit key is configured: the audit chain is signed with a key the database does not hold. "
+        f"Create the Airflow connection {AUDIT_CONN_ID!r} (login = key id, password = a random secret of at "
+        f"least {MIN_SECRET_BYTES} bytes), or set the environment variable {AUDIT_KEYS_ENV}=key_id:secret "
+        "(outside Airflow: the CLI, tests, the demo)."
+    )
+
+
+# -- canonical records ------------------------------------------------------------------------------------
+
+
+def _normalise(value: Any) -> Any:
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat(timespec="microseconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _normalise(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_normalise(v) for v in value]
+    return value
+
+
+def record_fields(columns: Mapping[str, Any]) -> dict[str, Any]:
+    """A row's columns as chained: JSON values, UTC timestamps; NULL columns are left out so that a
+    nullable column added by a later migration does not change the record of rows written before it."""
+    return {name: _normalise(value) for name, value in columns.items() if value is not None}
+
+
+def row_fields(row: Any) -> dict[str, Any]:
+    """``record_fields`` of an ORM object (its table's columns by name)."""
+    return record_fields({column.name: getattr(row, column.key) for column in row.__table__.columns})
+
+
+def canonical(record: Mapping[str, Any]) -> str:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+# -- links ------------------------------------------------------------------------------------------------
+
+#: The kinds of record a link can carry, by table.
+RECORD_KINDS: Mapping[str, str] = {
+    "status_event": "mg_status_event",
+    "approval": "mg_approval",
+    "snapshot": "mg_snapshot",
+    "risk_test_run": "mg_risk_test_run",
+    "document": "mg_document",
+}
+
+#: Status steps that only a verified approval of this kind allows (the MLC's gates, see
+#: operators/model_lifecycle.py: the review approval accepts the documents, the production approval
+#: marks the model approved for deployment).
+APPROVAL_REQUIRED: Mapping[GovernanceStatus, str] = {
+    GovernanceStatus.VALIDATION_COMPLETE: "TEST_RESULTS_REVIEW",
+    GovernanceStatus.APPROVED_FOR_DEPLOYMENT: "PRODUCTION",
+}
+
+
+def model_chain(model_id: int) -> str:
+    return f"model/{model_id}"
+
+
+def use_case_chain(use_case_id: int) -> str:
+    return f"use-case/{use_case_id}"
+
+
+def link_message(
+    *,
+    chain: str,
+    seq: int,
+    kind: str,
+    record_id: int,
+    action: str,
+    created_at: datetime,
+    key_id: str,
+    prev_mac: str | None,
+    record: str,
+) -> bytes:
+    """What a link's MAC covers: the previous MAC, the link's header and the canonical record."""
+    header = canonical(
+        {
+            "chain": chain,
+            "seq": seq,
+            "kind": kind,
+            "record_id": record_id,
+            "action": action,
+            "created_at": _normalise(created_at),
+            "key_id": key_id,
+        }
+    )
+    return f"{prev_mac or ''}\n{header}\n{record}".encode()
+
+
+class _LinkFields(Protocol):
+    chain: str
+    seq: int
+    kind: str
+    record_id: int
+    action: str
+    record: str
+    prev_mac: str | None
+    mac: str
+    key_id: str
+    created_at: datetime
+
+
+def link_mac(keyring: AuditKeyring, link: _LinkFields) -> str | None:
+    """The MAC ``link`` should carry, or None when its key id is not in the keyring."""
+    if not keyring.has(link.key_id):
+        return None
+    return keyring.mac(
+        link.key_id,
+        link_message(
+            chain=link.chain,
+            seq=link.seq,
+            kind=link.kind,
+            record_id=link.record_id,
+            action=link.action,
+            created_at=link.created_at,
+            key_id=link.key_id,
+            prev_mac=link.prev_mac,
+            record=link.record,
+        ),
+    )
+
+
+def describe_link(link: _LinkFields) -> str:
+    return f"chain {link.chain} link seq {link.seq} ({link.kind} id {link.record_id}, {link.action})"
+
+
+# -- anchors ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A chain head written outside the database; its own MAC shows it was written by a key holder."""
+
+    chain: str
+    seq: int
+    mac: str
+    key_id: str
+    anchored_at: datetime
+    anchor_mac: str = ""
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "chain": self.chain,
+            "seq": self.seq,
+            "mac": self.mac,
+            "key_id": self.key_id,
+            "anchored_at": _normalise(self.anchored_at),
+        }
+
+    def signed(self, keyring: AuditKeyring) -> Anchor:
+        mac = keyring.mac(self.key_id, canonical(self.body()).encode("utf-8"))
+        return Anchor(self.chain, self.seq, self.mac, self.key_id, self.anchored_at, mac)
+
+    def authentic(self, keyring: AuditKeyring) -> bool:
+        if not keyring.has(self.key_id):
+            return False
+        expected = keyring.mac(self.key_id, canonical(self.body()).encode("utf-8"))
+        return hmac.compare_digest(expected, self.anchor_mac)
+
+    def to_json(self) -> str:
+        return canonical({**self.body(), "anchor_mac": self.anchor_mac})
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Anchor:
+        data = json.loads(text)
+        return cls(
+            chain=str(data["chain"]),
+            seq=int(data["seq"]),
+            mac=str(data["mac"]),
+            key_id=str(data["key_id"]),
+            anchored_at=datetime.fromisoformat(data["anchored_at"]),
+            anchor_mac=str(data.get("anchor_mac", "")),
+        )
+
+
+class AnchorStore(Protocol):
+    """Where chain heads are anchored, outside the database (S3 in production: services/evidence.py)."""
+
+    def put(self, anchor: Anchor) -> None: ...
+
+    def newest(self, chain: str) -> Anchor | None: ...
+
+
+# -- verification -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CurrentRecord:
+    """A row as the database holds it now, to compare with what was chained."""
+
+    kind: str
+    record_id: int
+    fields: dict[str, Any]
+    label: str  # how a message names it, e.g. "approval id 3 (MLC-7)"
+
+
+def verify_links(
+    *,
+    chain: str,
+    links: Sequence[_LinkFields],
+    keyring: AuditKeyring,
+    current: Iterable[CurrentRecord] = (),
+    model_status: str | None = None,
+    status_version: int | None = None,
+    anchor: Anchor | None = None,
+) -> list[str]:
+    """Every problem found in ``chain``'s ``links`` (ordered by seq); an empty list means intact."""
+    problems: list[str] = []
+    previous: _LinkFields | None = None
+    latest: dict[tuple[str, int], _LinkFields] = {}
+    approved_kinds: set[str] = set()
+    last_status: str | None = None
+    status_links = 0
+    for expected_seq, link in enumerate(links, start=1):
+        where = describe_link(link)
+        if link.chain != chain:
+            problems.append(f"{where} belongs to another chain than {chain}")
+        if link.seq != expected_seq:
+            problems.append(f"{where} found where seq {expected_seq} belongs: links are missing")
+        expected_prev = previous.mac if previous is not None else None
+        if link.prev_mac != expected_prev:
+            problems.append(f"{where} does not chain to the link before it (prev MAC mismatch)")
+        mac = link_mac(keyring, link)
+        if mac is None:
+            problems.append(f"{where} is signed with key id {link.key_id!r}, which the keyring lacks")
+        elif not hmac.compare_digest(mac, link.mac):
+            problems.append(f"{where} fails its MAC: forged or altered after it was written")
+        previous = link
+        try:
+            record = json.loads(link.record)
+        except ValueError:
+            problems.append(f"{where} holds a record that is not JSON")
+            continue
+        latest[(link.kind, link.record_id)] = link
+        if link.kind == "approval" and record.get("state") == "APPROVED":
+            approved_kinds.add(str(record.get("kind")))
+        if link.kind == "status_event":
+            status_links += 1
+            problems.extend(_check_step(where, record, last_status, approved_kinds))
+            last_status = record.get("to_status")
+    seen: set[tuple[str, int]] = set()
+    for row in current:
+        key = (row.kind, row.record_id)
+        seen.add(key)
+        chained = latest.get(key)
+        if chained is None:
+            problems.append(f"{row.label} is not in the audit chain {chain}: written around the audit record")
+        elif canonical(row.fields) != chained.record:
+            problems.append(
+                f"{row.label} differs from its audit record ({describe_link(chained)}): changed afterwards"
+            )
+    for (kind, record_id), link in latest.items():
+        if (kind, record_id) not in seen:
+            problems.append(f"{kind} id {record_id} of {describe_link(link)} is missing from the database")
+    if model_status is not None and last_status is not None and last_status != model_status:
+        problems.append(
+            f"chain {chain}: the model's status {model_status!r} is not the last chained status "
+            f"{last_status!r}"
+        )
+    if status_version is not None and status_links and status_links != status_version:
+        problems.append(
+            f"chain {chain}: the model records {status_version} status changes but the chain holds "
+            f"{status_links}"
+        )
+    if anchor is not None:
+        problems.extend(_check_anchor(chain, links, keyring, anchor))
+    return problems
+
+
+def _check_step(
+    where: str, record: Mapping[str, Any], last_status: str | None, approved_kinds: set[str]
+) -> list[str]:
+    problems: list[str] = []
+    origin, target = record.get("from_status"), record.get("to_status")
+    if origin != last_status:
+        problems.append(f"{where} starts from {origin!r} but the chain's previous status is {last_status!r}")
+    if origin is not None and target is not None:
+        try:
+            check_transition(origin, target)
+        except (IllegalTransitionError, UnknownStatusError) as error:
+            problems.append(f"{where}: illegal status step: {error}")
+    try:
+        needed = APPROVAL_REQUIRED.get(GovernanceStatus(target)) if target is not None else None
+    except ValueError:
+        needed = None
+    if needed is not None and needed not in approved_kinds:
+        problems.append(
+            f"{where} moves to {target!r} without a verified {needed} approval earlier in the chain"
+        )
+    return problems
+
+
+def _check_anchor(
+    chain: str, links: Sequence[_LinkFields], keyring: AuditKeyring, anchor: Anchor
+) -> list[str]:
+    if not anchor.authentic(keyring):
+        return [f"chain {chain}: the newest anchor (seq {anchor.seq}) is not signed by a known audit key"]
+    if anchor.seq > len(links):
+        return [
+            f"chain {chain} ends at seq {len(links)} but was anchored at seq {anchor.seq} on "
+            f"{_normalise(anchor.anchored_at)}: the database was rolled back or restored from an older "
+            "backup (links after it are gone)"
+        ]
+    at = links[anchor.seq - 1]
+    if at.seq != anchor.seq or at.mac != anchor.mac:
+        return [f"{describe_link(at)} is not the link anchored at seq {anchor.seq}: the chain was rewritten"]
+    return []

@@ -197,6 +197,30 @@ class StatusEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditLink(Base):
+    """One link of the keyed audit chain (see inventory/audit.py): a governance fact as it was written,
+    MACed with the previous link under a key the database does not hold. Append-only (migration 0006)."""
+
+    __tablename__ = "mg_audit_link"
+    __table_args__ = (
+        UniqueConstraint("chain", "seq"),
+        Index("ix_mg_audit_link_record", "kind", "record_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    #: ``model/<id>`` or ``use-case/<id>``: one chain per model (and per use case for its own approvals).
+    chain: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(32))
+    record: Mapped[str] = mapped_column(Text)
+    prev_mac: Mapped[str | None] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Approval(Base):
     """A Jira approval gate and its verified decision."""
 

@@ -28,11 +28,26 @@ from model_governance.exceptions import (
     NotFoundError,
     StatusConflictError,
 )
-from model_governance.inventory.audit import AuditTrailReport, event_hash, verify_chain
+from model_governance.inventory.audit import (
+    Anchor,
+    AnchorStore,
+    AuditKeyring,
+    AuditTrailReport,
+    CurrentRecord,
+    canonical,
+    event_hash,
+    link_message,
+    model_chain,
+    row_fields,
+    use_case_chain,
+    verify_chain,
+    verify_links,
+)
 from model_governance.inventory.db import make_engine, migrate
 from model_governance.inventory.models import (
     Approval,
     ApprovalState,
+    AuditLink,
     BusinessEntity,
     Document,
     EventSource,
@@ -123,17 +138,114 @@ def _require(value: str | None, what: str) -> str:
 class Inventory:
     """The governance inventory's repository. One per task; cheap to create from an engine."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        audit_keyring: AuditKeyring | None = None,
+        anchors: AnchorStore | None = None,
+    ) -> None:
+        """``audit_keyring`` signs the audit chain (read from MODEL_GOVERNANCE_AUDIT_KEYS on first use
+        when not given); ``anchors`` is where chain heads are anchored outside the database (or none)."""
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._audit_keyring = audit_keyring
+        self.anchors = anchors
 
     @classmethod
-    def from_url(cls, url: str, *, upgrade_schema: bool = True) -> Inventory:
+    def from_url(
+        cls,
+        url: str,
+        *,
+        upgrade_schema: bool = True,
+        audit_keyring: AuditKeyring | None = None,
+        anchors: AnchorStore | None = None,
+    ) -> Inventory:
         """Open the inventory at ``url``, migrating its schema to the latest revision first by default."""
         engine = make_engine(url)
         if upgrade_schema:
-            migrate(engine)
-        return cls(engine)
+            migrate(engine, audit_keyring=audit_keyring)
+        return cls(engine, audit_keyring=audit_keyring, anchors=anchors)
+
+    @property
+    def audit_keyring(self) -> AuditKeyring:
+        """The audit keyring, or ConfigurationError saying where to set the key."""
+        if self._audit_keyring is None:
+            self._audit_keyring = AuditKeyring.from_env()
+        return self._audit_keyring
+
+    # -- the keyed audit chain (inventory/audit.py) ------------------------------------------------------
+
+    def _chain_link(self, session: Session, chain: str, kind: str, action: str, row: Any) -> AuditLink:
+        """Append ``row`` (flushed) to ``chain`` in the caller's transaction: the fact and its link commit
+        together or not at all."""
+        keyring = self.audit_keyring
+        owner, owner_id = chain.split("/")
+        # Serialise appenders on the chain's owner row (PostgreSQL; SQLite serialises writers itself).
+        session.execute(
+            select((Model if owner == "model" else UseCase).id)
+            .where((Model.id if owner == "model" else UseCase.id) == int(owner_id))
+            .with_for_update()
+        )
+        head = session.scalar(
+            select(AuditLink).where(AuditLink.chain == chain).order_by(AuditLink.seq.desc()).limit(1)
+        )
+        seq, prev_mac = (head.seq + 1, head.mac) if head is not None else (1, None)
+        record = canonical(row_fields(row))
+        created_at = utcnow()
+        link = AuditLink(
+            chain=chain,
+            seq=seq,
+            kind=kind,
+            record_id=int(row.id),
+            action=action,
+            record=record,
+            prev_mac=prev_mac,
+            key_id=keyring.current_id,
+            created_at=created_at,
+            mac=keyring.mac(
+                keyring.current_id,
+                link_message(
+                    chain=chain,
+                    seq=seq,
+                    kind=kind,
+                    record_id=int(row.id),
+                    action=action,
+                    created_at=created_at,
+                    key_id=keyring.current_id,
+                    prev_mac=prev_mac,
+                    record=record,
+                ),
+            ),
+        )
+        session.add(link)
+        session.flush()
+        return link
+
+    @staticmethod
+    def _approval_chain(approval: Approval) -> str:
+        if approval.model_id is not None:
+            return model_chain(approval.model_id)
+        return use_case_chain(int(approval.use_case_id or 0))
+
+    def _anchor(self, link: AuditLink | None) -> None:
+        """Write the chain head outside the database (after the commit: an anchor never runs ahead)."""
+        if self.anchors is None or link is None:
+            return
+        anchor = Anchor(link.chain, link.seq, link.mac, link.key_id, utcnow()).signed(self.audit_keyring)
+        self.anchors.put(anchor)
+
+    def chain_head(self, chain: str) -> AuditLink | None:
+        with self._transaction() as session:
+            return session.scalar(
+                select(AuditLink).where(AuditLink.chain == chain).order_by(AuditLink.seq.desc()).limit(1)
+            )
+
+    def audit_links(self, chain: str) -> Sequence[AuditLink]:
+        with self._transaction() as session:
+            return session.scalars(
+                select(AuditLink).where(AuditLink.chain == chain).order_by(AuditLink.seq)
+            ).all()
 
     @contextmanager
     def _transaction(self) -> Generator[Session, None, None]:
@@ -315,7 +427,15 @@ class Inventory:
     def approve_documents(self, document_ids: Sequence[int]) -> None:
         """Mark documents approved (the reviewer moved their ticket to Done); repeating is harmless."""
         with self._transaction() as session:
-            session.execute(update(Document).where(Document.id.in_(list(document_ids))).values(approved=True))
+            documents = session.scalars(
+                select(Document).where(Document.id.in_(list(document_ids))).order_by(Document.id)
+            ).all()
+            for document in documents:
+                if not document.approved:
+                    document.approved = True
+                    session.flush()
+                    chain = model_chain(document.model_id)
+                    self._chain_link(session, chain, "document", "approved", document)
 
     def get_snapshot(self, snapshot_id: int) -> Snapshot:
         with self._transaction() as session:
@@ -402,20 +522,22 @@ class Inventory:
                 raise ConflictError(
                     f"Model {package_arn!r} was onboarded by another writer at the same time; read it again."
                 ) from None
-            session.add(
-                self._event(
-                    model_id=model.id,
-                    seq=1,
-                    from_status=None,
-                    to_status=first.value,
-                    source=EventSource(source),
-                    actor=actor,
-                    reason=reason,
-                    created_at=now,
-                    prev_hash=None,
-                )
+            first_event = self._event(
+                model_id=model.id,
+                seq=1,
+                from_status=None,
+                to_status=first.value,
+                source=EventSource(source),
+                actor=actor,
+                reason=reason,
+                created_at=now,
+                prev_hash=None,
             )
-            return model, True
+            session.add(first_event)
+            session.flush()
+            link = self._chain_link(session, model_chain(model.id), "status_event", "status", first_event)
+        self._anchor(link)
+        return model, True
 
     def get_model(self, model: int | str) -> Model:
         """A model by id or package ARN."""
@@ -507,45 +629,53 @@ class Inventory:
                 select(StatusEvent).where(StatusEvent.model_id == current.id, StatusEvent.seq == version)
             )
             if status == target.value and noop_if_current and last is not None:
-                return last
-            check_transition(status, target)
-            event = self._event(
-                model_id=current.id,
-                seq=version + 1,
-                from_status=status,
-                to_status=target.value,
-                source=origin,
-                actor=actor,
-                reason=reason,
-                created_at=utcnow(),
-                prev_hash=last.hash if last is not None else None,
-            )
-            lifecycle = to_sagemaker(target)
-            swapped = session.execute(
-                update(Model)
-                .where(Model.id == current.id, Model.status_version == version)
-                .values(
-                    status=target.value,
-                    status_version=version + 1,
-                    sagemaker_stage=lifecycle.stage,
-                    sagemaker_stage_status=lifecycle.stage_status,
-                    updated_at=utcnow(),
+                noop: StatusEvent | None = last
+            else:
+                noop = None
+                check_transition(status, target)
+                event = self._event(
+                    model_id=current.id,
+                    seq=version + 1,
+                    from_status=status,
+                    to_status=target.value,
+                    source=origin,
+                    actor=actor,
+                    reason=reason,
+                    created_at=utcnow(),
+                    prev_hash=last.hash if last is not None else None,
                 )
-                .execution_options(synchronize_session=False)
-            )
-            if swapped.rowcount != 1:  # type: ignore[attr-defined]
-                raise StatusConflictError(
-                    f"Model {current.package_arn!r} changed status while moving it to {target.value!r}; "
-                    "another writer won. Re-read it and decide again."
+                lifecycle = to_sagemaker(target)
+                swapped = session.execute(
+                    update(Model)
+                    .where(Model.id == current.id, Model.status_version == version)
+                    .values(
+                        status=target.value,
+                        status_version=version + 1,
+                        sagemaker_stage=lifecycle.stage,
+                        sagemaker_stage_status=lifecycle.stage_status,
+                        updated_at=utcnow(),
+                    )
+                    .execution_options(synchronize_session=False)
                 )
-            session.add(event)
-            try:
-                session.flush()
-            except IntegrityError:
-                raise StatusConflictError(
-                    f"Model {current.package_arn!r} got a concurrent status change; re-read it."
-                ) from None
-            return event
+                if swapped.rowcount != 1:  # type: ignore[attr-defined]
+                    raise StatusConflictError(
+                        f"Model {current.package_arn!r} changed status while moving it to {target.value!r}; "
+                        "another writer won. Re-read it and decide again."
+                    )
+                session.add(event)
+                try:
+                    session.flush()
+                except IntegrityError:
+                    raise StatusConflictError(
+                        f"Model {current.package_arn!r} got a concurrent status change; re-read it."
+                    ) from None
+                link = self._chain_link(session, model_chain(current.id), "status_event", "status", event)
+        if noop is not None:
+            # A retried task: anchor the head again in case the first attempt died before anchoring it.
+            self._anchor(self.chain_head(model_chain(noop.model_id)))
+            return noop
+        self._anchor(link)
+        return event
 
     def record_sagemaker_state(
         self,
@@ -579,8 +709,15 @@ class Inventory:
                 select(StatusEvent).where(StatusEvent.model_id == current.id).order_by(StatusEvent.seq)
             ).all()
 
-    def verify_audit_trail(self, model: int | str | Model) -> AuditTrailReport:
-        """Check the model's hash-chained StatusEvents; an edited or deleted event shows as a problem."""
+    def verify_audit_trail(
+        self, model: int | str | Model, *, anchor: Anchor | None = None
+    ) -> AuditTrailReport:
+        """Check the model's audit record: the StatusEvents' hash chain and the keyed chain of every fact
+        (MACs, status steps, approvals before the steps that need them, rows unchanged since chained) up
+        to the newest anchor (``anchor``, else the anchor store's newest, if one is configured)."""
+        chain_name = model_chain(self._model_id(model))
+        if anchor is None and self.anchors is not None:
+            anchor = self.anchors.newest(chain_name)
         with self._transaction() as session:
             current = self._model(session, model)
             events = list(
@@ -588,7 +725,57 @@ class Inventory:
                     select(StatusEvent).where(StatusEvent.model_id == current.id).order_by(StatusEvent.seq)
                 )
             )
-            return verify_chain(current.id, events, current.status, current.status_version)
+            legacy = verify_chain(current.id, events, current.status, current.status_version)
+            links = list(
+                session.scalars(
+                    select(AuditLink).where(AuditLink.chain == chain_name).order_by(AuditLink.seq)
+                )
+            )
+            rows = self._chained_rows(session, current.id, events)
+            problems = legacy.problems + verify_links(
+                chain=chain_name,
+                links=links,
+                keyring=self.audit_keyring,
+                current=rows,
+                model_status=current.status,
+                status_version=current.status_version,
+                anchor=anchor,
+            )
+            return AuditTrailReport(
+                model_id=current.id,
+                events_checked=len(events),
+                problems=problems,
+                links_checked=len(links),
+                anchor_seq=anchor.seq if anchor is not None else None,
+            )
+
+    def _model_id(self, model: int | str | Model) -> int:
+        if isinstance(model, Model):
+            return model.id
+        if isinstance(model, int):
+            return model
+        with self._transaction() as session:
+            return self._model(session, model).id
+
+    @staticmethod
+    def _chained_rows(session: Session, model_id: int, events: Sequence[StatusEvent]) -> list[CurrentRecord]:
+        """Every row of the model that belongs in its chain, as the database holds it now."""
+        rows = [
+            CurrentRecord("status_event", e.id, row_fields(e), f"status event seq {e.seq}") for e in events
+        ]
+        for approval in session.scalars(select(Approval).where(Approval.model_id == model_id)):
+            label = f"approval id {approval.id} ({approval.kind} {approval.jira_key})"
+            rows.append(CurrentRecord("approval", approval.id, row_fields(approval), label))
+        for snapshot in session.scalars(select(Snapshot).where(Snapshot.model_id == model_id)):
+            label = f"snapshot id {snapshot.id}"
+            rows.append(CurrentRecord("snapshot", snapshot.id, row_fields(snapshot), label))
+        for run in session.scalars(select(RiskTestRun).where(RiskTestRun.model_id == model_id)):
+            label = f"risk test run id {run.id}"
+            rows.append(CurrentRecord("risk_test_run", run.id, row_fields(run), label))
+        for doc in session.scalars(select(Document).where(Document.model_id == model_id)):
+            label = f"document id {doc.id} ({doc.kind})"
+            rows.append(CurrentRecord("document", doc.id, row_fields(doc), label))
+        return rows
 
     # -- approvals -------------------------------------------------------------------------------------
 
@@ -632,6 +819,7 @@ class Inventory:
             )
             session.add(approval)
             session.flush()
+            self._chain_link(session, self._approval_chain(approval), "approval", "requested", approval)
             return approval
 
     def record_approval_decision(
@@ -659,7 +847,10 @@ class Inventory:
             approval.decided_by = _require(decided_by, "decided_by")
             approval.decided_at = decided_at
             approval.decision_status = decision_status
-            return approval
+            session.flush()
+            link = self._chain_link(session, self._approval_chain(approval), "approval", "decided", approval)
+        self._anchor(link)
+        return approval
 
     def approvals(self, *, model_id: int | None = None, use_case_id: int | None = None) -> Sequence[Approval]:
         query = select(Approval).order_by(Approval.id)
@@ -688,6 +879,7 @@ class Inventory:
             snapshot = Snapshot(model_id=current.id, content_hash=content_hash, uri=uri, manifest=manifest)
             session.add(snapshot)
             session.flush()
+            self._chain_link(session, model_chain(current.id), "snapshot", "recorded", snapshot)
             return snapshot
 
     def latest_snapshot(self, model: int | str | Model) -> Snapshot | None:
@@ -704,6 +896,8 @@ class Inventory:
                 raise NotFoundError(f"Snapshot id {snapshot_id} is not in the inventory.")
             if snapshot.deployed_at is None:
                 snapshot.deployed_at = at or utcnow()
+                session.flush()
+                self._chain_link(session, model_chain(snapshot.model_id), "snapshot", "deployed", snapshot)
             return snapshot
 
     def start_risk_test_run(
@@ -719,6 +913,7 @@ class Inventory:
             run = RiskTestRun(model_id=current.id, snapshot_id=snapshot_id, run_key=run_key)
             session.add(run)
             session.flush()
+            self._chain_link(session, model_chain(current.id), "risk_test_run", "started", run)
             return run
 
     def finish_risk_test_run(
@@ -738,6 +933,8 @@ class Inventory:
             run.state = (RiskTestRunState.FAILED if error else RiskTestRunState.SUCCEEDED).value
             run.passed, run.report, run.report_uri, run.error = passed, report, report_uri, error
             run.finished_at = utcnow()
+            session.flush()
+            self._chain_link(session, model_chain(run.model_id), "risk_test_run", "finished", run)
             return run
 
     def record_document(
@@ -777,6 +974,7 @@ class Inventory:
             )
             session.add(document)
             session.flush()
+            self._chain_link(session, model_chain(current.id), "document", "recorded", document)
             return document
 
     def record_metric(

@@ -155,7 +155,20 @@ def test_arn_parts() -> None:
     assert parts.group_arn == f"arn:aws-us-gov:sagemaker:us-gov-west-1:{ACCOUNT}:model-package-group/g-1"
 
 
+def _review_approved(inventory: Inventory, model_id: int) -> None:
+    """The verified test results review that Validation Complete needs in the audit chain."""
+    inventory.record_approval_requested(kind="TEST_RESULTS_REVIEW", jira_key="MLC-90", model_id=model_id)
+    inventory.record_approval_decision(
+        "MLC-90",
+        approved=True,
+        decided_by="reviewer",
+        decided_at=datetime.now(UTC),
+        decision_status="Approved",
+    )
+
+
 def test_transition_follows_the_graph_and_chains(inventory: Inventory, model_id: int) -> None:
+    _review_approved(inventory, model_id)
     for target in (S.PRE_IMPLEMENTATION_REVIEW, S.VALIDATION_COMPLETE, S.AWAITING_APPROVAL):
         event = inventory.transition(model_id, target, source="governance", actor="dag:mlc", reason="step")
         assert event.to_status == target.value
