@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from model_governance.exceptions import InvalidInputError, NotFoundError, StatusConflictError
 from model_governance.inventory import EventSource, Inventory, Model, SyncIssueKind, parse_model_package_arn
@@ -33,6 +33,9 @@ from model_governance.lifecycle import (
     to_sagemaker,
 )
 from model_governance.registry import METADATA_VALUE_MAX
+
+if TYPE_CHECKING:
+    from model_governance.services.endpoints import EndpointReconciler
 
 #: The SageMaker stage that means "taken out of use" whatever its stage status.
 ARCHIVED_STAGE = "Archived"
@@ -345,6 +348,7 @@ class LifecycleSync:
         lookback: timedelta = timedelta(minutes=5),
         dashboard_base_url: str | None = None,
         stop_run: Callable[[str, str], bool] | None = None,
+        endpoints: EndpointReconciler | None = None,
         log: logging.Logger | None = None,
     ) -> None:
         self.inventory = inventory
@@ -355,6 +359,8 @@ class LifecycleSync:
         self.log = log or logging.getLogger(__name__)
         #: Stops an implementation run still going, ``(run_id, reason) -> stopped``; None: cannot stop.
         self.stop_run = stop_run
+        #: What endpoints serve (services/endpoints.py): checks Deployment/Complete, reconciles endpoints.
+        self.endpoints = endpoints
         self._linked: set[str] | None = None
         self._models: dict[str, Model] | None = None
         self._state_updates: dict[int, tuple[str | None, datetime]] = {}
@@ -391,6 +397,10 @@ class LifecycleSync:
                     self._models = None
         if full:
             self._decommission_missing(present, report)
+        if self.endpoints is not None:
+            served = self.endpoints.reconcile()
+            report.writes += served.writes
+            report.findings.extend(Finding(f.kind, f.package_arn, f.detail) for f in served.findings)
         self._flush_states()
         report.watermark = newest
         self.inventory.advance_sync_watermark(self.business_entity, last_modified=newest, full=full)
@@ -466,6 +476,13 @@ class LifecycleSync:
             else None
         )
         decision = decide(record, seen)
+        if decision.status is GovernanceStatus.DEPLOYED and model is not None and self.endpoints is not None:
+            served, words = self.endpoints.confirm_deployed(model, package)  # Deployed means served
+            decision = SyncDecision(
+                decision.action if served else SyncAction.REVERT_DRIFT,
+                decision.status if served else GovernanceStatus(model.status),
+                f"{decision.reason}; {words}" if served else words,
+            )
         report.count(decision.action)
         action = decision.action
         if action is SyncAction.ONBOARD:

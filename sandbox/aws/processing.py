@@ -14,6 +14,9 @@ moto records a Processing job but runs nothing, and reports an endpoint InServic
   ``Updating`` (the previous configuration still serving, the new one in ``PendingDeploymentSummary``)
   until ``endpoint_delay_s`` has passed; then it is ``InService`` on the new configuration. The endpoint
   configuration must exist (moto keeps those).
+- ``ListEndpoints`` pages (``MaxResults`` <= 100, ``NextToken``) and filters (``NameContains``,
+  ``StatusEquals``); ``DeleteEndpoint`` removes it at once. Models (their containers, ``ModelPackageName``
+  included) and endpoint configurations are moto's, which stores and describes them as given.
 - Fault switches (``POST /_sandbox/workloads``): ``fail_processing_jobs`` (how many of the next jobs fail
   without running, with ``processing_failure_reason``, as when SageMaker cannot get the instance), and
   ``endpoint_delay_s``.
@@ -102,6 +105,8 @@ class Workloads:
         self.endpoint_delay_s = DEFAULT_ENDPOINT_DELAY_S
         self.fail_processing_jobs = 0
         self.processing_failure_reason = DEFAULT_FAILURE_REASON
+        #: The sandbox's own URL (the server sets it once bound), for the job containers' AWS calls.
+        self.endpoint_url: str | None = None
 
     # ---- dispatch and admin --------------------------------------------------------------------------
     def handles(self, action: str) -> bool:
@@ -344,6 +349,19 @@ class Workloads:
         command = [self._map_arg(folder, arg) for arg in command]
         env = {
             **os.environ,
+            # As SageMaker gives a job its role's credentials and region: the container can call S3
+            # itself (the risk tests read pinned object versions with GetObject VersionId).
+            **(
+                {
+                    "AWS_ENDPOINT_URL": self.endpoint_url,
+                    "AWS_ACCESS_KEY_ID": "testing",
+                    "AWS_SECRET_ACCESS_KEY": "testing",
+                    "AWS_REGION": job.arn.split(":")[3],
+                    "AWS_DEFAULT_REGION": job.arn.split(":")[3],
+                }
+                if self.endpoint_url
+                else {}
+            ),
             **{str(k): str(v) for k, v in (job.request.get("Environment") or {}).items()},
             "PYTHONPATH": os.pathsep.join(
                 p for p in (str(REPO_ROOT / "plugins"), os.environ.get("PYTHONPATH", "")) if p
@@ -518,6 +536,16 @@ class Workloads:
         return {}
 
     def list_endpoints(self, region: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Newest first (SageMaker's default order), ``MaxResults`` (<= 100, default 10) per page with a
+        ``NextToken``, filtered by ``NameContains`` and ``StatusEquals``."""
+        limit = int(params.get("MaxResults", 10))
+        if not 1 <= limit <= 100:
+            raise AwsError("ValidationException", f"MaxResults {limit} must be between 1 and 100.", 400)
+        token = str(params.get("NextToken") or "")
+        try:
+            start = int(token) if token else 0
+        except ValueError:
+            raise AwsError("ValidationException", f"NextToken {token!r} is not valid.", 400) from None
         with self._lock:
             endpoints = [e for (r, _), e in self._endpoints.items() if r == region]
             for endpoint in endpoints:
@@ -530,7 +558,11 @@ class Workloads:
                     "LastModifiedTime": e.modified,
                     "EndpointStatus": e.status,
                 }
-                for e in sorted(endpoints, key=lambda e: e.created, reverse=True)
-                if not params.get("NameContains") or params["NameContains"] in e.name
+                for e in sorted(endpoints, key=lambda e: (e.created, e.name), reverse=True)
+                if (not params.get("NameContains") or params["NameContains"] in e.name)
+                and (not params.get("StatusEquals") or params["StatusEquals"] == e.status)
             ]
-        return {"Endpoints": summaries[: int(params.get("MaxResults", 10))]}
+        page: dict[str, Any] = {"Endpoints": summaries[start : start + limit]}
+        if start + limit < len(summaries):
+            page["NextToken"] = str(start + limit)
+        return page

@@ -7,7 +7,7 @@ answer that says the resource exists already (a concurrent or lost-response crea
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
@@ -51,6 +51,7 @@ class SageMakerJobsHook(AwsBaseHook):
         kwargs["client_type"] = "sagemaker"
         kwargs.setdefault("config", _RETRIES)
         super().__init__(*args, **kwargs)
+        self._s3: Any = None  # the S3 hook for model data ETags, made on first use
 
     def _fail(self, what: str, exc: ClientError) -> RegistryError:
         return RegistryError(f"SageMaker {what} failed ({_code(exc)}): {_message(exc)}")
@@ -114,3 +115,57 @@ class SageMakerJobsHook(AwsBaseHook):
             self.get_conn().update_endpoint(EndpointName=name, EndpointConfigName=config_name)
         except ClientError as exc:
             raise self._fail(f"updating endpoint {name!r} to configuration {config_name!r}", exc) from exc
+
+    def delete_endpoint(self, name: str) -> bool:
+        """Delete the endpoint; False when there was none (deleted already: the retry of a delete)."""
+        try:
+            self.get_conn().delete_endpoint(EndpointName=name)
+        except ClientError as exc:
+            if _missing(exc):
+                return False
+            raise self._fail(f"deleting endpoint {name!r}", exc) from exc
+        return True
+
+    def iter_endpoints(self) -> Iterator[dict[str, Any]]:
+        """Every endpoint of the registry's account and region (summaries, all pages)."""
+        paginator = self.get_conn().get_paginator("list_endpoints")
+        try:
+            for page in paginator.paginate(PaginationConfig={"PageSize": 100}):
+                yield from page.get("Endpoints", [])
+        except ClientError as exc:
+            raise self._fail("listing endpoints", exc) from exc
+
+    # -- what an endpoint serves (endpoint configurations and models are immutable in SageMaker) --------
+
+    def describe_endpoint_config(self, name: str) -> dict[str, Any] | None:
+        """The endpoint configuration called ``name``, or None when SageMaker has none by that name."""
+        try:
+            return dict(self.get_conn().describe_endpoint_config(EndpointConfigName=name))
+        except ClientError as exc:
+            if _missing(exc):
+                return None
+            raise self._fail(f"describing endpoint configuration {name!r}", exc) from exc
+
+    def describe_model(self, name: str) -> dict[str, Any] | None:
+        """The SageMaker model called ``name`` (its containers), or None when there is none."""
+        try:
+            return dict(self.get_conn().describe_model(ModelName=name))
+        except ClientError as exc:
+            if _missing(exc):
+                return None
+            raise self._fail(f"describing model {name!r}", exc) from exc
+
+    def object_etag(self, uri: str) -> str | None:
+        """The ETag (quotes stripped) of the S3 object at ``s3://bucket/key``, or None when it is gone."""
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        if not uri.startswith("s3://") or "/" not in uri[len("s3://") :]:
+            return None
+        bucket, _, key = uri[len("s3://") :].partition("/")
+        if self._s3 is None:
+            self._s3 = S3Hook(aws_conn_id=self.aws_conn_id, region_name=self.region_name)
+        try:
+            head = self._s3.head_object(key, bucket)
+        except ClientError as exc:
+            raise self._fail(f"reading the ETag of {uri}", exc) from exc
+        return str((head or {}).get("ETag", "")).strip('"') or None

@@ -321,6 +321,7 @@ class SyncIssueKind(StrEnum):
     UNKNOWN_LIFECYCLE = "unknown_lifecycle"  # a Stage/StageStatus pair the mapping table does not know
     DEAD_LETTER = "dead_letter"  # an event that kept failing, moved to the dead-letter queue
     REGISTRY_ERROR = "registry_error"  # a registry that could not be read (down, throttled, denied)
+    UNGOVERNED_ENDPOINT = "ungoverned_endpoint"  # an endpoint serves a version that is not approved
 
 
 class SyncWatermark(Base):

@@ -889,6 +889,17 @@ class Inventory:
                 select(Snapshot).where(Snapshot.model_id == current.id).order_by(Snapshot.id.desc()).limit(1)
             )
 
+    def approved_snapshot(self, model: int | str | Model) -> Snapshot | None:
+        """The newest snapshot approved for production (``mark_snapshot_deployed``), or None."""
+        with self._transaction() as session:
+            current = self._model(session, model)
+            return session.scalar(
+                select(Snapshot)
+                .where(Snapshot.model_id == current.id, Snapshot.deployed_at.is_not(None))
+                .order_by(Snapshot.id.desc())
+                .limit(1)
+            )
+
     def mark_snapshot_deployed(self, snapshot_id: int, *, at: datetime | None = None) -> Snapshot:
         with self._transaction() as session:
             snapshot = session.get(Snapshot, snapshot_id)
@@ -1117,6 +1128,19 @@ class Inventory:
                 query = query.where(SyncIssue.business_entity_id == self._entity(session, business_entity).id)
             result = session.execute(
                 query.values(resolved_at=utcnow()).execution_options(synchronize_session=False)
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def resolve_sync_issue_ids(self, ids: Sequence[int]) -> int:
+        """Close these open sync issues (their condition has cleared); returns how many were open."""
+        if not ids:
+            return 0
+        with self._transaction() as session:
+            result = session.execute(
+                update(SyncIssue)
+                .where(SyncIssue.id.in_(list(ids)), SyncIssue.resolved_at.is_(None))
+                .values(resolved_at=utcnow())
+                .execution_options(synchronize_session=False)
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
 

@@ -5,8 +5,10 @@ and reports Deployment/Complete in SageMaker, which ``WaitForDeploymentSensor`` 
 task makes the endpoint named by ``deployment.endpoint_name`` serve the endpoint configuration recorded in
 the snapshot's manifest: it creates the endpoint when there is none, updates it when it serves another
 configuration, and leaves it alone when it already serves this one; it waits in the triggerer while
-SageMaker creates or updates it, then reports Deployment/Complete on the package (as the deployer would),
-so the sensor records the model Deployed from SageMaker's word.
+SageMaker creates or updates it, checks that the endpoint serves this version (a model container naming
+the package, or the snapshot's image and model data: ``services/endpoints.py``), then reports
+Deployment/Complete on the package (as the deployer would), so the sensor records the model Deployed from
+SageMaker's word and the same check.
 """
 
 from __future__ import annotations
@@ -123,7 +125,7 @@ class DeployEndpointOperator(_ModelOperator):
         step = endpoint_step(described, config_name)
         if step == DONE:
             assert described is not None
-            return self._finish(context, name, config_name, content_hash, described)
+            return self._finish(context, name, config_name, content_hash, described, hook)
         if round_number > self.max_rounds:
             raise RegistryError(
                 f"SageMaker endpoint {name} still does not serve {config_name!r} after {self.max_rounds} "
@@ -170,9 +172,17 @@ class DeployEndpointOperator(_ModelOperator):
         )
 
     def _finish(
-        self, context: Context, name: str, config_name: str, content_hash: str, described: dict[str, Any]
+        self,
+        context: Context,
+        name: str,
+        config_name: str,
+        content_hash: str,
+        described: dict[str, Any],
+        hook: SageMakerJobsHook,
     ) -> dict[str, Any]:
-        """The endpoint serves the snapshot: report Deployment/Complete in SageMaker, as a deployer would."""
+        """The endpoint runs the snapshot's configuration: if that serves this version, report
+        Deployment/Complete in SageMaker, as a deployer would."""
+        how = self._serves(described, hook)
         ti = context["ti"]
         token = (ti.dag_id, ti.run_id, ti.task_id)
         registry = self.registry()
@@ -180,7 +190,7 @@ class DeployEndpointOperator(_ModelOperator):
             self.model.package_arn,
             GovernanceStatus.DEPLOYED,
             token_parts=token,
-            description=f"endpoint {name} InService with endpoint configuration {config_name}",
+            description=f"endpoint {name} InService with endpoint configuration {config_name} ({how})",
         )
         registry.put_metadata(self.model.package_arn, {"governance:endpoint": name}, token_parts=token)
         snapshot = self.inventory.mark_snapshot_deployed(int(self.snapshot_id))
@@ -191,4 +201,25 @@ class DeployEndpointOperator(_ModelOperator):
             "endpoint_arn": described.get("EndpointArn"),
             "endpoint_config": config_name,
             "snapshot": snapshot.content_hash,
+            "served_by": how,
         }
+
+    def _serves(self, described: dict[str, Any], hook: SageMakerJobsHook) -> str:
+        """How the endpoint serves this version (services/endpoints.py), or raise: Deployed means served."""
+        from model_governance.services.endpoints import ApprovedVersion, EndpointResolver, variant_serves
+
+        snapshot = self.inventory.get_snapshot(int(self.snapshot_id))
+        approved = ApprovedVersion.from_manifest(self.model.package_arn, snapshot.manifest)
+        resolver = EndpointResolver(hook)
+        endpoint = resolver.resolve(described)
+        for variant in endpoint.variants:
+            how = variant_serves(variant, approved, resolver.etag)
+            if how:
+                return how
+        raise InvalidInputError(
+            f"Endpoint {endpoint.name} is {endpoint.status} with configuration {endpoint.config_name}, but "
+            f"none of its models serves {self.model.package_arn} ({endpoint.problem or endpoint.summary()}). "
+            "Create the configuration's model from the package (a container with ModelPackageName set to "
+            "the version's ARN) or from the snapshot's image and ModelDataUrl, name that configuration in "
+            "the package's ENDPOINT_CONFIG, take a new snapshot and approve it."
+        )

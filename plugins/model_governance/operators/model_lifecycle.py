@@ -235,10 +235,14 @@ class MarkApprovedForDeploymentOperator(_ModelOperator):
 
 
 class WaitForDeploymentSensor(BaseSensorOperator, _ModelOperator):
-    """Wait until SageMaker reports the package Deployment/Complete, then record the model Deployed.
+    """Wait until SageMaker reports the package Deployment/Complete and an endpoint serves the approved
+    version, then record the model Deployed.
 
     Deployed is a status only SageMaker originates (the table's direction), so governance waits for it
-    rather than writing it. Reschedule mode: no worker slot is held between checks.
+    rather than writing it; and it means served (``services/endpoints.py``): endpoint -> configuration ->
+    model -> a container naming the package, or the snapshot's image and model data. Deployment/Complete
+    with no endpoint serving it is not recorded: the sensor keeps waiting and says why. Reschedule mode: no
+    worker slot is held between checks.
     """
 
     template_fields: Sequence[str] = ("model_id",)
@@ -250,6 +254,11 @@ class WaitForDeploymentSensor(BaseSensorOperator, _ModelOperator):
         super().__init__(**kwargs)
 
     def poke(self, context: Context) -> bool:
+        from model_governance.hooks.sagemaker_jobs import SageMakerJobsHook
+        from model_governance.services.endpoints import DeploymentCheck
+
+        if self.inventory.get_model(self.model.id).status == GovernanceStatus.DEPLOYED.value:
+            return True  # the lifecycle sync recorded it, with the same evidence
         described = self.registry().describe_model_package(self.model.package_arn)
         lifecycle = described.get("ModelLifeCycle") or {}
         if (
@@ -257,11 +266,25 @@ class WaitForDeploymentSensor(BaseSensorOperator, _ModelOperator):
             is not GovernanceStatus.DEPLOYED
         ):
             return False
+        entity = self.config.business_entity(self.inventory.business_entity_of_model(self.model).name)
+        check = DeploymentCheck(
+            inventory=self.inventory,
+            client=SageMakerJobsHook(aws_conn_id=entity.aws_conn_id, region_name=entity.region),
+        )
+        named = (described.get("CustomerMetadataProperties") or {}).get("governance:endpoint")
+        evidence = check.evidence(self.model, candidates=[named] if named else [])
+        if evidence is None:
+            self.log.warning(
+                "SageMaker reports Deployment/Complete for %s but no endpoint serves it (by "
+                "ModelPackageName, or by the snapshot's image and model data); not recording Deployed yet",
+                self.model.package_arn,
+            )
+            return False
         self.inventory.transition(
             self.model,
             GovernanceStatus.DEPLOYED,
             source=EventSource.SAGEMAKER,
             actor="sagemaker",
-            reason="SageMaker reports Deployment/Complete",
+            reason=f"SageMaker reports Deployment/Complete; {evidence.describe()}",
         )
         return True

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from model_governance.config import BusinessEntityConfig, GovernanceConfig
+    from model_governance.services.endpoints import EndpointReconciler
 
 #: The asset a business entity's queue feeds (one per entity; the DAG file builds its watcher).
 ASSET_PREFIX = "model_governance.sagemaker_events."
@@ -87,6 +88,7 @@ class SyncRegistryOperator(_GovernanceOperator):
             lookback=timedelta(seconds=settings.lookback_seconds),
             dashboard_base_url=self.config.dashboard_base_url,
             stop_run=self._run_stopper(settings.airflow_api_conn_id, settings.implementation_dag_id),
+            endpoints=self._endpoints(entity),
         )
         reports: list[SyncReport] = []
         try:
@@ -121,6 +123,20 @@ class SyncRegistryOperator(_GovernanceOperator):
                 {"trigger_run_id": m.mlc_run_id, "conf": {"package_arn": m.package_arn}} for m in pending
             ],
         }
+
+    def _endpoints(self, entity: BusinessEntityConfig) -> EndpointReconciler:
+        """What the registry's endpoints serve (Deployed means served; ungoverned endpoints found)."""
+        from model_governance.hooks.sagemaker_jobs import SageMakerJobsHook
+        from model_governance.hooks.sagemaker_registry import SageMakerRegistryHook
+        from model_governance.services.endpoints import EndpointReconciler
+
+        return EndpointReconciler(
+            inventory=self.inventory,
+            client=SageMakerJobsHook(aws_conn_id=entity.aws_conn_id, region_name=entity.region),
+            registry=SageMakerRegistryHook(aws_conn_id=entity.aws_conn_id, region_name=entity.region),
+            business_entity=entity.name,
+            on_decommission=self.config.deployment.on_decommission,
+        )
 
     @staticmethod
     def _run_stopper(conn_id: str | None, dag_id: str) -> Callable[[str, str], bool] | None:

@@ -172,7 +172,7 @@ def make_model(
         if endpoint_config:
             sagemaker.create_model(
                 ModelName=f"churn-model-{name}",
-                PrimaryContainer={"Image": IMAGE},
+                PrimaryContainer=dict(container),  # the package's artifacts: the endpoint serves this version
                 ExecutionRoleArn=f"arn:aws:iam::{sandbox.account_id}:role/sagemaker",
             )
             sagemaker.create_endpoint_config(
