@@ -207,3 +207,146 @@ def test_domain_modules_import_without_airflow(module: str) -> None:
         "print('{}')\n"
     )
     assert _run(blocker, dict(__import__("os").environ)) == {}
+
+
+# -- the wheel --------------------------------------------------------------------------------------------
+
+#: Run by the venv's own interpreter: where everything came from once the one-line DAG files are parsed.
+FROM_THE_WHEEL = """
+import json, sys
+from pathlib import Path
+from airflow.dag_processing.dagbag import DagBag
+from model_governance.documents import builtin_templates_dir
+from model_governance.inventory.db import make_engine, migrate
+bag = DagBag(dag_folder=sys.argv[1])
+engine = make_engine("sqlite:///" + sys.argv[2])
+migrate(engine)
+import sqlalchemy
+tables = sorted(t for t in sqlalchemy.inspect(engine).get_table_names() if t.startswith("mg_"))
+print(json.dumps({
+    "errors": bag.import_errors,
+    "dags": {dag_id: dag.fileloc for dag_id, dag in bag.dags.items()},
+    "dag_modules": {n: m.__file__ for n, m in sys.modules.items() if n.startswith("model_governance.dags.")},
+    "package": sys.modules["model_governance"].__file__,
+    "templates": str(builtin_templates_dir()),
+    "tables": tables,
+    "sys_path": sys.path,
+}))
+"""
+DAG_MODULES = ("use_case_registration", "sagemaker_model_implementation", "sagemaker_lifecycle_sync")
+
+
+def _copy_sources(dest: Path) -> Path:
+    """What the build reads, copied (the shared checkout gets no build/ or egg-info of ours)."""
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO_ROOT / name, dest / name)
+    skip = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    # documents/templates is a symlink to the top-level templates/: kept as one, so the build resolves it
+    shutil.copytree(REPO_ROOT / "plugins", dest / "plugins", symlinks=True, ignore=skip)
+    shutil.copytree(REPO_ROOT / "templates", dest / "templates", ignore=skip)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """``python -m build``: the sdist, then the wheel built from the unpacked sdist (as build does)."""
+    source = _copy_sources(tmp_path_factory.mktemp("source"))
+    dist = tmp_path_factory.mktemp("dist")
+    done = subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    (wheel,) = dist.glob("*.whl")
+    (sdist,) = dist.glob("*.tar.gz")
+    return {"wheel": wheel, "sdist": sdist}
+
+
+def test_build_makes_an_sdist_and_a_wheel_with_the_dags_templates_and_migrations(
+    built: dict[str, Path],
+) -> None:
+    import tarfile
+    import zipfile
+
+    names = set(zipfile.ZipFile(built["wheel"]).namelist())
+    for module in DAG_MODULES:
+        assert f"model_governance/dags/{module}.py" in names
+    for template in (REPO_ROOT / "templates").rglob("*"):
+        if template.is_file():
+            assert (
+                f"model_governance/documents/templates/{template.relative_to(REPO_ROOT / 'templates')}"
+                in names
+            )
+    for template in (REPO_ROOT / "plugins/model_governance/ui/templates").glob("*.j2"):
+        assert f"model_governance/ui/templates/{template.name}" in names
+    versions = (REPO_ROOT / "plugins/model_governance/inventory/migrations/versions").glob("*.py")
+    for migration in versions:
+        assert f"model_governance/inventory/migrations/versions/{migration.name}" in names
+    assert {
+        "model_governance/inventory/migrations/env.py",
+        "model_governance/inventory/migrations/script.py.mako",
+    } <= names
+    entry_points = zipfile.ZipFile(built["wheel"]).read(
+        next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
+    )
+    assert b"model_governance.get_provider_info:get_provider_info" in entry_points
+    with tarfile.open(built["sdist"]) as sdist:
+        members = sdist.getnames()
+    assert any(m.endswith("model_governance/documents/templates/jira/use_case.j2") for m in members), members[
+        :20
+    ]
+
+
+def test_the_installed_wheel_alone_serves_the_dags(built: dict[str, Path], tmp_path: Path) -> None:
+    """A fresh venv holding only the wheel; its dependencies are read from .venv's site-packages as a plain
+    path (a path entry's .pth files are not run, so the editable install's /plugins entry stays out)."""
+    import sysconfig
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", "-q"]
+    subprocess.run([*pip, str(built["wheel"])], check=True, timeout=300, capture_output=True)
+    (site / "_outer_venv_libraries.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+
+    # the user's dags folder: the repository's one-line files, nothing else
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    for module in DAG_MODULES:
+        shutil.copy2(REPO_ROOT / "dags" / f"{module}.py", dags / f"{module}.py")
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    env = airflow_env(tmp_path / "home", AIRFLOW__CORE__DAGS_FOLDER=str(dags))
+    env["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(plugins)
+    env.pop("PYTHONPATH", None)
+    env.pop("VIRTUAL_ENV", None)
+    done = subprocess.run(
+        [str(python), "-c", FROM_THE_WHEEL, str(dags), str(tmp_path / "inventory.db")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert result["errors"] == {}, result["errors"]
+    assert result["dags"] == {module: str(dags / f"{module}.py") for module in DAG_MODULES}
+    assert result["package"].startswith(str(site)), result["package"]
+    assert set(result["dag_modules"]) == {f"model_governance.dags.{m}" for m in DAG_MODULES}
+    assert all(path.startswith(str(site)) for path in result["dag_modules"].values()), result["dag_modules"]
+    assert result["templates"].startswith(str(site)), result["templates"]
+    assert "mg_business_entity" in result["tables"], "the migrations ran from the wheel"
+    checkout = {str(REPO_ROOT), str(REPO_ROOT / "plugins")}
+    assert not checkout & set(result["sys_path"]), result["sys_path"]
