@@ -712,11 +712,11 @@ def test_init_creates_the_inventory_database(postgres_server: str) -> None:
         admin.dispose()
 
 
-# -- the README's AWS setup ------------------------------------------------------------------------------
+# -- the docs' AWS setup (docs/aws-setup.md) ---------------------------------------------------------------
 
 
 def _readme_json_blocks() -> list[Any]:
-    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    text = (REPO_ROOT / "docs" / "aws-setup.md").read_text(encoding="utf-8")
     return [json.loads(block) for block in re.findall(r"```json\n(.*?)```", text, flags=re.DOTALL)]
 
 
@@ -725,7 +725,7 @@ def _camel(name: str) -> str:
 
 
 def test_readme_iam_policy_covers_every_sagemaker_call() -> None:
-    """Each SageMaker API the hooks call is granted by the README's policy (a new call fails here)."""
+    """Each SageMaker API the hooks call is granted by the documented policy (a new call fails here)."""
     policies = [b for b in _readme_json_blocks() if isinstance(b, dict) and "Statement" in b]
     granted = {
         action
@@ -743,7 +743,7 @@ def test_readme_iam_policy_covers_every_sagemaker_call() -> None:
     missing = sorted(
         f"sagemaker:{_camel(name)}" for name in called if f"sagemaker:{_camel(name)}" not in granted
     )
-    assert not missing, f"add {missing} to the IAM policy in README.md (AWS setup for real accounts)"
+    assert not missing, f"add {missing} to the IAM policy in docs/aws-setup.md"
     # Tags on created groups and endpoints need AddTags; the S3 steps need these.
     assert {"sagemaker:AddTags", "s3:GetObject", "s3:PutObject", "s3:ListBucket", "iam:PassRole"} <= granted
     patterns = [
