@@ -3,6 +3,10 @@ dag-processor, triggerer.
 
 Each process runs in its own session so teardown can stop it and every child it started. Defaults are
 the embedded shape (SQLite metadata DB, LocalExecutor); ``overrides`` switch to Postgres + Celery.
+
+Runs are driven and watched through the REST API (one HTTP request each) rather than the CLI: every
+``airflow`` command is a new process importing Airflow, seconds of CPU on a small machine, and tests poll.
+The admin password is written before the api-server starts, so it is known without reading its logs.
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ import secrets
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +84,13 @@ class AirflowCluster:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     # One secret per local cluster, so api-server and workers agree and nothing fixed is in the code.
     jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    #: The simple auth manager's ``admin`` password (written to its passwords file before the start).
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(16), repr=False)
+    _token: str | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def env(self) -> dict[str, str]:
@@ -116,11 +130,23 @@ class AirflowCluster:
 
     def start(self) -> AirflowCluster:
         self.home.mkdir(parents=True, exist_ok=True)
+        passwords = self.home / "simple_auth_manager_passwords.json.generated"
+        if not passwords.exists():
+            # The simple auth manager keeps passwords it finds in this file and generates the others.
+            passwords.write_text(json.dumps({"admin": self.password}) + "\n")
+        else:
+            self.password = json.loads(passwords.read_text())["admin"]
         self.cli("db", "migrate", timeout=300)
         for component in self.components:
-            # "celery worker" and the like are two words on the command line.
-            args = [component, "--port", str(self.port)] if component == "api-server" else component.split()
-            log = (self.home / f"{component.replace(' ', '-')}.log").open("wb")
+            self.start_component(component)
+        self._wait_for_api()
+        return self
+
+    def start_component(self, component: str) -> None:
+        """Start one component (again, e.g. after ``stop_component``); its log is appended to."""
+        # "celery worker" and the like are two words on the command line.
+        args = [component, "--port", str(self.port)] if component == "api-server" else component.split()
+        with (self.home / f"{component.replace(' ', '-')}.log").open("ab") as log:
             self.processes[component] = subprocess.Popen(  # noqa: S603 - our own airflow binary
                 [airflow_binary(), *args],
                 env=self.env,
@@ -128,17 +154,26 @@ class AirflowCluster:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self._wait_for_api()
-        return self
 
-    def _wait_for_api(self, timeout: float = 120) -> None:
+    def stop_component(self, component: str, timeout: float = 60) -> None:
+        """Stop one component and every child it started (SIGTERM, SIGKILL after ``timeout``)."""
+        process = self.processes.pop(component)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+    def _wait_for_api(self, timeout: float = 300) -> None:
         import urllib.request
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._check_alive()
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v2/version", timeout=2):
+                with urllib.request.urlopen(f"{self.url}/api/v2/version", timeout=2):  # noqa: S310 - ours
                     return
             except OSError:
                 time.sleep(1)
@@ -165,36 +200,107 @@ class AirflowCluster:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
 
+    # -- REST API -------------------------------------------------------------------------------------
+
+    def api(self, method: str, path: str, body: Any = None, *, allow: tuple[int, ...] = ()) -> Any:
+        """One request to the api-server as admin (``path`` under ``/api/v2``); the JSON answer, or None
+        for a status in ``allow`` (e.g. 404 while a DAG is not parsed yet)."""
+        for attempt in (1, 2):
+            request = urllib.request.Request(  # noqa: S310 - our own api-server
+                f"{self.url}/api/v2/{path.lstrip('/')}",
+                data=None if body is None else json.dumps(body).encode(),
+                headers={"Content-Type": "application/json", "Authorization": f"Bearer {self._bearer()}"},
+                method=method,
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - our api-server
+                    text = response.read()
+                    return json.loads(text) if text else None
+            except urllib.error.HTTPError as exc:
+                if exc.code == 401 and attempt == 1:
+                    self._token = None  # expired: log in again once
+                    continue
+                if exc.code in allow:
+                    return None
+                raise RuntimeError(
+                    f"{method} /api/v2/{path} answered {exc.code}: {exc.read()[:2000]!r}"
+                ) from None
+        raise AssertionError("unreachable")
+
+    def _bearer(self) -> str:
+        if self._token is None:
+            request = urllib.request.Request(  # noqa: S310 - our own api-server
+                f"{self.url}/auth/token",
+                data=json.dumps({"username": "admin", "password": self.password}).encode(),
+                headers={"Content-Type": "application/json"},
+                method="POST",
+            )
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - our api-server
+                self._token = str(json.loads(response.read())["access_token"])
+        return self._token
+
     # -- DAG runs -------------------------------------------------------------------------------------
 
-    def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
+    def wait_for_dag(self, dag_id: str, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._check_alive()
-            listed = self.cli("dags", "list", "-o", "json", check=False)
-            if listed.returncode == 0 and any(d.get("dag_id") == dag_id for d in _json(listed.stdout)):
+            if self.api("GET", f"dags/{_q(dag_id)}", allow=(404,)) is not None:
                 return
             time.sleep(2)
         raise TimeoutError(f"DAG {dag_id} was not parsed:\n{self.log_tail('dag-processor')}")
 
     def trigger(self, dag_id: str, run_id: str, conf: Mapping[str, Any] | None = None) -> None:
-        args = ["dags", "trigger", dag_id, "--run-id", run_id]
-        if conf:
-            args += ["--conf", json.dumps(conf)]
-        self.cli(*args)
+        # As ``airflow dags trigger`` does: no logical date, the run is due now.
+        self.api(
+            "POST",
+            f"dags/{_q(dag_id)}/dagRuns",
+            {"dag_run_id": run_id, "logical_date": None, "conf": dict(conf or {})},
+        )
+
+    def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
+        """Every run of ``dag_id`` (``run_id``, ``state``, ``conf``, ...), oldest first."""
+        runs: list[dict[str, Any]] = []
+        while True:
+            page = self.api(
+                "GET", f"dags/{_q(dag_id)}/dagRuns?limit=100&offset={len(runs)}&order_by=id", allow=(404,)
+            )
+            batch = (page or {}).get("dag_runs", [])
+            runs += [{**run, "run_id": run["dag_run_id"]} for run in batch]
+            if len(batch) < 100:
+                return runs
 
     def run_state(self, dag_id: str, run_id: str) -> str | None:
-        listed = self.cli("dags", "list-runs", dag_id, "-o", "json", check=False)
-        for run in _json(listed.stdout) if listed.returncode == 0 else []:
-            if run.get("run_id") == run_id:
-                return str(run.get("state"))
-        return None
+        run = self.api("GET", f"dags/{_q(dag_id)}/dagRuns/{_q(run_id)}", allow=(404,))
+        return None if run is None else str(run.get("state"))
 
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
-        listed = self.cli("tasks", "states-for-dag-run", dag_id, run_id, "-o", "json", check=False)
-        if listed.returncode != 0:
-            return {}
-        return {row["task_id"]: str(row.get("state")) for row in _json(listed.stdout)}
+        states: dict[str, str] = {}
+        offset = 0
+        while True:
+            page = self.api(
+                "GET",
+                f"dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances?limit=100&offset={offset}",
+                allow=(404,),
+            )
+            batch = (page or {}).get("task_instances", [])
+            for row in sorted(batch, key=lambda r: r.get("map_index", -1)):
+                states[row["task_id"]] = str(row.get("state"))
+            offset += len(batch)
+            if len(batch) < 100:
+                return states
+
+    def clear_run(self, dag_id: str, run_id: str) -> None:
+        """Clear every task of one run (as the UI's "Clear" on a run does): it runs again from the start."""
+        self.api(
+            "POST",
+            f"dags/{_q(dag_id)}/clearTaskInstances",
+            {"dry_run": False, "dag_run_id": run_id, "only_failed": False, "reset_dag_runs": True},
+        )
+
+    def fail_run(self, dag_id: str, run_id: str, note: str | None = None) -> None:
+        """Mark a run failed (its unfinished tasks stop; deferred ones leave the triggerer)."""
+        self.api("PATCH", f"dags/{_q(dag_id)}/dagRuns/{_q(run_id)}", {"state": "failed", "note": note})
 
     def wait_for_task_state(
         self, dag_id: str, run_id: str, task_id: str, states: set[str], timeout: float = 180
@@ -234,6 +340,10 @@ class AirflowCluster:
             and f"task_id={task_id}" in str(path)
         ]
         return "\n".join(texts)
+
+
+def _q(part: str) -> str:
+    return urllib.parse.quote(part, safe="")
 
 
 def _json(text: str) -> list[dict[str, Any]]:

@@ -1,5 +1,12 @@
 """Test tiers (as astronomer-cosmos does it): unit/ needs no server, integration/ starts the sandboxes or
-uses PostgreSQL, e2e/ runs real Airflow processes. Shared fixtures live here."""
+uses PostgreSQL, e2e/ runs real Airflow processes. Shared fixtures live here.
+
+Markers are set by folder here (``unit``, ``integration``, ``e2e``; ``postgres`` for tests on the local
+PostgreSQL server), so ``-m "not e2e"`` and the like select tiers. For pytest-xdist (``make test`` runs
+``--dist loadgroup``) every test gets an ``xdist_group``: its file, so a module's fixtures start once, and
+in e2e/ one group for every test on the shared ``stack`` (one Airflow cluster, one worker) and one per
+module that starts a cluster of its own (it runs on another worker at the same time). Session fixtures
+(the sandboxes) start once per worker, each on a free port with its own temporary files."""
 
 from __future__ import annotations
 
@@ -28,6 +35,34 @@ __all__ = ["REPO_ROOT", "airflow_env"]
 POSTGRES_HOST = os.environ.get("MG_TEST_POSTGRES_HOST", "127.0.0.1")
 POSTGRES_PORT = int(os.environ.get("MG_TEST_POSTGRES_PORT", "5432"))
 POSTGRES_USER = os.environ.get("MG_TEST_POSTGRES_USER", "postgres")
+
+
+TIERS = ("unit", "integration", "e2e")
+#: The group of the e2e tests that run on the shared Airflow stack (tests/e2e/conftest.py).
+SHARED_STACK_GROUP = "e2e-shared-stack"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the node ids
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests_dir = Path(__file__).resolve().parent
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())  # what the test uses, its fixtures' fixtures included
+        try:
+            relative = item.path.resolve().relative_to(tests_dir)
+        except ValueError:
+            continue
+        tier = relative.parts[0] if len(relative.parts) > 1 else None
+        if tier in TIERS:
+            item.add_marker(getattr(pytest.mark, tier))
+        if "postgres_server" in fixtures and item.get_closest_marker("postgres") is None:
+            item.add_marker(pytest.mark.postgres)
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        if tier == "e2e":
+            group = SHARED_STACK_GROUP if "stack" in fixtures else f"e2e-{item.path.stem}"
+        else:
+            group = relative.as_posix()
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def _port_open(host: str, port: int) -> bool:

@@ -2,42 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from model_governance.approvals import approval_marker
 from sandbox.airflow_cluster import AirflowCluster
 from sandbox.jira.pytest_fixtures import JiraSandboxProcess
+from tests.e2e.conftest import Stack
 
-DAGS = Path(__file__).parent / "dags"
 
-
-@pytest.fixture(scope="module")
-def cluster(
-    jira_sandbox: JiraSandboxProcess, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[AirflowCluster]:
-    login, secret = jira_sandbox.credentials()
-    connection = {
-        "conn_type": "jira",
-        "host": jira_sandbox.url,
-        "login": login,
-        "password": secret,
-        "extra": {"flavor": "cloud"},
-    }
-    airflow = AirflowCluster(
-        home=tmp_path_factory.mktemp("airflow"),
-        dags_folder=DAGS,
-        overrides={"AIRFLOW_CONN_JIRA_E2E": json.dumps(connection)},
-    )
-    airflow.start()
-    try:
-        yield airflow
-    finally:
-        airflow.stop()
+@pytest.fixture
+def cluster(stack: Stack) -> AirflowCluster:
+    """The shared stack: it loads tests/e2e/dags/approval_e2e.py and has the ``jira_e2e`` connection."""
+    return stack.airflow
 
 
 def _ticket(sandbox: JiraSandboxProcess, marker: str, timeout: float = 120) -> str:
