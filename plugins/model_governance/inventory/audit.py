@@ -411,12 +411,16 @@ def verify_links(
     chain: str,
     links: Sequence[_LinkFields],
     keyring: AuditKeyring,
-    current: Iterable[CurrentRecord] = (),
+    current: Iterable[CurrentRecord] | None = None,
     model_status: str | None = None,
     status_version: int | None = None,
     anchor: Anchor | None = None,
 ) -> list[str]:
-    """Every problem found in ``chain``'s ``links`` (ordered by seq); an empty list means intact."""
+    """Every problem found in ``chain``'s ``links`` (ordered by seq); an empty list means intact.
+
+    ``current``: the rows the database holds now for this chain; each must match its latest link and
+    every chained record must still be there (None: the links alone are checked, e.g. offline).
+    """
     problems: list[str] = []
     previous: _LinkFields | None = None
     latest: dict[tuple[str, int], _LinkFields] = {}
@@ -450,6 +454,27 @@ def verify_links(
             status_links += 1
             problems.extend(_check_step(where, record, last_status, approved_kinds))
             last_status = record.get("to_status")
+    if current is not None:
+        problems.extend(_check_rows(chain, latest, current))
+    if model_status is not None and last_status is not None and last_status != model_status:
+        problems.append(
+            f"chain {chain}: the model's status {model_status!r} is not the last chained status "
+            f"{last_status!r}"
+        )
+    if status_version is not None and status_links and status_links != status_version:
+        problems.append(
+            f"chain {chain}: the model records {status_version} status changes but the chain holds "
+            f"{status_links}"
+        )
+    if anchor is not None:
+        problems.extend(check_anchor(chain, links, keyring, anchor))
+    return problems
+
+
+def _check_rows(
+    chain: str, latest: Mapping[tuple[str, int], _LinkFields], current: Iterable[CurrentRecord]
+) -> list[str]:
+    problems: list[str] = []
     seen: set[tuple[str, int]] = set()
     for row in current:
         key = (row.kind, row.record_id)
@@ -464,18 +489,6 @@ def verify_links(
     for (kind, record_id), link in latest.items():
         if (kind, record_id) not in seen:
             problems.append(f"{kind} id {record_id} of {describe_link(link)} is missing from the database")
-    if model_status is not None and last_status is not None and last_status != model_status:
-        problems.append(
-            f"chain {chain}: the model's status {model_status!r} is not the last chained status "
-            f"{last_status!r}"
-        )
-    if status_version is not None and status_links and status_links != status_version:
-        problems.append(
-            f"chain {chain}: the model records {status_version} status changes but the chain holds "
-            f"{status_links}"
-        )
-    if anchor is not None:
-        problems.extend(_check_anchor(chain, links, keyring, anchor))
     return problems
 
 
@@ -495,14 +508,17 @@ def _check_step(
         needed = APPROVAL_REQUIRED.get(GovernanceStatus(target)) if target is not None else None
     except ValueError:
         needed = None
-    if needed is not None and needed not in approved_kinds:
-        problems.append(
-            f"{where} moves to {target!r} without a verified {needed} approval earlier in the chain"
-        )
+    if needed is not None:
+        if needed in approved_kinds:
+            approved_kinds.discard(needed)  # one approval allows one step: a re-review needs a new ticket
+        else:
+            problems.append(
+                f"{where} moves to {target!r} without a verified {needed} approval earlier in the chain"
+            )
     return problems
 
 
-def _check_anchor(
+def check_anchor(
     chain: str, links: Sequence[_LinkFields], keyring: AuditKeyring, anchor: Anchor
 ) -> list[str]:
     if not anchor.authentic(keyring):

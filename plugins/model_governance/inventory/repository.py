@@ -749,6 +749,20 @@ class Inventory:
                 anchor_seq=anchor.seq if anchor is not None else None,
             )
 
+    def chained_records(self, model: int | str | Model) -> dict[str, list[dict[str, Any]]]:
+        """The model's rows that belong in its audit chain, by record kind, as chained (``row_fields``)."""
+        with self._transaction() as session:
+            current = self._model(session, model)
+            events = list(
+                session.scalars(
+                    select(StatusEvent).where(StatusEvent.model_id == current.id).order_by(StatusEvent.seq)
+                )
+            )
+            found: dict[str, list[dict[str, Any]]] = {}
+            for row in self._chained_rows(session, current.id, events):
+                found.setdefault(row.kind, []).append(row.fields)
+            return found
+
     def _model_id(self, model: int | str | Model) -> int:
         if isinstance(model, Model):
             return model.id

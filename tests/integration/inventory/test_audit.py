@@ -217,8 +217,8 @@ def test_deleted_tail_with_rollback(keyed: Inventory, model: int) -> None:
     with keyed.engine.begin() as conn:
         cut = conn.execute(
             text(
-                "SELECT MIN(seq) FROM mg_audit_link WHERE chain = :c AND kind = 'status_event' AND record_id ="
-                " (SELECT id FROM mg_status_event WHERE model_id = :m AND seq = 5)"
+                "SELECT MIN(seq) FROM mg_audit_link WHERE chain = :c AND kind = 'status_event' "
+                "AND record_id = (SELECT id FROM mg_status_event WHERE model_id = :m AND seq = 5)"
             ),
             {"c": model_chain(model), "m": model},
         ).scalar_one()
@@ -270,7 +270,7 @@ def test_truncated_tables(keyed: Inventory, model: int) -> None:
     postgres = keyed.engine.dialect.name == "postgresql"
     for table in GUARDED:
         statement = f"TRUNCATE {table} CASCADE" if postgres else f"DELETE FROM {table}"
-        with pytest.raises(Exception, match="append-only|never deleted"), keyed.engine.begin() as conn:
+        with pytest.raises(Exception, match=r"append-only|never deleted"), keyed.engine.begin() as conn:
             conn.execute(text(statement))
     _drop_guards(keyed)
     with keyed.engine.begin() as conn:
@@ -338,7 +338,7 @@ def test_database_guards(keyed: Inventory, model: int) -> None:
     )
     now = datetime.now(UTC)
     for seq, prev in ((head.seq + 2, head.mac), (head.seq + 1, "f" * 64), (head.seq, head.prev_mac)):
-        with pytest.raises(Exception, match="append-only in order|UNIQUE|unique"), keyed.engine.begin() as c:
+        with pytest.raises(Exception, match=r"append-only in order|UNIQUE|unique"), keyed.engine.begin() as c:
             c.execute(text(insert_link), {"c": head.chain, "s": seq, "p": prev, "m": "0" * 64, "at": now})
     with pytest.raises(Exception, match="append-only"), keyed.engine.begin() as conn:
         conn.execute(text("UPDATE mg_audit_link SET record = '{}'"))
@@ -400,7 +400,7 @@ def test_a_missing_key_says_what_to_set(
 ) -> None:
     monkeypatch.delenv(AUDIT_KEYS_ENV, raising=False)
     unkeyed = Inventory(keyed.engine)
-    with pytest.raises(ConfigurationError, match="model_governance_audit.*MODEL_GOVERNANCE_AUDIT_KEYS"):
+    with pytest.raises(ConfigurationError, match=r"model_governance_audit.*MODEL_GOVERNANCE_AUDIT_KEYS"):
         unkeyed.transition(model, S.PRE_IMPLEMENTATION_REVIEW, source="governance", actor="a", reason="r")
     assert keyed.get_model(model).status_version == 1  # nothing written without the key
 
@@ -468,7 +468,8 @@ def test_migration_chains_the_rows_already_there(inventory_url: str) -> None:
         conn.execute(
             text(
                 "INSERT INTO mg_approval (kind, model_id, jira_key, state, decided_by, decided_at, "
-                "decision_status, created_at) VALUES ('PIA', 1, 'MLC-1', 'APPROVED', 'acc', :t, 'Approved', :t)"
+                "decision_status, created_at) "
+                "VALUES ('PIA', 1, 'MLC-1', 'APPROVED', 'acc', :t, 'Approved', :t)"
             ),
             {"t": now},
         )
