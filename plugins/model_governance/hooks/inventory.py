@@ -36,15 +36,17 @@ class GovernanceInventoryHook(BaseHook):
         keyring = self.audit_keyring()
         return Inventory.from_url(inventory_url(self.config), audit_keyring=keyring, anchors=self._anchors())
 
-    def audit_keyring(self) -> AuditKeyring:
-        """The audit chain's key: connection ``model_governance_audit`` (login = key id, password = secret),
-        else the MODEL_GOVERNANCE_AUDIT_KEYS environment variable, else ConfigurationError saying so."""
+    def audit_keyring(self) -> AuditKeyring | None:
+        """The audit chain's key from connection ``model_governance_audit`` (login = key id, password =
+        secret). Without the connection: None, and the inventory reads MODEL_GOVERNANCE_AUDIT_KEYS when it
+        first signs or verifies (a ConfigurationError saying what to set if neither exists), so read-only
+        users such as the dashboard's document download still work."""
         from airflow.sdk.exceptions import AirflowNotFoundException
 
         try:
             conn = self.get_connection(AUDIT_CONN_ID)
         except AirflowNotFoundException:
-            return AuditKeyring.from_env()
+            return None
         return keyring_from_connection(conn.login, conn.password, conn.extra_dejson)
 
     def _anchors(self) -> S3AnchorStore | None:
