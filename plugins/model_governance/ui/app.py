@@ -39,7 +39,7 @@ from model_governance.inventory.repository import parse_model_package_arn
 from model_governance.lifecycle import GovernanceStatus
 from model_governance.redaction import get_logger, redact, redact_text
 from model_governance.ui import charts
-from model_governance.ui.monitoring import describe_errors, parse_metric_push
+from model_governance.ui.monitoring import MetricPush, describe_errors, parse_metric_push
 from model_governance.ui.queries import (
     REQUIRED_APPROVALS,
     URGENT_KINDS,
@@ -217,7 +217,8 @@ def create_app(services: DashboardServices, *, url_prefix: str = URL_PREFIX) -> 
         title="Model governance dashboard",
         docs_url=None,
         redoc_url=None,
-        openapi_url=None,
+        # The schema of the pages and the push API, for clients and for the schemathesis tests.
+        openapi_url="/api/v1/openapi.json",
     )
     env = _environment()
 
@@ -409,7 +410,25 @@ def create_app(services: DashboardServices, *, url_prefix: str = URL_PREFIX) -> 
             headers["Content-Length"] = str(stream.content_length)
         return StreamingResponse(stream.chunks, media_type=document.media_type, headers=headers)
 
-    @app.post("/api/v1/metrics", status_code=201)
+    @app.post(
+        "/api/v1/metrics",
+        status_code=201,
+        # The body is read (size-limited) and validated by hand; this tells clients and tests its shape.
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": MetricPush.model_json_schema()}},
+            },
+            "responses": {
+                "401": {"description": "not authenticated"},
+                "403": {"description": "role may not push metrics"},
+                "404": {"description": "model not in the inventory"},
+                "413": {"description": f"body larger than {MAX_BODY_BYTES} bytes"},
+                "415": {"description": "body is not application/json"},
+                "422": {"description": "a field is invalid: each problem with its field and fix"},
+            },
+        },
+    )
     async def push_metric(request: Request) -> Response:
         user = await services.authenticate(request)
         if user is None:
