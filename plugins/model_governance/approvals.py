@@ -1,8 +1,9 @@
-"""Approval decisions taken from Jira, and the four-eyes policy that decides whether they count.
+"""Approval decisions taken from Jira, and the separation-of-duties rules that decide whether they count.
 
-Pure domain code (no Airflow, no HTTP): the Jira hook turns REST answers into these values, the operators
-act on the verdict. A decision is who moved the ticket to which status, and when, read from the issue
-changelog; it counts only if the mover is allowed to decide.
+Pure domain code (no Airflow, no HTTP): the Jira hook turns REST answers into these values, the approval
+service (``services/approvals.py``) acts on the verdict. A decision is who moved the ticket to which
+status, and when, read from the issue changelog; it counts only if ``GateRules`` accept its mover, compared
+by Jira account (Cloud ``accountId``, Data Center username), never by email.
 """
 
 from __future__ import annotations
@@ -41,7 +42,11 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Person:
-    """A Jira user as the changelog names them: Cloud gives an accountId, Data Center a name/key."""
+    """A Jira user as the changelog names them: Cloud gives an accountId, Data Center a name/key.
+
+    People are compared by Jira account only (``account``): Cloud leaves ``emailAddress`` out for users who
+    hide it, so an email comparison silently fails to recognise them.
+    """
 
     account_id: str | None = None
     name: str | None = None
@@ -59,19 +64,32 @@ class Person:
         )
 
     @property
-    def identity(self) -> str:
-        """The most stable identifier we have: accountId, then username, then email."""
-        return self.account_id or self.name or self.email or "unknown"
+    def account(self) -> str | None:
+        """The Jira account: Cloud ``accountId``, Data Center username; None when Jira did not say."""
+        return self.account_id or self.name or None
 
-    def matches(self, who: str | None) -> bool:
-        """True when ``who`` (an email, accountId or username from our records) is this person."""
-        if not who:
-            return False
-        wanted = who.strip().lower()
-        return any(
-            value is not None and value.strip().lower() == wanted
-            for value in (self.account_id, self.name, self.email)
-        )
+    @property
+    def identity(self) -> str:
+        """For messages: the account, else the email, else "unknown"."""
+        return self.account or self.email or "unknown"
+
+    @property
+    def label(self) -> str:
+        """A person's name for ticket comments and logs."""
+        if self.display_name and self.account:
+            return f"{self.display_name} ({self.account})"
+        return self.display_name or self.identity
+
+    def matches(self, account: str | None) -> bool:
+        """True when ``account`` (a Cloud accountId or Data Center username) is this person's account."""
+        return same_account(self.account, account)
+
+
+def same_account(first: str | None, second: str | None) -> bool:
+    """Jira accounts are equal (Data Center usernames are case-insensitive; accountIds never collide so)."""
+    if not first or not second:
+        return False
+    return first.strip().casefold() == second.strip().casefold()
 
 
 @dataclass(frozen=True)
@@ -118,7 +136,7 @@ def decision_from_changelog(
         for item in history.get("items", []):
             if item.get("field") != "status":
                 continue
-            created = _parse_jira_time(history.get("created"))
+            created = parse_jira_time(history.get("created"))
             if latest is None or created >= latest[0]:
                 latest = (created, history, item)
     if latest is None:
@@ -140,7 +158,7 @@ def decision_from_changelog(
     )
 
 
-def _parse_jira_time(value: Any) -> datetime:
+def parse_jira_time(value: Any) -> datetime:
     """Jira writes ``2026-11-22T10:00:00.000+0000``; Python wants a colon in the offset before 3.11 only."""
     if not value:
         raise InvalidInputError("A Jira changelog entry has no 'created' time; the changelog is malformed.")
@@ -150,35 +168,188 @@ def _parse_jira_time(value: Any) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-@dataclass(frozen=True)
-class ApproverPolicy:
-    """Four eyes: who may decide an approval.
+#: Roles of the people who may not decide an approval.
+OWNER = "owner"
+REQUESTER = "requester"
+REGISTRANT = "registrant"
 
-    Never the model's (or use case's) owner, never whoever requested the approval; and, when approver
-    groups are configured for the approval kind, only members of at least one of them.
+#: A justification comment starts with this (case-insensitive); the rest is the justification.
+JUSTIFICATION_PREFIX = "justification:"
+#: The fewest characters a justification may have: "ok" is not one.
+JUSTIFICATION_MIN_LENGTH = 20
+
+BLOCK, JUSTIFY, ALLOW = "block", "justify", "allow"
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """One person who may not decide an approval, as our records name them and as Jira accounts.
+
+    ``resolved`` False means the identity could not be matched to a Jira account: then no move counts
+    (we cannot tell whether the mover is this person) until ``approvals.identity_map`` maps it. Resolved
+    with no ``accounts`` means the identity is mapped to no person (a pipeline role, or someone without a
+    Jira account), so there is nobody to exclude.
     """
 
-    owner: str | None = None
-    requester: str | None = None
-    approver_groups: tuple[str, ...] = field(default_factory=tuple)
+    role: str
+    who: str
+    accounts: tuple[str, ...] = ()
+    resolved: bool = True
+    note: str = ""
+    #: Other names of the same identity (a registrant's profile ARN and IAM ARN), for the identity_map.
+    aliases: tuple[str, ...] = ()
 
-    def refusal(self, decision: Decision, mover_groups: Iterable[str] = ()) -> str | None:
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "role": self.role,
+            "who": self.who,
+            "accounts": list(self.accounts),
+            "resolved": self.resolved,
+            "note": self.note,
+            "aliases": list(self.aliases),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Exclusion:
+        return cls(
+            role=str(data["role"]),
+            who=str(data["who"]),
+            accounts=tuple(str(a) for a in data.get("accounts") or ()),
+            resolved=bool(data.get("resolved", True)),
+            note=str(data.get("note") or ""),
+            aliases=tuple(str(a) for a in data.get("aliases") or ()),
+        )
+
+    def excludes(self, account: str | None) -> bool:
+        return any(same_account(account, excluded) for excluded in self.accounts)
+
+
+def failed_gated_tests(report: Mapping[str, Any] | None) -> list[str]:
+    """Ids of a risk test report's failed results (only gated results can fail): the metric id, plus
+    ``/feature`` and ``/group`` where it has them."""
+    ids = set()
+    for result in (report or {}).get("results", []):
+        if result.get("status") == "failed":
+            parts = [str(result.get("test"))]
+            parts += [str(result[k]) for k in ("feature", "group") if result.get(k) is not None]
+            ids.add("/".join(parts))
+    return sorted(ids)
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A ticket comment: who wrote it (by account), when, and its text."""
+
+    author: Person
+    created: datetime
+    body: str
+
+
+def justification_of(comments: Iterable[Comment], mover: Person, decided_at: datetime) -> str | None:
+    """The mover's latest justification written before the move, or None.
+
+    A justification is a comment by the same Jira account, written no later than the move, starting with
+    ``Justification:`` and saying at least ``JUSTIFICATION_MIN_LENGTH`` characters after it.
+    """
+    found: tuple[datetime, str] | None = None
+    for comment in comments:
+        if not mover.account or not same_account(comment.author.account, mover.account):
+            continue
+        if comment.created > decided_at:
+            continue
+        text = comment.body.strip()
+        if not text.lower().startswith(JUSTIFICATION_PREFIX):
+            continue
+        reason = text[len(JUSTIFICATION_PREFIX) :].strip()
+        if len(reason) < JUSTIFICATION_MIN_LENGTH:
+            continue
+        if found is None or comment.created >= found[0]:
+            found = (comment.created, reason)
+    return found[1] if found else None
+
+
+@dataclass(frozen=True)
+class GateRules:
+    """What makes a move of one approval ticket count: separation of duties and the risk-level policy.
+
+    :param kind: the approval kind (an ``ApprovalKind`` value).
+    :param exclusions: the people who may not decide (owner, requester, registrant), by Jira account.
+    :param approver_groups: Jira groups one of which the mover must be in; empty: no group needed.
+    :param one_person_many_gates: False: a person who approved another gate of the same model version
+        (``other_gates``) may not approve this one.
+    :param other_gates: Jira account -> the kind of another gate of this version they approved.
+    :param failed_tests: the failed gated risk tests of this version (test results review only).
+    :param failed_tests_action: ``block``, ``justify`` or ``allow``: what those failures do to Done.
+    :param risk_level: for messages.
+    """
+
+    kind: str
+    exclusions: tuple[Exclusion, ...] = ()
+    approver_groups: tuple[str, ...] = ()
+    one_person_many_gates: bool = True
+    other_gates: Mapping[str, str] = field(default_factory=dict)
+    failed_tests: tuple[str, ...] = ()
+    failed_tests_action: str = ALLOW
+    risk_level: str | None = None
+
+    @property
+    def needs_justification(self) -> bool:
+        return bool(self.failed_tests) and self.failed_tests_action == JUSTIFY
+
+    def refusal(
+        self, decision: Decision, mover_groups: Iterable[str] = (), justification: str | None = None
+    ) -> str | None:
         """Why the decision does not count, or None when it does."""
         mover = decision.decided_by
-        if mover.identity == "unknown":
-            return "the changelog does not say who moved the ticket"
-        if mover.matches(self.owner):
-            return f"{mover.display_name or mover.identity} owns the model and cannot approve it (four eyes)"
-        if mover.matches(self.requester):
+        if not mover.account:
             return (
-                f"{mover.display_name or mover.identity} requested this approval and cannot decide it "
-                "(four eyes)"
+                "the changelog does not name the Jira account that moved the ticket, so it cannot be "
+                "checked against the people who may not decide"
             )
-        if self.approver_groups:
-            groups = {g.lower() for g in mover_groups}
-            if not groups.intersection(g.lower() for g in self.approver_groups):
+        for exclusion in self.exclusions:
+            if not exclusion.resolved:
                 return (
-                    f"{mover.display_name or mover.identity} is not in an approver group "
+                    f"the {exclusion.role} {exclusion.who} could not be matched to a Jira account"
+                    f"{f' ({exclusion.note})' if exclusion.note else ''}, so no move can be checked against "
+                    f"them; an operator must map {exclusion.who!r} in the approvals.identity_map setting "
+                    "(to a Jira account, or to null for no person), then the ticket can be moved again"
+                )
+        for exclusion in self.exclusions:
+            if exclusion.excludes(mover.account):
+                return (
+                    f"{mover.label} is the {exclusion.role} ({exclusion.who}) and may not decide this "
+                    "approval (separation of duties)"
+                )
+        if self.approver_groups:
+            groups = {g.casefold() for g in mover_groups}
+            if not groups.intersection(g.casefold() for g in self.approver_groups):
+                return (
+                    f"{mover.label} is not a member of an approver group of this gate "
                     f"({', '.join(self.approver_groups)})"
                 )
+        if decision.outcome is not Outcome.APPROVED:
+            return None
+        if not self.one_person_many_gates:
+            for account, other in self.other_gates.items():
+                if same_account(account, mover.account):
+                    return (
+                        f"{mover.label} already approved the {other} gate of this model version, and at "
+                        f"risk level {self.risk_level or 'of this use case'} one person may approve only "
+                        "one of its gates"
+                    )
+        if self.failed_tests and self.failed_tests_action == BLOCK:
+            return (
+                f"gated risk tests failed ({', '.join(self.failed_tests)}), and at risk level "
+                f"{self.risk_level or 'of this use case'} a version with failed tests cannot pass this "
+                "review until it is re-tested: reject the ticket, or fix the data or the model and test it "
+                "again"
+            )
+        if self.needs_justification and justification is None:
+            return (
+                f"gated risk tests failed ({', '.join(self.failed_tests)}), and at risk level "
+                f"{self.risk_level or 'of this use case'} approving them needs a justification: as "
+                f"{mover.label}, add a comment starting with 'Justification:' that says why the failures "
+                f"are acceptable (at least {JUSTIFICATION_MIN_LENGTH} characters), then move the ticket to "
+                "Done again"
+            )
         return None

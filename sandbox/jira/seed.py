@@ -53,6 +53,9 @@ USERS = [
         "private-reviewer", "Pat Private", "712020:0b1c2d3e-0000-4000-8000-0000000000p3", email_visible=False
     ),
     _user("viewer", "Vera Viewer", "712020:0b1c2d3e-0000-4000-8000-0000000000v4"),
+    # A use case owner who may edit tickets but must never approve their own model; hides their email on
+    # Cloud, the case an email comparison misses (separation of duties compares accountIds).
+    _user("owner", "Olivia Owner", "712020:0b1c2d3e-0000-4000-8000-0000000000w7", email_visible=False),
     _user("outsider", "Otto Outsider", "712020:0b1c2d3e-0000-4000-8000-0000000000o5"),
     _user("admin", "Ada Admin", "712020:0b1c2d3e-0000-4000-8000-0000000000a6"),
 ]
@@ -61,9 +64,9 @@ GROUPS = {
     USERS_GROUP: [u["id"] for u in USERS],
     ADMIN_GROUP: ["admin"],
     # Browse the governance projects.
-    "mlc-members": ["mlc-bot", "reviewer", "risk-officer", "private-reviewer", "viewer", "admin"],
+    "mlc-members": ["mlc-bot", "reviewer", "risk-officer", "private-reviewer", "viewer", "admin", "owner"],
     # Create, edit, comment, attach and transition there.
-    "mlc-editors": ["mlc-bot", "reviewer", "risk-officer", "private-reviewer", "admin"],
+    "mlc-editors": ["mlc-bot", "reviewer", "risk-officer", "private-reviewer", "admin", "owner"],
     # Who may approve (the project checks this against the changelog author; Jira does not enforce it).
     "model-reviewers": ["reviewer", "risk-officer", "private-reviewer"],
 }

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import BaseHook
 
-from model_governance.approvals import Decision, decision_from_changelog
+from model_governance.approvals import Comment, Decision, Person, decision_from_changelog, parse_jira_time
 from model_governance.exceptions import ConfigurationError, JiraError
 
 if TYPE_CHECKING:
@@ -440,6 +440,67 @@ class JiraHook(BaseHook):
             return []
         user = self._rest("get", "2/user", params={**params, "expand": "groups"}, idempotent=True)
         return [g["name"] for g in ((user or {}).get("groups") or {}).get("items", [])]
+
+    def find_users(self, identifier: str) -> list[Person]:
+        """The Jira users ``identifier`` may name: an email (user search), else an account.
+
+        An account is a Cloud accountId or a Data Center username, read directly. An email is searched
+        (Cloud ``query``, Data Center ``username``, both prefix or substring matches): the caller picks
+        among the candidates, since Cloud leaves out the email of users who hide it.
+        """
+        value = identifier.strip()
+        if not value:
+            return []
+        cloud = self.settings.flavor == CLOUD
+        if "@" in value:
+            params = {"query": value} if cloud else {"username": value}
+            found = self._rest(
+                "get",
+                f"{self.settings.api}/user/search",
+                params={**params, "maxResults": 50},
+                idempotent=True,
+            )
+            return [Person.from_jira(raw) for raw in found or [] if isinstance(raw, Mapping)]
+        try:
+            raw = self._rest(
+                "get",
+                "2/user",
+                params={"accountId": value} if cloud else {"username": value},
+                idempotent=True,
+            )
+        except JiraError as exc:
+            if getattr(exc, "status_code", None) in (400, 404):
+                return []
+            raise
+        return [Person.from_jira(raw)] if raw else []
+
+    def comments(self, key: str) -> list[Comment]:
+        """Every comment of the ticket, oldest first, with its author's account and time."""
+        found: list[Comment] = []
+        start = 0
+        while True:
+            page = (
+                self._rest(
+                    "get",
+                    f"2/issue/{key}/comment",
+                    params={"startAt": start, "maxResults": 100, "orderBy": "created"},
+                    idempotent=True,
+                )
+                or {}
+            )
+            batch = page.get("comments", [])
+            for raw in batch:
+                body = raw.get("body")
+                found.append(
+                    Comment(
+                        author=Person.from_jira(raw.get("author")),
+                        created=parse_jira_time(raw.get("created")),
+                        body=body if isinstance(body, str) else str(body or ""),
+                    )
+                )
+            start += len(batch)
+            if not batch or start >= int(page.get("total", start)):
+                return found
 
     # -- prerequisites --------------------------------------------------------------------------------
 

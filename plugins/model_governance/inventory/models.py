@@ -245,6 +245,13 @@ class Approval(Base):
     run_id: Mapped[str | None] = mapped_column(String(250))
     task_id: Mapped[str | None] = mapped_column(String(250))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Separation of duties (migration 0005): the people who may not decide, resolved to Jira accounts
+    #: when the ticket was opened (``approvals.Exclusion.to_dict`` each), the Jira account of the verified
+    #: decider, the justification a failed-tests policy asked for, and the moves refused (who, when, why).
+    excluded: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    decided_by_account: Mapped[str | None] = mapped_column(String(128), index=True)
+    justification: Mapped[str | None] = mapped_column(Text)
+    refusals: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class Snapshot(Base):

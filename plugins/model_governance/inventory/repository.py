@@ -804,8 +804,13 @@ class Inventory:
         dag_id: str | None = None,
         run_id: str | None = None,
         task_id: str | None = None,
+        excluded: Sequence[Mapping[str, Any]] | None = None,
     ) -> Approval:
-        """Record an open approval ticket (idempotent by Jira key)."""
+        """Record an open approval ticket (idempotent by Jira key).
+
+        ``excluded``: the people who may not decide it, resolved to Jira accounts when it was opened
+        (``approvals.Exclusion.to_dict`` each); a retry keeps the first record's.
+        """
         from model_governance.config import ApprovalKind
 
         try:
@@ -830,6 +835,7 @@ class Inventory:
                 run_id=run_id,
                 task_id=task_id,
                 state=ApprovalState.OPEN.value,
+                excluded=None if excluded is None else [dict(item) for item in excluded],
             )
             session.add(approval)
             session.flush()
@@ -844,8 +850,14 @@ class Inventory:
         decided_by: str,
         decided_at: datetime,
         decision_status: str,
+        decided_by_account: str | None = None,
+        justification: str | None = None,
     ) -> Approval:
-        """Record the verified decision taken from the Jira changelog (same decision again is a no-op)."""
+        """Record the verified decision taken from the Jira changelog (same decision again is a no-op).
+
+        ``decided_by_account`` is the decider's Jira account (what separation of duties compares);
+        ``justification`` the comment a failed-tests policy required.
+        """
         state = ApprovalState.APPROVED if approved else ApprovalState.REJECTED
         with self._transaction() as session:
             approval = session.scalar(select(Approval).where(Approval.jira_key == jira_key))
@@ -861,10 +873,45 @@ class Inventory:
             approval.decided_by = _require(decided_by, "decided_by")
             approval.decided_at = decided_at
             approval.decision_status = decision_status
+            approval.decided_by_account = decided_by_account
+            approval.justification = justification
             session.flush()
             link = self._chain_link(session, self._approval_chain(approval), "approval", "decided", approval)
         self._anchor(link)
         return approval
+
+    def approval(self, jira_key: str) -> Approval | None:
+        """The approval recorded for a Jira ticket, or None."""
+        with self._transaction() as session:
+            return session.scalar(select(Approval).where(Approval.jira_key == jira_key))
+
+    def update_approval_exclusions(self, jira_key: str, excluded: Sequence[Mapping[str, Any]]) -> None:
+        """Replace the excluded people of an open approval (an identity mapped since it was opened)."""
+        with self._transaction() as session:
+            approval = session.scalar(select(Approval).where(Approval.jira_key == jira_key))
+            if approval is None:
+                raise NotFoundError(f"No approval is recorded for Jira ticket {jira_key!r}.")
+            if approval.state != ApprovalState.OPEN.value:
+                return
+            approval.excluded = [dict(item) for item in excluded]
+            session.flush()
+            self._chain_link(session, self._approval_chain(approval), "approval", "excluded", approval)
+
+    def record_approval_refusal(self, jira_key: str, refusal: Mapping[str, Any]) -> bool:
+        """Append a refused move (``at``, ``by``, ``account``, ``status``, ``reason``) once per mover and
+        time; False when it was recorded already (a retried task refuses the same move again)."""
+        with self._transaction() as session:
+            approval = session.scalar(select(Approval).where(Approval.jira_key == jira_key))
+            if approval is None:
+                raise NotFoundError(f"No approval is recorded for Jira ticket {jira_key!r}.")
+            refusals = list(approval.refusals or [])
+            key = (refusal.get("at"), refusal.get("account"))
+            if any((item.get("at"), item.get("account")) == key for item in refusals):
+                return False
+            approval.refusals = [*refusals, dict(refusal)]
+            session.flush()
+            self._chain_link(session, self._approval_chain(approval), "approval", "refused", approval)
+            return True
 
     def approvals(self, *, model_id: int | None = None, use_case_id: int | None = None) -> Sequence[Approval]:
         query = select(Approval).order_by(Approval.id)

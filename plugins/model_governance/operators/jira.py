@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from model_governance.approvals import approval_marker
 from model_governance.exceptions import ConfigurationError, InvalidInputError
 from model_governance.sensors.jira import JiraApprovalSensor
+from model_governance.services.approvals import ApprovalRequest, TicketText
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -19,7 +19,10 @@ class JiraApprovalOperator(JiraApprovalSensor):
     The ticket carries a marker label derived from dag_id, run_id, task_id and approval kind, so a retried
     task, a cleared task or a rerun of the run finds its ticket instead of opening another. Links (Airflow
     run, SageMaker package, document) are added as remote links; files are attached once by name + SHA-256.
-    Everything else is ``JiraApprovalSensor``: deferred wait, four eyes, inventory record.
+    Opening goes through the approval service, which also resolves who may not decide (owner, requester,
+    registrant) to Jira accounts and records them with the request; the rendered ticket says who may
+    decide and which risk-level policy applies. Everything else is ``JiraApprovalSensor``: deferred wait,
+    verified decision, inventory record.
 
     :param summary: / :param description: the ticket text (templated). ``description`` is wiki markup for
         Data Center or a string or ADF document for Cloud. Left out, both are rendered from the ticket
@@ -69,20 +72,21 @@ class JiraApprovalOperator(JiraApprovalSensor):
         if self.check_project:
             self.hook.check_project(project)
         ti = context["ti"]
-        summary, description = self._ticket_text(context)
-        ticket = self.hook.create_ticket(
-            marker=approval_marker(
-                dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id, kind=self.approval_kind
+        request = self.approval_request(context)
+        summary, description = self._ticket_text(request)
+        ticket = self.service.open(
+            request,
+            TicketText(
+                summary=summary,
+                description=description,
+                project_key=project,
+                issue_type=self.issue_type or self.config.jira.issue_type,
+                labels=(
+                    "model-governance",
+                    f"approval-{self.approval_kind.lower().replace('_', '-')}",
+                    *self.labels,
+                ),
             ),
-            project_key=project,
-            summary=summary,
-            description=description,
-            issue_type=self.issue_type or self._configured_issue_type(),
-            labels=[
-                "model-governance",
-                f"approval-{self.approval_kind.lower().replace('_', '-')}",
-                *self.labels,
-            ],
         )
         self.log.info("Approval ticket %s %s", ticket.url, "opened" if ticket.created else "found")
         for title, url in sorted((self.links or {}).items()):
@@ -91,16 +95,12 @@ class JiraApprovalOperator(JiraApprovalSensor):
             self.hook.attach(ticket.key, filename=filename, content=content)
         ti.xcom_push(key="issue_key", value=ticket.key)
         ti.xcom_push(key="issue_url", value=ticket.url)
-        if self.record_decision and (self.model_id or self.use_case_id):
-            self._record_request(context, ticket.key)
         self.issue_key = ticket.key
         self.project_key = project
         return super().execute(context)
 
     def _configured_project(self) -> str:
-        from model_governance.config import load_config
-
-        project = load_config().jira.project_key
+        project = self.config.jira.project_key
         if not project:
             raise ConfigurationError(
                 f"No Jira project for task {self.task_id!r}: pass project_key, set it in the Jira "
@@ -108,31 +108,33 @@ class JiraApprovalOperator(JiraApprovalSensor):
             )
         return project
 
-    def _configured_issue_type(self) -> str:
-        from model_governance.config import load_config
-
-        return load_config().jira.issue_type
-
-    def _ticket_text(self, context: Context) -> tuple[str, Any]:
+    def _ticket_text(self, request: ApprovalRequest) -> tuple[str, Any]:
         if self.summary is not None and self.description is not None:
             return self.summary, self.description
+        from dataclasses import replace
+
         from model_governance.documents.context import Links
         from model_governance.documents.tickets import render_ticket
         from model_governance.ticket_context import ticket_context
 
         links = dict(self.links or {})
+        duties = self.service.duties(request)
         ctx = ticket_context(
             self._inventory(),
             kind=self.approval_kind,
-            use_case_id=int(self.use_case_id) if self.use_case_id else None,
-            model_id=int(self.model_id) if self.model_id else None,
+            use_case_id=request.use_case_id,
+            model_id=request.model_id,
             requested_by=self.requester,
-            approvers=self.approver_groups or (),
+            approvers=duties["approver_groups"],
             links=Links(
                 airflow_run=links.get("Airflow run"), model_package=links.get("SageMaker model package")
             ),
         )
-        rendered = render_ticket(ctx, flavor=self.hook.settings.flavor)
+        # Who may decide and what the risk level's policy does: the ticket says which rules apply.
+        ctx = replace(ctx, extra={**ctx.extra, "duties": duties})
+        rendered = render_ticket(
+            ctx, flavor=self.hook.settings.flavor, templates_dir=self.config.templates_dir
+        )
         return self.summary or rendered.summary, self.description or rendered.description
 
     def _s3_attachments(self) -> dict[str, bytes]:
@@ -147,10 +149,8 @@ class JiraApprovalOperator(JiraApprovalSensor):
 
         conn_id = self.aws_conn_id
         if conn_id is None and self.model_id:
-            from model_governance.config import load_config
-
             entity = self._inventory().business_entity_of_model(int(self.model_id))
-            conn_id = load_config().business_entity(entity.name).aws_conn_id
+            conn_id = self.config.business_entity(entity.name).aws_conn_id
         s3 = S3Hook(aws_conn_id=conn_id)
         files = {}
         for filename, uri in self.attachment_uris.items():

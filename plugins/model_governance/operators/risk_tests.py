@@ -41,12 +41,14 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import quote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from model_governance.approvals import Decision, Outcome, failed_gated_tests
 from model_governance.config import ApprovalKind
 from model_governance.exceptions import (
     ApprovalRejectedError,
@@ -87,10 +89,11 @@ if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from airflow.sdk import Context
 
-    from model_governance.hooks.jira import JiraHook, Ticket
+    from model_governance.hooks.jira import JiraHook
     from model_governance.hooks.sagemaker_jobs import SageMakerJobsHook
     from model_governance.inventory import RiskTestRun, Snapshot
     from model_governance.risk_tests import RiskTestReport
+    from model_governance.services.approvals import ApprovalRequest, ApprovalService
 
 #: Failure tickets wait for weeks; Airflow's 7-day sensor default would fail them.
 WAIT_A_YEAR = timedelta(days=365)
@@ -110,14 +113,9 @@ def run_key(dag_id: str, run_id: str, task_id: str, attempt: int) -> str:
 
 
 def failed_test_ids(report: Mapping[str, Any] | None) -> list[str]:
-    """Ids of the results that failed: the metric id, plus ``/feature`` and ``/group`` where it has them."""
-    ids = set()
-    for result in (report or {}).get("results", []):
-        if result.get("status") == "failed":
-            parts = [str(result.get("test"))]
-            parts += [str(result[k]) for k in ("feature", "group") if result.get(k) is not None]
-            ids.add("/".join(parts))
-    return sorted(ids)
+    """Ids of the results that failed: the metric id, plus ``/feature`` and ``/group`` where it has them
+    (the same ids the test results review's failed-tests policy looks at)."""
+    return failed_gated_tests(report)
 
 
 @dataclass(frozen=True)
@@ -208,60 +206,9 @@ class RunRiskTestsOperator(_ModelOperator):
         issue_key: str | None = None,
         job_name: str | None = None,
     ) -> dict[str, Any]:
-        from model_governance.triggers.jira import DECIDED, DELETED
-
         if job_name is not None:
             return self._job_complete(context, event, attempt, job_name)
-        if (
-            not isinstance(event, dict)
-            or "status" not in event
-            or not issue_key
-            or isinstance(attempt, bool)
-            or not isinstance(attempt, int)
-        ):
-            raise JiraError(
-                f"Unexpected resume of task {self.task_id!r}: event {event!r}, attempt {attempt!r}, "
-                f"ticket {issue_key!r}. Clear the task to go back to its risk test failure ticket."
-            )
-        status = event["status"]
-        if status == DELETED:
-            raise NotFoundError(
-                f"Risk test failure ticket {issue_key} was deleted before it was decided; clear this task to "
-                "open a new ticket, or restore the ticket in Jira."
-            )
-        if status != DECIDED:
-            raise JiraError(
-                f"Jira trigger for risk test failure ticket {issue_key} reported {status!r}: {event}"
-            )
-        hook = self._jira()
-        decision = hook.decision(issue_key)
-        if decision is None:  # moved on again (e.g. reopened) since the trigger saw it
-            self._defer(hook, attempt, issue_key)
-        assert decision is not None  # _defer does not return
-        self.inventory.record_approval_decision(
-            issue_key,
-            approved=decision.outcome.value == "approved",
-            decided_by=decision.decided_by.email or decision.decided_by.identity,
-            decided_at=decision.decided_at,
-            decision_status=decision.status,
-        )
-        who = decision.decided_by.display_name or decision.decided_by.identity
-        if decision.outcome.value != "approved":
-            # As the ticket says: Rejected ends the model's life cycle here.
-            self.move_to(
-                context, GovernanceStatus.REJECTED, f"risk test failure ticket {issue_key} rejected by {who}"
-            )
-            raise ApprovalRejectedError(
-                f"Risk test failure ticket {issue_key} was rejected by {who} at "
-                f"{decision.decided_at.isoformat()}: the standard risk tests of {self.model.package_arn} are "
-                "not run again and this run stops.",
-                decision.to_dict(),
-            )
-        if attempt > self.max_reruns:
-            raise self._exhausted(attempt, "the ticket was moved to Done, but no re-run is left", issue_key)
-        self.log.info("%s moved %s to Done: running the risk tests again", who, issue_key)
-        snapshot, plan = self._prepare()
-        return self._attempt(context, snapshot, plan, attempt + 1)
+        return self._on_ticket_event(context, event, attempt, issue_key)
 
     # -- one attempt ------------------------------------------------------------------------------------
 
@@ -664,20 +611,77 @@ class RunRiskTestsOperator(_ModelOperator):
         return uri
 
     # -- failures and their tickets ---------------------------------------------------------------------
+    # The RISK_TEST_FAILURE ticket is an approval like any other: the approval service opens it, checks who
+    # moved it (separation of duties, by Jira account) and records the verified decision; this task only
+    # says what a decision does (Done: run again; Rejected: stop).
 
     def _after_failure(self, context: Context, snapshot: Snapshot, attempt: int, error: str) -> NoReturn:
-        hook = self._jira()
-        ticket = self._open_ticket(context, hook, snapshot, attempt, error)
+        key = self._open_ticket(context, snapshot, attempt, error)
         if attempt > self.max_reruns:
-            hook.comment(
-                ticket.key,
+            self._jira().comment(
+                key,
                 f"No re-run is left: the standard risk tests failed to run {attempt} time(s) in this DAG "
                 f"run (max_reruns={self.max_reruns}), so moving this ticket changes nothing and the run "
                 "stops. Fix the cause, then start a new run of the DAG for this model version.",
                 marker="mg-risk-tests-no-rerun-left",
             )
-            raise self._exhausted(attempt, error, ticket.key)
-        self._defer(hook, attempt, ticket.key)
+            raise self._exhausted(attempt, error, key)
+        self._defer(attempt, key)
+
+    def _on_ticket_event(
+        self, context: Context, event: dict[str, Any] | None, attempt: int | None, issue_key: str | None
+    ) -> dict[str, Any]:
+        """Back from waiting on the failure ticket: take its verified decision, or wait again."""
+        from model_governance.triggers.jira import DECIDED, DELETED
+
+        if (
+            not isinstance(event, dict)
+            or "status" not in event
+            or not issue_key
+            or isinstance(attempt, bool)
+            or not isinstance(attempt, int)
+        ):
+            raise JiraError(
+                f"Unexpected resume of task {self.task_id!r}: event {event!r}, attempt {attempt!r}, "
+                f"ticket {issue_key!r}. Clear the task to go back to its risk test failure ticket."
+            )
+        status = event["status"]
+        if status == DELETED:
+            raise NotFoundError(
+                f"Risk test failure ticket {issue_key} was deleted before it was decided; clear this task to "
+                "open a new ticket, or restore the ticket in Jira."
+            )
+        if status != DECIDED:
+            raise JiraError(
+                f"Jira trigger for risk test failure ticket {issue_key} reported {status!r}: {event}"
+            )
+        decision = self._approvals().verified_decision(self._failure_request(context, attempt), issue_key)
+        if decision is None:  # refused (and moved back), or moved on again since the trigger saw it
+            self._defer(attempt, issue_key)
+        assert decision is not None  # _defer does not return
+        return self._follow_decision(context, attempt, issue_key, decision)
+
+    def _follow_decision(
+        self, context: Context, attempt: int, issue_key: str, decision: Decision
+    ) -> dict[str, Any]:
+        """What a verified decision on the failure ticket does: Done runs the tests again, Rejected stops."""
+        who = decision.decided_by.label
+        if decision.outcome is not Outcome.APPROVED:
+            # As the ticket says: Rejected ends the model's life cycle here.
+            self.move_to(
+                context, GovernanceStatus.REJECTED, f"risk test failure ticket {issue_key} rejected by {who}"
+            )
+            raise ApprovalRejectedError(
+                f"Risk test failure ticket {issue_key} was rejected by {who} at "
+                f"{decision.decided_at.isoformat()}: the standard risk tests of {self.model.package_arn} are "
+                "not run again and this run stops.",
+                decision.to_dict(),
+            )
+        if attempt > self.max_reruns:
+            raise self._exhausted(attempt, "the ticket was moved to Done, but no re-run is left", issue_key)
+        self.log.info("%s moved %s to Done: running the risk tests again", who, issue_key)
+        snapshot, plan = self._prepare()
+        return self._attempt(context, snapshot, plan, attempt + 1)
 
     def _exhausted(self, attempt: int, error: str, issue_key: str) -> RiskTestJobError:
         return RiskTestJobError(
@@ -686,22 +690,48 @@ class RunRiskTestsOperator(_ModelOperator):
             f"{issue_key}). Fix the cause, then start a new run of the DAG for this model version."
         )
 
-    def _jira(self) -> JiraHook:
+    @cached_property
+    def _jira_hook(self) -> JiraHook:
         from model_governance.hooks.jira import JiraHook
 
         return JiraHook(self.jira_conn_id or self.config.jira.conn_id)
 
-    def _open_ticket(
-        self, context: Context, hook: JiraHook, snapshot: Snapshot, attempt: int, error: str
-    ) -> Ticket:
-        """The RISK_TEST_FAILURE ticket of this attempt: found by its marker, else opened with the error."""
-        from model_governance.approvals import approval_marker
-        from model_governance.documents.context import Asset, Links, SnapshotInfo
-        from model_governance.documents.tickets import render_ticket
-        from model_governance.ticket_context import ticket_context
+    def _jira(self) -> JiraHook:
+        return self._jira_hook
+
+    @cached_property
+    def _approval_service(self) -> ApprovalService:
+        from model_governance.sensors.jira import approval_service
+
+        return approval_service(hook=self._jira(), config=self.config, inventory=self.inventory, log=self.log)
+
+    def _approvals(self) -> ApprovalService:
+        return self._approval_service
+
+    def _failure_request(self, context: Context, attempt: int) -> ApprovalRequest:
+        from model_governance.services.approvals import ApprovalRequest
 
         ti = context["ti"]
         kind = ApprovalKind.RISK_TEST_FAILURE
+        return ApprovalRequest(
+            kind=kind.value,
+            dag_id=ti.dag_id,
+            run_id=ti.run_id,
+            task_id=ti.task_id,
+            model_id=self.model.id,
+            marker_kind=f"{kind.value}-{attempt}",
+        )
+
+    def _open_ticket(self, context: Context, snapshot: Snapshot, attempt: int, error: str) -> str:
+        """The RISK_TEST_FAILURE ticket of this attempt: found by its marker, else opened with the error."""
+        from model_governance.documents.context import Asset, Links, SnapshotInfo
+        from model_governance.documents.tickets import render_ticket
+        from model_governance.services.approvals import TicketText
+        from model_governance.ticket_context import ticket_context
+
+        ti = context["ti"]
+        hook, service = self._jira(), self._approvals()
+        request = self._failure_request(context, attempt)
         project = hook.settings.project_key or self.config.jira.project_key
         hook.check_project(project)
         manifest = snapshot.manifest or {}
@@ -710,11 +740,12 @@ class RunRiskTestsOperator(_ModelOperator):
             for role, item in sorted((manifest.get("assets") or {}).items())
             if isinstance(item, dict) and item.get("uri")
         ]
+        duties = service.duties(request)
         ctx = ticket_context(
             self.inventory,
-            kind=kind,
+            kind=request.kind,
             model_id=self.model.id,
-            approvers=self.config.jira.approver_groups.get(kind, []),
+            approvers=duties["approver_groups"],
             links=Links(airflow_run=_run_url(self.config.airflow_base_url, ti.dag_id, ti.run_id)),
         )
         ctx = replace(
@@ -730,52 +761,40 @@ class RunRiskTestsOperator(_ModelOperator):
                 endpoint_config_name=manifest.get("endpoint_config_name"),
                 suite_version=manifest.get("risk_test_suite_version"),
             ),
+            extra={**ctx.extra, "duties": duties},
         )
         rendered = render_ticket(ctx, flavor=hook.settings.flavor, templates_dir=self.config.templates_dir)
-        ticket = hook.create_ticket(
-            marker=approval_marker(
-                dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id, kind=f"{kind.value}-{attempt}"
+        ticket = service.open(
+            request,
+            TicketText(
+                summary=f"{rendered.summary} (attempt {attempt} of {self.max_reruns + 1})",
+                description=rendered.description,
+                project_key=project,
+                issue_type=self.config.jira.issue_type,
+                labels=("model-governance", "approval-risk-test-failure"),
             ),
-            project_key=project,
-            summary=f"{rendered.summary} (attempt {attempt} of {self.max_reruns + 1})",
-            description=rendered.description,
-            issue_type=self.config.jira.issue_type,
-            labels=["model-governance", "approval-risk-test-failure"],
         )
         self.log.info("Risk test failure ticket %s %s", ticket.url, "opened" if ticket.created else "found")
-        self.inventory.record_approval_requested(
-            kind=kind.value,
-            jira_key=ticket.key,
-            model_id=self.model.id,
-            dag_id=ti.dag_id,
-            run_id=ti.run_id,
-            task_id=ti.task_id,
-        )
         ti.xcom_push(key="failure_issue_key", value=ticket.key)
-        return ticket
+        return ticket.key
 
-    def _defer(self, hook: JiraHook, attempt: int, issue_key: str) -> NoReturn:
-        from model_governance.triggers.jira import JiraApprovalTrigger
+    def _defer(self, attempt: int, issue_key: str) -> NoReturn:
+        from model_governance.sensors.jira import defer_on_ticket
 
-        settings = hook.settings
         poll = (
             self.poll_interval if self.poll_interval is not None else self.config.jira.poll_interval_seconds
         )
-        self.defer(
-            trigger=JiraApprovalTrigger(
-                jira_conn_id=hook.jira_conn_id,
-                project_key=issue_key.rsplit("-", 1)[0],
-                issue_key=issue_key,
-                done_status=settings.done_status,
-                rejected_status=settings.rejected_status,
-                poll_interval=float(poll),
-                direct_check_interval=self.direct_check_interval,
-                search_lag_margin=self.search_lag_margin,
-            ),
-            method_name="execute_complete",
+        defer_on_ticket(
+            self,
+            hook=self._jira(),
+            issue_key=issue_key,
+            poll_interval=float(poll),
+            direct_check_interval=self.direct_check_interval,
+            search_lag_margin=self.search_lag_margin,
             kwargs={"attempt": attempt, "issue_key": issue_key},
             timeout=self.wait_timeout,
         )
+        raise AssertionError("defer() does not return")  # pragma: no cover
 
     def _recorded_attempts(self, prefix: str) -> dict[int, RiskTestRun]:
         """The attempts recorded for this task of this DAG run, by attempt number."""

@@ -1,16 +1,19 @@
-"""Wait for a verified decision on a Jira approval ticket: deferred, four-eyes checked, recorded."""
+"""Wait for a verified decision on a Jira approval ticket: deferred, separation of duties checked, recorded.
+
+A thin adapter over ``services.approvals.ApprovalService``, which every gate uses (the risk-test-failure
+loop of ``RunRiskTestsOperator`` too): this module builds the service for an Airflow task and waits.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
-from model_governance.approvals import ApproverPolicy, Decision, Outcome
-from model_governance.config import ApprovalKind
+from model_governance.approvals import Decision, Outcome
 from model_governance.exceptions import (
     ApprovalRejectedError,
     InvalidInputError,
@@ -18,32 +21,110 @@ from model_governance.exceptions import (
     NotFoundError,
 )
 from model_governance.hooks.jira import JiraHook
+from model_governance.services.approvals import ApprovalRequest, ApprovalService
 from model_governance.triggers.jira import DECIDED, DELETED, REMINDER_DUE, JiraApprovalTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from model_governance.inventory import Inventory
+    from model_governance.config import GovernanceConfig
+    from model_governance.inventory import Inventory, Model
 
 #: Approvals wait for weeks; Airflow's 7-day sensor default would fail them.
 WAIT_A_YEAR = timedelta(days=365)
 
 
+def approval_service(
+    *,
+    hook: JiraHook,
+    config: GovernanceConfig,
+    inventory: Inventory | None,
+    log: Any,
+    record: bool = True,
+) -> ApprovalService:
+    """The approval service of an Airflow task: its Jira hook, the inventory, the version's registrant
+    read from SageMaker (``CreatedBy``) through the model's business entity, and operator mail."""
+
+    def registrant_of(model: Model) -> Mapping[str, Any] | None:
+        from model_governance.hooks.sagemaker_registry import SageMakerRegistryHook
+
+        assert inventory is not None
+        entity = config.business_entity(inventory.business_entity_of_model(model).name)
+        registry = SageMakerRegistryHook(aws_conn_id=entity.aws_conn_id, region_name=entity.region)
+        return registry.describe_model_package(model.package_arn).get("CreatedBy")
+
+    def notify(subject: str, body: str) -> None:
+        from model_governance.notifications.email import notify_operators
+
+        try:
+            notify_operators(subject, body, config=config)
+        except Exception:  # a mail outage must not lose the approval; the log keeps the message
+            log.exception("Could not notify operators: %s", subject)
+
+    return ApprovalService(
+        jira=hook,
+        config=config,
+        inventory=inventory,
+        registrant_of=registrant_of,
+        notify=notify,
+        record=record,
+    )
+
+
+def defer_on_ticket(
+    task: Any,
+    *,
+    hook: JiraHook,
+    issue_key: str,
+    poll_interval: float,
+    direct_check_interval: float,
+    search_lag_margin: float,
+    kwargs: dict[str, Any],
+    timeout: timedelta | None,
+    remind_at: str | None = None,
+) -> None:
+    """Defer ``task`` on the shared Jira approval trigger until ``issue_key`` is decided (or a reminder)."""
+    settings = hook.settings
+    task.defer(
+        trigger=JiraApprovalTrigger(
+            jira_conn_id=hook.jira_conn_id,
+            project_key=issue_key.rsplit("-", 1)[0],
+            issue_key=issue_key,
+            done_status=settings.done_status,
+            rejected_status=settings.rejected_status,
+            poll_interval=poll_interval,
+            direct_check_interval=direct_check_interval,
+            search_lag_margin=search_lag_margin,
+            remind_at=remind_at,
+        ),
+        method_name="execute_complete",
+        kwargs=kwargs,
+        timeout=timeout,
+    )
+
+
 class JiraApprovalSensor(BaseSensorOperator):
     """Wait until a reviewer allowed to decide moves ``issue_key`` to Done (approved) or Rejected.
 
-    A move by someone the four-eyes policy refuses (the owner, the requester, or a non-member of the
-    approver groups) is answered with a ticket comment, the ticket is moved back, operators are notified,
-    and the wait goes on. The verified decision is recorded in the governance inventory.
+    Who may decide is the approval service's rule (docs/approvals.md): never the use case's owner, the
+    requester or the version's registrant (compared by Jira account), only members of the gate's approver
+    groups, one gate per person where the risk level says so, and at the test results review the risk
+    level's failed-tests policy. A move that does not count is answered with a ticket comment, the ticket
+    is moved back, operators are notified, and the wait goes on. The verified decision is recorded in the
+    governance inventory.
 
     Approved returns the decision (a dict: issue_key, outcome, status, decided_by, decided_at). Rejected
     raises ``ApprovalRejectedError`` carrying it, or returns it when ``raise_on_reject`` is False (to branch).
 
     :param issue_key: the ticket to watch (templated).
     :param approval_kind: an ``ApprovalKind`` value (USE_CASE, PIA, RISK_TEST_FAILURE, ...).
-    :param model_owner: / :param requester: emails or Jira ids that may not decide (templated).
-    :param approver_groups: Jira groups allowed to decide; None takes them from the settings for this kind.
+    :param model_owner: the owner who may not decide (an email or Jira account; templated); None takes
+        the use case's owner from the inventory.
+    :param requester: who asked for the approval (may not decide; templated).
+    :param approver_groups: Jira groups allowed to decide; None takes them from the settings (the risk
+        level's ``approvals.policies``, else ``jira.approver_groups``).
     :param model_id: / :param use_case_id: what the approval is about, for the inventory (templated).
+    :param record_decision: record the request and the decision in the inventory.
     :param deferrable: wait in the triggerer (default) rather than in a worker slot.
     :param poll_interval: seconds between the shared Jira searches (and pokes when not deferrable);
         None takes ``jira.poll_interval_seconds`` from the settings.
@@ -106,35 +187,63 @@ class JiraApprovalSensor(BaseSensorOperator):
     def hook(self) -> JiraHook:
         return JiraHook(self.jira_conn_id)
 
+    @cached_property
+    def config(self) -> GovernanceConfig:
+        from model_governance.config import load_config
+
+        return load_config()
+
+    @cached_property
+    def service(self) -> ApprovalService:
+        about = self.model_id or self.use_case_id
+        return approval_service(
+            hook=self.hook,
+            config=self.config,
+            inventory=self._inventory() if about else None,
+            log=self.log,
+            record=self.record_decision,
+        )
+
+    def approval_request(self, context: Context) -> ApprovalRequest:
+        ti = context["ti"]
+        return ApprovalRequest(
+            kind=self.approval_kind,
+            dag_id=ti.dag_id,
+            run_id=ti.run_id,
+            task_id=ti.task_id,
+            model_id=int(self.model_id) if self.model_id else None,
+            use_case_id=int(self.use_case_id) if self.use_case_id and not self.model_id else None,
+            owner=self.model_owner or None,
+            requester=self.requester or None,
+            approver_groups=None if self.approver_groups is None else tuple(self.approver_groups),
+        )
+
     # -- entry points ---------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
         key = self._require_issue_key()
+        request = self.approval_request(context)
+        # Who may not decide is fixed when the wait starts (the operator did it when opening the ticket).
+        self.service.record_request(request, key)
         if not self.deferrable:
             return super().execute(context)
         # A ticket decided already (a retry, a cleared task, a quick reviewer) is settled here rather than
         # through the triggerer: cheaper, and clear of Airflow's stale defer-exit race (see the trigger).
-        settings = self.hook.settings
-        if self.hook.status_of(key).lower() in (
-            settings.done_status.lower(),
-            settings.rejected_status.lower(),
-        ):
-            decision = self._verified_decision(key)
+        if self.service.is_decided(key):
+            decision = self.service.verified_decision(request, key)
             if decision is not None:
-                return self._conclude(context, decision)
+                return self._conclude(decision)
         self._defer(key, reminders_sent=0, waiting_since=datetime.now(UTC), escalated=False)
         return None
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
         key = self._require_issue_key()
-        status = self.hook.status_of(key)
-        settings = self.hook.settings
-        if status.lower() not in (settings.done_status.lower(), settings.rejected_status.lower()):
+        if not self.service.is_decided(key):
             return False
-        decision = self._verified_decision(key)
+        decision = self.service.verified_decision(self.approval_request(context), key)
         if decision is None:
             return False
-        return PokeReturnValue(is_done=True, xcom_value=self._conclude(context, decision))
+        return PokeReturnValue(is_done=True, xcom_value=self._conclude(decision))
 
     def execute_complete(
         self,
@@ -161,11 +270,11 @@ class JiraApprovalSensor(BaseSensorOperator):
             )
         if status != DECIDED:
             raise JiraError(f"Jira approval trigger for {issue_key} reported {status!r}: {event}")
-        decision = self._verified_decision(issue_key)
+        decision = self.service.verified_decision(self.approval_request(context), issue_key)
         if decision is None:
             self._defer(issue_key, reminders_sent=reminders_sent, waiting_since=since, escalated=escalated)
         assert decision is not None  # _defer does not return
-        return self._conclude(context, decision)
+        return self._conclude(decision)
 
     # -- steps ----------------------------------------------------------------------------------------
 
@@ -173,9 +282,6 @@ class JiraApprovalSensor(BaseSensorOperator):
         if not self.issue_key:
             raise InvalidInputError(f"Task {self.task_id!r} needs the approval ticket's issue_key.")
         return str(self.issue_key)
-
-    def _project_of(self, key: str) -> str:
-        return self.project_key or key.rsplit("-", 1)[0]
 
     def _defer(self, key: str, *, reminders_sent: int, waiting_since: datetime, escalated: bool) -> None:
         remind_at = None
@@ -185,20 +291,14 @@ class JiraApprovalSensor(BaseSensorOperator):
         if self.timeout is not None:
             total = self.timeout if isinstance(self.timeout, timedelta) else timedelta(seconds=self.timeout)
             remaining = max(timedelta(seconds=1), total - (datetime.now(UTC) - waiting_since))
-        settings = self.hook.settings
-        self.defer(
-            trigger=JiraApprovalTrigger(
-                jira_conn_id=self.jira_conn_id,
-                project_key=self._project_of(key),
-                issue_key=key,
-                done_status=settings.done_status,
-                rejected_status=settings.rejected_status,
-                poll_interval=self._poll_interval(),
-                direct_check_interval=self.direct_check_interval,
-                search_lag_margin=self.search_lag_margin,
-                remind_at=remind_at,
-            ),
-            method_name="execute_complete",
+        defer_on_ticket(
+            self,
+            hook=self.hook,
+            issue_key=key,
+            poll_interval=self._poll_interval(),
+            direct_check_interval=self.direct_check_interval,
+            search_lag_margin=self.search_lag_margin,
+            remind_at=remind_at,
             kwargs={
                 "issue_key": key,
                 "reminders_sent": reminders_sent,
@@ -211,57 +311,7 @@ class JiraApprovalSensor(BaseSensorOperator):
     def _poll_interval(self) -> float:
         if self.poll_interval is not None:
             return float(self.poll_interval)
-        from model_governance.config import load_config
-
-        return load_config().jira.poll_interval_seconds
-
-    def _policy(self) -> ApproverPolicy:
-        groups = self.approver_groups
-        if groups is None:
-            from model_governance.config import load_config
-
-            groups = load_config().jira.approver_groups.get(ApprovalKind(self.approval_kind), [])
-        return ApproverPolicy(owner=self._owner(), requester=self.requester, approver_groups=tuple(groups))
-
-    def _owner(self) -> str | None:
-        """The owner who may not approve: as given, or the use case's owner from the inventory."""
-        if self.model_owner or not (self.model_id or self.use_case_id):
-            return self.model_owner
-        inventory = self._inventory()
-        use_case_id = (
-            inventory.use_case_of_group(inventory.get_model(int(self.model_id)).model_group_id)
-            if self.model_id
-            else int(self.use_case_id)  # type: ignore[arg-type]
-        )
-        return inventory.get_use_case(use_case_id).owner
-
-    def _verified_decision(self, key: str) -> Decision | None:
-        """The ticket's decision if the policy accepts its mover; otherwise refuse it and return None."""
-        decision = self.hook.decision(key)
-        if decision is None:
-            return None  # moved on again (e.g. reopened) since the trigger saw it
-        policy = self._policy()
-        groups = self.hook.user_groups(decision.decided_by) if policy.approver_groups else []
-        refusal = policy.refusal(decision, groups)
-        if refusal is None:
-            return decision
-        self._refuse(key, decision, refusal)
-        return None
-
-    def _refuse(self, key: str, decision: Decision, refusal: str) -> None:
-        reopen = self.hook.settings.reopen_status
-        self.log.warning("Refusing the %s move of %s: %s", decision.status, key, refusal)
-        self.hook.comment(
-            key,
-            f"This move to {decision.status} does not count: {refusal}. The ticket has been moved back to "
-            f"{reopen}; a reviewer allowed to decide must move it.",
-            marker=f"mg-refused-{int(decision.decided_at.timestamp())}",
-        )
-        self.hook.transition(key, reopen)
-        self._notify(
-            f"Approval {key}: decision by {decision.decided_by.identity} refused",
-            f"{self.hook.browse_url(key)}\n{refusal}\nThe ticket was moved back to {reopen}.",
-        )
+        return self.config.jira.poll_interval_seconds
 
     def _remind(self, key: str, number: int, since: datetime, escalated: bool) -> bool:
         waited = datetime.now(UTC) - since
@@ -272,57 +322,23 @@ class JiraApprovalSensor(BaseSensorOperator):
             marker=f"mg-reminder-{number}",
         )
         if self.escalate_after is not None and not escalated and waited >= self.escalate_after:
-            self._notify(
+            self.service.notify(
                 f"Approval {key} waiting past its SLA",
                 f"{self.hook.browse_url(key)} has waited since {since.isoformat()} ({waited}).",
             )
             return True
         return escalated
 
-    def _notify(self, subject: str, body: str) -> None:
-        from model_governance.notifications.email import notify_operators
-
-        try:
-            notify_operators(subject, body)
-        except Exception:  # a mail outage must not lose the approval; the log keeps the message
-            self.log.exception("Could not notify operators: %s", subject)
-
-    def _conclude(self, context: Context, decision: Decision) -> dict[str, Any]:
+    def _conclude(self, decision: Decision) -> dict[str, Any]:
         result = decision.to_dict()
-        if self.record_decision and (self.model_id or self.use_case_id):
-            self._record(context, decision)
         if decision.outcome is Outcome.REJECTED and self.raise_on_reject:
-            who = decision.decided_by.display_name or decision.decided_by.identity
+            who = decision.decided_by.label
             raise ApprovalRejectedError(
                 f"{decision.issue_key} was rejected by {who} at {decision.decided_at.isoformat()}.", result
             )
         return result
 
-    def _record_request(self, context: Context, key: str) -> None:
-        """Record the open approval in the inventory (idempotent by Jira key)."""
-        ti = context["ti"]
-        self._inventory().record_approval_requested(
-            kind=self.approval_kind,
-            jira_key=key,
-            model_id=int(self.model_id) if self.model_id else None,
-            use_case_id=int(self.use_case_id) if self.use_case_id and not self.model_id else None,
-            requested_by=self.requester,
-            dag_id=ti.dag_id,
-            run_id=ti.run_id,
-            task_id=ti.task_id,
-        )
-
-    def _record(self, context: Context, decision: Decision) -> None:
-        self._record_request(context, decision.issue_key)
-        self._inventory().record_approval_decision(
-            decision.issue_key,
-            approved=decision.outcome is Outcome.APPROVED,
-            decided_by=decision.decided_by.email or decision.decided_by.identity,
-            decided_at=decision.decided_at,
-            decision_status=decision.status,
-        )
-
     def _inventory(self) -> Inventory:
         from model_governance.hooks.inventory import GovernanceInventoryHook
 
-        return GovernanceInventoryHook().get_conn()
+        return GovernanceInventoryHook(self.config).get_conn()

@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-import json
 import uuid
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,42 +13,17 @@ from airflow.sdk.exceptions import TaskDeferred
 from model_governance.approvals import approval_marker
 from model_governance.exceptions import ApprovalRejectedError, NotFoundError
 from model_governance.hooks.jira import JiraHook
-from model_governance.inventory import Inventory
 from model_governance.operators.jira import JiraApprovalOperator
 from model_governance.sensors.jira import JiraApprovalSensor
 from model_governance.triggers.jira import JiraApprovalTrigger
-from tests.integration.approvals.conftest import JiraTarget
-
-ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/1"
-
-
-class FakeTI:
-    def __init__(self, run_id: str) -> None:
-        self.dag_id, self.run_id, self.task_id = "mlc", run_id, "pia_approval"
-        self.xcom: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.xcom[key] = value
+from tests.integration.approvals.conftest import FakeTI, Governed, JiraTarget
 
 
 @pytest.fixture
-def inventory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Inventory:
-    url = f"sqlite:///{tmp_path / 'inventory.db'}"
-    monkeypatch.setenv("MODEL_GOVERNANCE_CONFIG", json.dumps({"inventory": {"url": url}}))
-    inventory = Inventory.from_url(url)
-    inventory.ensure_business_entity(
-        name="retail", account_id="123456789012", region="us-east-1", aws_conn_id="a"
-    )
-    use_case = inventory.create_use_case(
-        business_entity="retail", name="churn", risk_level="High", owner="o@x.io"
-    )
-    inventory.link_model_group(
-        use_case_id=use_case.id,
-        name="churn",
-        arn="arn:aws:sagemaker:us-east-1:123456789012:model-package-group/churn",
-    )
-    inventory.upsert_model(package_arn=ARN, status="Development Complete", actor="sync", reason="onboard")
-    return inventory
+def governed(make_governed: Callable[..., Governed]) -> Governed:
+    """A Low risk model version: one person may approve several of its gates (High is tested in
+    test_separation_of_duties.py)."""
+    return make_governed(risk_level="Low")
 
 
 def _operator(jira: JiraTarget, **kwargs: Any) -> JiraApprovalOperator:
@@ -67,15 +41,15 @@ def _operator(jira: JiraTarget, **kwargs: Any) -> JiraApprovalOperator:
 
 
 def _open(jira: JiraTarget, operator: JiraApprovalOperator) -> tuple[str, dict[str, Any], TaskDeferred]:
-    ti = FakeTI(f"run-{uuid.uuid4().hex[:8]}")
+    ti = FakeTI()
     context = {"ti": ti}
     with pytest.raises(TaskDeferred) as deferred:
         operator.execute(context)  # type: ignore[arg-type]
     return ti.xcom["issue_key"], context, deferred.value
 
 
-def test_open_defer_and_approve(jira: JiraTarget, inventory: Inventory) -> None:
-    operator = _operator(jira, model_id=1)
+def test_open_defer_and_approve(jira: JiraTarget, governed: Governed) -> None:
+    operator = _operator(jira, model_id=governed.model_id)
     key, context, deferred = _open(jira, operator)
     trigger = deferred.trigger
     assert isinstance(trigger, JiraApprovalTrigger) and trigger.issue_key == key
@@ -91,19 +65,23 @@ def test_open_defer_and_approve(jira: JiraTarget, inventory: Inventory) -> None:
     jira.sandbox.transition_as(key, "Done", "reviewer@example.com")
     result = operator.execute_complete(context, {"status": "decided", "issue_key": key}, **deferred.kwargs)  # type: ignore[arg-type]
     assert result["outcome"] == "approved" and result["issue_key"] == key
-    approval = inventory.approvals(model_id=1)[0]
+    approval = governed.inventory.approvals(model_id=governed.model_id)[0]
     assert (approval.jira_key, approval.kind, approval.state) == (key, "PIA", "APPROVED")
     assert approval.decided_by in ("reviewer@example.com", "reviewer")
+    reviewer = jira.sandbox.users["reviewer"]
+    assert approval.decided_by_account == (reviewer.account_id if jira.flavor == "cloud" else "reviewer")
+    roles = {e["role"]: e for e in approval.excluded or []}
+    assert set(roles) == {"owner", "requester", "registrant"} and all(e["resolved"] for e in roles.values())
 
 
-def test_rejection_raises_with_the_decision_or_branches(jira: JiraTarget, inventory: Inventory) -> None:
-    operator = _operator(jira, model_id=1)
+def test_rejection_raises_with_the_decision_or_branches(jira: JiraTarget, governed: Governed) -> None:
+    operator = _operator(jira, model_id=governed.model_id)
     key, context, deferred = _open(jira, operator)
     jira.sandbox.transition_as(key, "Rejected", "risk-officer@example.com")
     with pytest.raises(ApprovalRejectedError) as rejected:
         operator.execute_complete(context, {"status": "decided", "issue_key": key}, **deferred.kwargs)  # type: ignore[arg-type]
     assert rejected.value.decision["outcome"] == "rejected"
-    assert inventory.approvals(model_id=1)[0].state == "REJECTED"
+    assert governed.inventory.approvals(model_id=governed.model_id)[0].state == "REJECTED"
 
     branching = _operator(jira, raise_on_reject=False)
     key2, context2, deferred2 = _open(jira, branching)
@@ -124,7 +102,7 @@ def test_owner_approval_is_refused_and_the_wait_goes_on(jira: JiraTarget) -> Non
     hook = JiraHook(jira.conn_id)
     assert hook.status_of(key) == "To Do", "the refused move was undone"
     comments = hook._rest("get", f"2/issue/{key}/comment", idempotent=True)["comments"]
-    assert any("does not count" in c["body"] and "owns the model" in c["body"] for c in comments)
+    assert any("does not count" in c["body"] and "is the owner" in c["body"] for c in comments)
     assert again.value.kwargs["waiting_since"] == deferred.kwargs["waiting_since"]
 
     jira.sandbox.transition_as(key, "Done", "risk-officer@example.com")
@@ -175,7 +153,7 @@ def test_sensor_poke_mode(jira: JiraTarget) -> None:
     sensor = JiraApprovalSensor(
         task_id="wait", approval_kind="PIA", issue_key=key, jira_conn_id=jira.conn_id, deferrable=False
     )
-    context = {"ti": FakeTI("r")}
+    context = {"ti": FakeTI()}
     assert sensor.poke(context) is False  # type: ignore[arg-type]
     jira.sandbox.transition_as(key, "Done", "reviewer@example.com")
     done = sensor.poke(context)  # type: ignore[arg-type]

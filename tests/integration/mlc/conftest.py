@@ -109,6 +109,8 @@ def make_model(
         # Small generated data: the "other" gender group is noisy, so the bias band is widened.
         "risk_thresholds": {"High": {"performance.auc": 0.6, "bias.ppr_disparity": [0.5, 2.0]}},
         "airflow_base_url": "http://airflow.test:8080",
+        # The sandbox records its default credentials as who registered the packages: no person.
+        "approvals": {"identity_map": {f"arn:aws:iam::{sandbox.account_id}:user/testing": None}},
     }
     monkeypatch.setenv("MODEL_GOVERNANCE_CONFIG", json.dumps(config))
 

@@ -83,7 +83,7 @@ def test_group_members_and_user_groups_cloud(jira_client: JIRA, jira_sandbox: Ji
     user = jira_client.user(reviewer.account_id, expand="groups")
     assert "model-reviewers" in [g["name"] for g in user.raw["groups"]["items"]]
     page = jira_client._get_json("group/member", params={"groupname": "mlc-editors", "maxResults": 2})
-    assert page["total"] == 5 and len(page["values"]) == 2 and page["isLast"] is False
+    assert page["total"] == 6 and len(page["values"]) == 2 and page["isLast"] is False
     assert "groupnames" not in page
 
 
