@@ -50,8 +50,11 @@ stateDiagram-v2
     Decommissioned --> [*]
 ```
 
-A model's first status (onboarding a version found in SageMaker) may be any status: it is taken from the
-package's lifecycle by the table, not reached by a transition.
+A model's first status (onboarding a version found in SageMaker) is not reached by a transition. It is
+taken from the package's lifecycle only where the table lets SageMaker originate it with no status before it
+(the ``bidirectional`` rows: Under Development, Development Complete); Deployed comes from SageMaker only
+after Approved for Deployment, so never at onboarding. A version registered at any other stage is onboarded
+at ``ONBOARDING_DEFAULT`` (its implementation run starts normally) and the attempt is drift.
 """
 
 from __future__ import annotations
@@ -244,6 +247,19 @@ def may_go_to_sagemaker(status: str | GovernanceStatus) -> bool:
     return direction(status) in (Direction.GOVERNANCE_TO_SAGEMAKER, Direction.BIDIRECTIONAL)
 
 
+#: Statuses a new version may be onboarded at straight from its SageMaker lifecycle (see the docstring).
+ONBOARDING_FROM_SAGEMAKER: frozenset[GovernanceStatus] = frozenset(
+    status for status, row in _TABLE.items() if row.direction is Direction.BIDIRECTIONAL
+)
+#: Where a version registered without a usable lifecycle, or at a governance-owned stage, starts.
+ONBOARDING_DEFAULT = S.DEVELOPMENT_COMPLETE
+
+
+def onboarding_status(observed: GovernanceStatus | None) -> GovernanceStatus:
+    """The first governance status of a new version whose lifecycle maps to ``observed`` (None: none)."""
+    return observed if observed in ONBOARDING_FROM_SAGEMAKER else ONBOARDING_DEFAULT
+
+
 def can_transition(from_status: str | GovernanceStatus, to_status: str | GovernanceStatus) -> bool:
     """True when the life cycle allows a model to move from ``from_status`` to ``to_status``."""
     return parse_status(to_status) in ALLOWED_TRANSITIONS[parse_status(from_status)]
@@ -261,10 +277,12 @@ def check_transition(from_status: str | GovernanceStatus, to_status: str | Gover
 
 
 def approval_status_for(status: str | GovernanceStatus) -> str:
-    """The SageMaker ``ModelApprovalStatus`` that goes with a governance status.
+    """The SageMaker ``ModelApprovalStatus`` that goes with a governance status (governance owns it).
 
     Only an approved (or deployed) model is ``Approved`` in the registry, so SageMaker CI/CD pipelines that
-    deploy on approval cannot run ahead of governance; a rejected model is ``Rejected``.
+    deploy on approval cannot run ahead of governance; a rejected model is ``Rejected``; every other status
+    is ``PendingManualApproval`` (the manual approval seed's registration value). Any other value seen in
+    SageMaker was not set by governance and is reverted by the lifecycle sync.
     """
     target = parse_status(status)
     if target in (S.APPROVED_FOR_DEPLOYMENT, S.DEPLOYED):

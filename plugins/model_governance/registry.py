@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from model_governance.exceptions import InvalidInputError
@@ -26,6 +28,74 @@ STAGE_DESCRIPTION_MAX = 1024
 
 #: Keys under which governance writes its links into a package's customer metadata.
 GOVERNANCE_METADATA_PREFIX = "governance:"
+
+
+class MetadataKey(StrEnum):
+    """The ``governance:*`` keys, spelled here and nowhere else (customer metadata and group tags)."""
+
+    USE_CASE_ID = "governance:use_case_id"
+    MODEL_ID = "governance:model_id"
+    STATUS = "governance:status"
+    SNAPSHOT = "governance:snapshot"
+    SNAPSHOT_ID = "governance:snapshot_id"
+    JIRA = "governance:jira"
+    DASHBOARD = "governance:dashboard"
+    BUSINESS_ENTITY = "governance:business_entity"
+    RISK_LEVEL = "governance:risk_level"
+    ENDPOINT = "governance:endpoint"
+
+    @property
+    def card_field(self) -> str:
+        """The same link's name among the model card's ``custom_details`` (no prefix there)."""
+        return self.value.removeprefix(GOVERNANCE_METADATA_PREFIX)
+
+
+@dataclass(frozen=True)
+class GovernanceLinks:
+    """What governance writes back into a package: its customer metadata and model card custom details."""
+
+    use_case_id: int
+    model_id: int
+    status: str
+    snapshot: str | None
+    jira_keys: tuple[str, ...]
+    dashboard_url: str | None
+
+    @classmethod
+    def from_inventory(cls, row: Mapping[str, Any], dashboard_base_url: str | None) -> GovernanceLinks:
+        """From a row of ``Inventory.governance_links`` (and the dashboard's base URL, if any)."""
+        base = dashboard_base_url.rstrip("/") if dashboard_base_url else None
+        return cls(
+            use_case_id=int(row["use_case_id"]),
+            model_id=int(row["model_id"]),
+            status=str(row["status"]),
+            snapshot=row.get("snapshot"),
+            jira_keys=tuple(row.get("jira_keys") or ()),
+            dashboard_url=f"{base}/models/{row['model_id']}" if base else None,
+        )
+
+    def metadata(self) -> dict[str, str]:
+        links = {
+            MetadataKey.USE_CASE_ID.value: str(self.use_case_id),
+            MetadataKey.MODEL_ID.value: str(self.model_id),
+            MetadataKey.STATUS.value: self.status,
+        }
+        if self.snapshot:
+            links[MetadataKey.SNAPSHOT.value] = self.snapshot
+        keys = ""
+        for key in reversed(self.jira_keys):  # newest first, as many as fit in one value
+            candidate = f"{key} {keys}".strip()
+            if len(candidate) > METADATA_VALUE_MAX:
+                break
+            keys = candidate
+        if keys:
+            links[MetadataKey.JIRA.value] = keys
+        if self.dashboard_url and len(self.dashboard_url) <= METADATA_VALUE_MAX:
+            links[MetadataKey.DASHBOARD.value] = self.dashboard_url
+        return links
+
+    def card_details(self) -> dict[str, str]:
+        return {MetadataKey(key).card_field: value for key, value in self.metadata().items()}
 
 
 def check_metadata(properties: Mapping[str, str], *, existing: Mapping[str, str] | None = None) -> None:

@@ -5,12 +5,21 @@ package, and with what the inventory holds about its model; it answers with one 
 from the mapping table's directions:
 
 - a package deleted, or moved to the ``Archived`` stage, is decommissioned;
-- a version not yet in the inventory is onboarded, its status taken from its lifecycle by the table;
+- a version not yet in the inventory is onboarded: at its lifecycle's status only where the table lets
+  SageMaker originate it (Under Development, Development Complete); registered at a governance-owned stage
+  it starts at Development Complete instead, and the attempt is drift;
 - an observation older than the last one applied is stale (events arrive late, twice, out of order);
 - a (Stage, StageStatus) pair the table does not know changes nothing and is reported;
 - a status SageMaker may originate (``bidirectional``, ``sagemaker->governance``) is applied when the life
-  cycle allows the move;
-- anything else is drift: governance's status is written back to SageMaker.
+  cycle allows the move (so Deployed only from Approved for Deployment);
+- anything else is drift: governance's status is written back to SageMaker;
+- ``ModelApprovalStatus`` belongs to governance (``lifecycle.approval_status_for``): any other value, at
+  onboarding or later, is drift too, and governance's value is written back.
+
+Every drift is reverted through the one write-back (``services.writeback``) and recorded as a ``drift``
+finding naming what was attempted and who did it (the package's ``LastModifiedBy``, or ``CreatedBy`` for a
+registration; the CloudTrail ``userIdentity`` when a CloudTrail event reported it). See
+``docs/sync-guarantees.md``.
 """
 
 from __future__ import annotations
@@ -23,24 +32,29 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
+from model_governance import model_cards
 from model_governance.exceptions import InvalidInputError, NotFoundError, StatusConflictError
 from model_governance.inventory import EventSource, Inventory, Model, SyncIssueKind, parse_model_package_arn
 from model_governance.lifecycle import (
+    ONBOARDING_DEFAULT,
     GovernanceStatus,
+    approval_status_for,
     can_transition,
     from_sagemaker,
     may_come_from_sagemaker,
+    onboarding_status,
     to_sagemaker,
 )
-from model_governance.registry import METADATA_VALUE_MAX
+from model_governance.registry import GovernanceLinks
+from model_governance.services.writeback import GovernanceWriteBack
+
+__all__ = ["ONBOARDING_DEFAULT", "GovernanceLinks"]  # re-exported: their home is lifecycle / registry
 
 if TYPE_CHECKING:
     from model_governance.services.endpoints import EndpointReconciler
 
 #: The SageMaker stage that means "taken out of use" whatever its stage status.
 ARCHIVED_STAGE = "Archived"
-#: A version registered without a lifecycle (or with one the table lacks) is ready for governance.
-ONBOARDING_DEFAULT = GovernanceStatus.DEVELOPMENT_COMPLETE
 
 
 class SyncAction(StrEnum):
@@ -62,6 +76,11 @@ class PackageObservation:
     stage_status: str | None
     last_modified: datetime
     deleted: bool = False
+    #: The package's ``ModelApprovalStatus`` (None: not known from this observation).
+    approval_status: str | None = None
+    #: Who made the package's last change (``LastModifiedBy``), and who registered it (``CreatedBy``).
+    modified_by: str | None = None
+    created_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +97,16 @@ class SyncDecision:
     #: The governance status to record (apply, onboard) or to write back to SageMaker (drift).
     status: GovernanceStatus | None
     reason: str
+    #: What was attempted in SageMaker that governance reverts (None: nothing); the drift finding's text.
+    drift: str | None = None
+
+
+def _approval_drift(seen: PackageObservation, status: GovernanceStatus) -> str | None:
+    """The approval status set in SageMaker against governance's, or None when it is governance's."""
+    expected = approval_status_for(status)
+    if seen.approval_status is None or seen.approval_status == expected:
+        return None
+    return f"ModelApprovalStatus {seen.approval_status} (governance: {expected} for {status.value})"
 
 
 def decide(model: ModelRecord | None, seen: PackageObservation) -> SyncDecision:
@@ -90,8 +119,25 @@ def decide(model: ModelRecord | None, seen: PackageObservation) -> SyncDecision:
         return SyncDecision(SyncAction.DECOMMISSION, GovernanceStatus.DECOMMISSIONING, why)
     observed = from_sagemaker(seen.stage or "", seen.stage_status or "")
     if model is None:
-        status = observed or ONBOARDING_DEFAULT
-        return SyncDecision(SyncAction.ONBOARD, status, f"new version with lifecycle {pair}")
+        status = onboarding_status(observed)
+        attempted = []
+        if observed is not None and observed is not status:
+            attempted.append(f"registered as {pair} ({observed.value})")
+        approval = _approval_drift(seen, status)
+        if approval:
+            attempted.append(f"registered with {approval}")
+        drift = None
+        if attempted:
+            drift = (
+                f"{' and '.join(attempted)} without governance approvals; onboarded as {status.value}, "
+                "governance's values written back"
+            )
+        return SyncDecision(
+            SyncAction.ONBOARD,
+            status,
+            f"new version with lifecycle {pair}, onboarded as {status.value}",
+            drift,
+        )
     if model.sagemaker_last_modified is not None and seen.last_modified <= model.sagemaker_last_modified:
         return SyncDecision(
             SyncAction.IGNORE_STALE,
@@ -100,18 +146,43 @@ def decide(model: ModelRecord | None, seen: PackageObservation) -> SyncDecision:
             f"({model.sagemaker_last_modified.isoformat()})",
         )
     if observed is None:
-        return SyncDecision(SyncAction.REPORT_UNKNOWN, None, f"lifecycle {pair} is not in the mapping table")
+        return SyncDecision(
+            SyncAction.REPORT_UNKNOWN,
+            None,
+            f"lifecycle {pair} is not in the mapping table",
+            _set_in_sagemaker(_approval_drift(seen, model.status)),
+        )
     if observed is model.status:
-        return SyncDecision(SyncAction.NOTHING, None, f"already {model.status.value}")
+        approval = _approval_drift(seen, model.status)
+        if approval is None:
+            return SyncDecision(SyncAction.NOTHING, None, f"already {model.status.value}")
+        return SyncDecision(
+            SyncAction.REVERT_DRIFT,
+            model.status,
+            f"{approval} set in SageMaker; governance's value restored",
+            _set_in_sagemaker(approval),
+        )
     if may_come_from_sagemaker(observed) and can_transition(model.status, observed):
-        return SyncDecision(SyncAction.APPLY, observed, f"SageMaker moved it to {pair}")
+        return SyncDecision(
+            SyncAction.APPLY,
+            observed,
+            f"SageMaker moved it to {pair}",
+            _set_in_sagemaker(_approval_drift(seen, observed)),
+        )
     expected = to_sagemaker(model.status)
-    return SyncDecision(
-        SyncAction.REVERT_DRIFT,
-        model.status,
+    reason = (
         f"SageMaker shows {pair} but governance holds {model.status.value} "
-        f"({expected.stage}/{expected.stage_status}); {observed.value} cannot come from SageMaker here",
+        f"({expected.stage}/{expected.stage_status}); {observed.value} cannot come from SageMaker here"
     )
+    approval = _approval_drift(seen, model.status)
+    also = f"; and {approval} set in SageMaker" if approval else ""
+    return SyncDecision(
+        SyncAction.REVERT_DRIFT, model.status, reason, f"{reason}{also}; governance's values written back"
+    )
+
+
+def _set_in_sagemaker(approval: str | None) -> str | None:
+    return f"{approval} set in SageMaker; governance's value written back" if approval else None
 
 
 # -- applying observations: the service the sync DAG runs per registry -------------------------------------
@@ -132,17 +203,9 @@ class RegistryClient(Protocol):
     def iter_all_packages(self) -> Iterator[dict[str, Any]]: ...
     def search_packages(self, arns: Sequence[str]) -> Iterator[dict[str, Any]]: ...
     def describe_model_package(self, arn: str) -> dict[str, Any]: ...
-    def write_status(
-        self, arn: str, status: GovernanceStatus | str, *, token_parts: Sequence[str], description: str | None
+    def update_model_package(
+        self, arn: str, body: Mapping[str, Any], *, token_parts: Sequence[str]
     ) -> dict[str, Any]: ...
-    def write_links(
-        self,
-        package: Mapping[str, Any],
-        *,
-        metadata: Mapping[str, str],
-        card_details: Mapping[str, str] | None,
-        token_parts: Sequence[str],
-    ) -> dict[str, Any] | None: ...
 
 
 def mlc_run_id(business_entity: str, package_arn: str) -> str:
@@ -160,16 +223,58 @@ def _as_utc(value: Any) -> datetime:
     """A package time as an aware UTC datetime (boto3 gives datetimes; events give ISO 8601 strings)."""
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, tz=UTC)
-    if isinstance(value, str) and value:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    raise InvalidInputError(f"model package time {value!r} is not a timestamp")
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, tz=UTC)
+        if isinstance(value, str) and value:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError, OSError):
+        pass  # not ISO 8601, or outside the range of dates: the same answer as any other non-time
+    raise InvalidInputError(
+        f"model package time {str(value)[:64]!r} is not an ISO 8601 time or epoch seconds in range"
+    )
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    """``value`` when it is a JSON object (absent is empty); else bad input naming where it was."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInputError(
+            f"queue message's {where} is a {type(value).__name__}, not an object; only EventBridge events "
+            "belong on this queue"
+        )
+    return value
+
+
+def identity(user_context: Mapping[str, Any] | None) -> str | None:
+    """Who a SageMaker ``UserContext`` (``CreatedBy`` / ``LastModifiedBy``) names: the Studio user profile,
+    else the IAM identity's ARN; None when SageMaker recorded nobody."""
+    if not user_context:
+        return None
+    iam = (user_context.get("IamIdentity") or {}).get("Arn")
+    profile = user_context.get("UserProfileName")
+    if profile:
+        domain = user_context.get("DomainId")
+        where = f" in domain {domain}" if domain else ""
+        return f"Studio user profile {profile}{where}" + (f" ({iam})" if iam else "")
+    return str(iam) if iam else None
+
+
+def cloudtrail_identity(user_identity: Mapping[str, Any] | None) -> str | None:
+    """Who a CloudTrail ``userIdentity`` names: its ARN (and source identity, when one was set)."""
+    if not user_identity:
+        return None
+    who = user_identity.get("arn") or user_identity.get("principalId")
+    source = (user_identity.get("sessionContext") or {}).get("sourceIdentity")
+    if who and source:
+        return f"{who} (source identity {source})"
+    return str(who) if who else None
 
 
 def observe(package: Mapping[str, Any]) -> PackageObservation:
-    """What a full package description (Search or Describe) says about its lifecycle."""
+    """What a full package description (Search or Describe) says about its lifecycle and approval."""
     lifecycle = package.get("ModelLifeCycle") or {}
     return PackageObservation(
         package_arn=str(package["ModelPackageArn"]),
@@ -177,6 +282,9 @@ def observe(package: Mapping[str, Any]) -> PackageObservation:
         stage_status=lifecycle.get("StageStatus"),
         last_modified=_as_utc(package.get("LastModifiedTime") or package.get("CreationTime")),
         deleted=package.get("ModelPackageStatus") == "Deleting",
+        approval_status=package.get("ModelApprovalStatus"),
+        modified_by=identity(package.get("LastModifiedBy")),
+        created_by=identity(package.get("CreatedBy")),
     )
 
 
@@ -196,13 +304,20 @@ class PackageEvent:
     package_arn: str
     deleted: bool
     time: datetime
+    #: Who made the call, when the event says (CloudTrail ``userIdentity``); None for state changes.
+    actor: str | None = None
+
+
+#: CloudTrail-recorded registry calls the sync reads (the EventBridge rule in docs/sync-guarantees.md).
+CLOUDTRAIL_PACKAGE_CALLS = ("CreateModelPackage", "UpdateModelPackage", "DeleteModelPackage")
 
 
 def parse_event(body: str) -> PackageEvent | None:
     """Read one queue message body: a package state change, or a CloudTrail-recorded registry call.
 
-    ``DeleteModelPackage`` (CloudTrail) is a package event like any other; group creation and deletion carry
-    no package and give None (the reconcile picks up what they imply). Anything else is refused.
+    ``CreateModelPackage``, ``UpdateModelPackage`` and ``DeleteModelPackage`` (CloudTrail) are package
+    events like any other, and name who made the call; group creation and deletion carry no package and give
+    None (the reconcile picks up what they imply). Anything else is refused.
     """
     try:
         event = json.loads(body)
@@ -212,27 +327,47 @@ def parse_event(body: str) -> PackageEvent | None:
         ) from None
     kind = event.get("detail-type") if isinstance(event, dict) else type(event).__name__
     if kind == CLOUDTRAIL_DETAIL_TYPE and isinstance(event, dict):
-        detail = event.get("detail") or {}
+        detail = _object(event.get("detail"), "detail")
         name = detail.get("eventName")
         if name in ("CreateModelPackageGroup", "DeleteModelPackageGroup"):
             return None
-        target = (detail.get("requestParameters") or {}).get("modelPackageName")
-        if name == "DeleteModelPackage" and isinstance(target, str) and target.startswith("arn:"):
+        request = _object(detail.get("requestParameters"), "detail.requestParameters")
+        target = {
+            "DeleteModelPackage": request.get("modelPackageName"),
+            "UpdateModelPackage": request.get("modelPackageArn"),
+            "CreateModelPackage": _object(detail.get("responseElements"), "detail.responseElements").get(
+                "modelPackageArn"
+            ),
+        }.get(str(name))
+        if name in CLOUDTRAIL_PACKAGE_CALLS and isinstance(target, str) and target.startswith("arn:"):
             parse_model_package_arn(target)
-            return PackageEvent(package_arn=target, deleted=True, time=_as_utc(event.get("time")))
-        if name == "DeleteModelPackage":
-            return None  # an unversioned package, by name: never governed
+            return PackageEvent(
+                package_arn=target,
+                deleted=name == "DeleteModelPackage",
+                time=_as_utc(event.get("time")),
+                actor=cloudtrail_identity(_object(detail.get("userIdentity"), "detail.userIdentity")),
+            )
+        if name in CLOUDTRAIL_PACKAGE_CALLS:
+            return None  # an unversioned package by name, or a failed call: never governed
         raise InvalidInputError(
             f"CloudTrail event {name!r} is not one the sync reads; the rule should match only "
-            "CreateModelPackageGroup, DeleteModelPackageGroup and DeleteModelPackage"
+            f"CreateModelPackageGroup, DeleteModelPackageGroup and {', '.join(CLOUDTRAIL_PACKAGE_CALLS)}"
         )
     if not isinstance(event, dict) or kind != EVENT_DETAIL_TYPE:
         raise InvalidInputError(
             f"queue message is a {kind!r}, not a {EVENT_DETAIL_TYPE!r} event; fix the EventBridge rule's "
             "event pattern so only model package changes reach the queue"
         )
-    detail = event.get("detail") or {}
-    arn = detail.get("ModelPackageArn") or next(iter(event.get("resources") or []), None)
+    detail = _object(event.get("detail"), "detail")
+    resources = event.get("resources") or []
+    if not isinstance(resources, list):
+        raise InvalidInputError(
+            f"queue message's resources is a {type(resources).__name__}, not a list of ARNs; only "
+            "EventBridge events belong on this queue"
+        )
+    arn = detail.get("ModelPackageArn") or next(iter(resources), None)
+    if not isinstance(arn, str) and arn is not None:
+        raise InvalidInputError(f"model package event's ARN is a {type(arn).__name__}, not a string")
     if not arn:
         raise InvalidInputError("model package event has no ModelPackageArn in detail or resources")
     parse_model_package_arn(str(arn))  # refuse a malformed ARN here, with its own message
@@ -301,41 +436,6 @@ class SyncReport:
         }
 
 
-@dataclass(frozen=True)
-class GovernanceLinks:
-    """What governance writes back into a package: its customer metadata and model card custom details."""
-
-    use_case_id: int
-    model_id: int
-    status: str
-    snapshot: str | None
-    jira_keys: tuple[str, ...]
-    dashboard_url: str | None
-
-    def metadata(self) -> dict[str, str]:
-        links = {
-            "governance:use_case_id": str(self.use_case_id),
-            "governance:model_id": str(self.model_id),
-            "governance:status": self.status,
-        }
-        if self.snapshot:
-            links["governance:snapshot"] = self.snapshot
-        keys = ""
-        for key in reversed(self.jira_keys):  # newest first, as many as fit in one value
-            candidate = f"{key} {keys}".strip()
-            if len(candidate) > METADATA_VALUE_MAX:
-                break
-            keys = candidate
-        if keys:
-            links["governance:jira"] = keys
-        if self.dashboard_url and len(self.dashboard_url) <= METADATA_VALUE_MAX:
-            links["governance:dashboard"] = self.dashboard_url
-        return links
-
-    def card_details(self) -> dict[str, str]:
-        return {key.removeprefix("governance:"): value for key, value in self.metadata().items()}
-
-
 class LifecycleSync:
     """Keeps one registry's packages and the inventory's models in step (see the module docstring)."""
 
@@ -365,6 +465,8 @@ class LifecycleSync:
         self._models: dict[str, Model] | None = None
         self._state_updates: dict[int, tuple[str | None, datetime]] = {}
         self._links: dict[str, GovernanceLinks] | None = None
+        #: The one governance write-back (shared with the MLC's status steps).
+        self.writeback = GovernanceWriteBack(registry)
 
     # -- entry points -----------------------------------------------------------------------------------
 
@@ -412,11 +514,15 @@ class LifecycleSync:
         report = SyncReport(self.business_entity, "events")
         by_arn: dict[str, list[QueueMessage]] = {}
         deleted: dict[str, PackageEvent] = {}
+        actors: dict[str, str] = {}
         for message in {m.message_id: m for m in messages}.values():
             try:
                 event = parse_event(message.body)
             except InvalidInputError as exc:
                 report.failed_messages.append((message, str(exc)))
+                continue
+            except Exception as exc:  # a body no rule foresaw is this message's failure, not the batch's
+                report.failed_messages.append((message, f"unreadable event ({type(exc).__name__}: {exc})"))
                 continue
             if event is None or not self._governed(event.package_arn):
                 report.count(SyncAction.NOTHING)
@@ -425,6 +531,8 @@ class LifecycleSync:
             by_arn.setdefault(event.package_arn, []).append(message)
             if event.deleted:
                 deleted[event.package_arn] = event
+            if event.actor:  # CloudTrail named the caller: the newest such event's wins
+                actors[event.package_arn] = event.actor
         found = (
             {p["ModelPackageArn"]: p for p in self.registry.search_packages(list(by_arn))} if by_arn else {}
         )
@@ -437,7 +545,7 @@ class LifecycleSync:
                     seen = PackageObservation(arn, None, None, when, deleted=True)
                 else:
                     seen = observe(package)
-                self._apply(seen, package, report)
+                self._apply(seen, package, report, actor=actors.get(arn))
             except Exception as exc:  # one package's failure must not fail the others
                 self.log.warning("Sync of %s failed: %s", arn, exc)
                 report.failed_messages.extend((m, f"{type(exc).__name__}: {exc}") for m in arn_messages)
@@ -468,7 +576,15 @@ class LifecycleSync:
             self._models[model.package_arn] = model
         return model
 
-    def _apply(self, seen: PackageObservation, package: Mapping[str, Any] | None, report: SyncReport) -> None:
+    def _apply(
+        self,
+        seen: PackageObservation,
+        package: Mapping[str, Any] | None,
+        report: SyncReport,
+        *,
+        actor: str | None = None,
+    ) -> None:
+        """Apply one observation; ``actor`` is who made the change when the event said (CloudTrail)."""
         model = self._known(seen.package_arn)
         record = (
             ModelRecord(GovernanceStatus(model.status), model.sagemaker_last_modified)
@@ -476,6 +592,14 @@ class LifecycleSync:
             else None
         )
         decision = decide(record, seen)
+        if decision.drift and model is not None:
+            # About to overwrite SageMaker: decide on the inventory as it is now, not as cached (the MLC
+            # may have moved the model since the sync read it, and its own write-back is on the way).
+            fresh = self.inventory.get_model(model.id)
+            if fresh.status != model.status:
+                model = self._remember(fresh)
+                record = ModelRecord(GovernanceStatus(model.status), model.sagemaker_last_modified)
+                decision = decide(record, seen)
         if decision.status is GovernanceStatus.DEPLOYED and model is not None and self.endpoints is not None:
             served, words = self.endpoints.confirm_deployed(model, package)  # Deployed means served
             decision = SyncDecision(
@@ -485,15 +609,16 @@ class LifecycleSync:
             )
         report.count(decision.action)
         action = decision.action
+        drift = decision.drift or (decision.reason if action is SyncAction.REVERT_DRIFT else None)
         if action is SyncAction.ONBOARD:
             assert decision.status is not None
             model, _ = self.inventory.upsert_model(
                 package_arn=seen.package_arn,
                 status=decision.status,
                 actor=SYNC_ACTOR,
-                reason=decision.reason,
+                reason=f"{decision.reason}; {drift}" if drift else decision.reason,
                 source=EventSource.SAGEMAKER,
-                approval_status=(package or {}).get("ModelApprovalStatus"),
+                approval_status=seen.approval_status,
                 sagemaker_last_modified=seen.last_modified,
             )
             model = self._choose_run(model)
@@ -507,29 +632,34 @@ class LifecycleSync:
                 reason=decision.reason,
                 expected_from=model.status,
             )
-            self.inventory.resolve_sync_issues(model=model.id, kinds=[SyncIssueKind.DRIFT])
+            if drift is None:  # SageMaker and governance agree again
+                self.inventory.resolve_sync_issues(model=model.id, kinds=[SyncIssueKind.DRIFT])
             model = self._choose_run(self.inventory.get_model(model.id))
-        elif action is SyncAction.REVERT_DRIFT:
-            assert model is not None and decision.status is not None
-            self.registry.write_status(
-                seen.package_arn,
-                decision.status,
-                token_parts=("lifecycle-sync", "drift", seen.last_modified.isoformat()),
-                description=f"governance status {decision.status.value} restored by the lifecycle sync",
-            )
-            report.writes += 1
-            self._finding(report, SyncIssueKind.DRIFT, seen, model.id, decision.reason)
         elif action is SyncAction.REPORT_UNKNOWN:
             self._finding(
                 report, SyncIssueKind.UNKNOWN_LIFECYCLE, seen, model.id if model else None, decision.reason
             )
         elif action is SyncAction.DECOMMISSION:
             assert model is not None
-            self._decommission(model.id, seen, decision.reason, report)
+            self._decommission(model.id, seen, decision.reason, report, package)
             self._remember(self.inventory.get_model(model.id))
             return
         if action is not SyncAction.IGNORE_STALE and model is not None:
-            approval = (package or {}).get("ModelApprovalStatus")
+            approval = seen.approval_status
+            if package is not None:
+                written = self._write_back(
+                    model,
+                    package,
+                    report,
+                    changed_now=action in (SyncAction.ONBOARD, SyncAction.APPLY),
+                    # an unknown pair is reported, not overwritten; no lifecycle at all is left alone too
+                    write_lifecycle=from_sagemaker(seen.stage or "", seen.stage_status or "") is not None,
+                )
+                approval = written.get("ModelApprovalStatus", approval)
+            if drift:
+                self._drift_finding(
+                    report, seen, model.id, drift, actor=actor, onboarding=action is SyncAction.ONBOARD
+                )
             if model.sagemaker_last_modified != seen.last_modified or (
                 approval and approval != model.approval_status
             ):
@@ -537,12 +667,15 @@ class LifecycleSync:
                 self._state_updates[model.id] = (approval or model.approval_status, seen.last_modified)
                 if len(self._state_updates) >= 500:
                     self._flush_states()
-            if package is not None:
-                self._write_back(
-                    model.id, package, report, changed_now=action in (SyncAction.ONBOARD, SyncAction.APPLY)
-                )
 
-    def _decommission(self, model_id: int, seen: PackageObservation, reason: str, report: SyncReport) -> None:
+    def _decommission(
+        self,
+        model_id: int,
+        seen: PackageObservation,
+        reason: str,
+        report: SyncReport,
+        package: Mapping[str, Any] | None = None,
+    ) -> None:
         model = self.inventory.get_model(model_id)
         for status in (GovernanceStatus.DECOMMISSIONING, GovernanceStatus.DECOMMISSIONED):
             self.inventory.transition(
@@ -552,13 +685,16 @@ class LifecycleSync:
             model_id, approval_status=None, last_modified=seen.last_modified
         )
         if not seen.deleted:  # archived: say so in SageMaker too (Archived/Complete); a deleted one is gone
-            self.registry.write_status(
-                seen.package_arn,
+            result = self.writeback.write(
                 GovernanceStatus.DECOMMISSIONED,
+                package=package,
+                arn=seen.package_arn,
+                links=self._governance_links(model_ids=[model_id]).get(seen.package_arn),
                 token_parts=("lifecycle-sync", "decommission", seen.last_modified.isoformat()),
                 description=f"decommissioned by governance: {reason}",
             )
-            report.writes += 1
+            report.writes += int(result.written)
+            report.writes += int(self._archive_card(seen, package if not result.written else None))
         report.findings.append(Finding(DECOMMISSIONED_FINDING, seen.package_arn, reason))
         run_id = model.mlc_run_id
         if run_id and model.status not in _MLC_DONE:
@@ -576,6 +712,22 @@ class LifecycleSync:
                 report.findings.append(
                     Finding(RUN_STOPPED_FINDING, seen.package_arn, f"run {run_id} stopped: {why}")
                 )
+
+    def _archive_card(self, seen: PackageObservation, package: Mapping[str, Any] | None) -> bool:
+        """Archive the package's model card (final: SageMaker refuses any later change), after the links
+        went onto it; False when there is no card or it is Archived already."""
+        if package is None:
+            package = self.registry.describe_model_package(seen.package_arn)
+        archived = model_cards.CardStatus.ARCHIVED
+        body = model_cards.status_move(seen.package_arn, package.get("ModelCard"), archived)
+        if body is None:
+            return False
+        self.registry.update_model_package(
+            seen.package_arn,
+            {"ModelCard": body},
+            token_parts=("lifecycle-sync", "card-archived", seen.last_modified.isoformat()),
+        )
+        return True
 
     def _decommission_missing(self, present: set[str], report: SyncReport) -> None:
         """Governed models the full listing did not return: gone unless a Describe still finds them
@@ -642,39 +794,58 @@ class LifecycleSync:
             report.findings.append(Finding(kind.value, seen.package_arn, detail))
 
     def _write_back(
-        self, model_id: int, package: Mapping[str, Any], report: SyncReport, *, changed_now: bool
-    ) -> None:
-        """Governance links into the package's metadata and model card, only where they differ."""
+        self,
+        model: Model,
+        package: Mapping[str, Any],
+        report: SyncReport,
+        *,
+        changed_now: bool,
+        write_lifecycle: bool,
+    ) -> dict[str, Any]:
+        """Governance's status, approval status and links into the package, only where they differ (one
+        UpdateModelPackage or none); returns what was written."""
         arn = package["ModelPackageArn"]
         links = (
-            self._governance_links(model_ids=[model_id]) if changed_now else self._governance_links()
+            self._governance_links(model_ids=[model.id]) if changed_now else self._governance_links()
         ).get(arn)
-        if links is None:
-            return
-        written = self.registry.write_links(
-            package,
-            metadata=links.metadata(),
-            card_details=links.card_details(),
+        result = self.writeback.write(
+            GovernanceStatus(model.status),
+            package=package,
+            links=links,
+            write_lifecycle=write_lifecycle,
             # the state it answers: a retry repeats the token, a later change (even back) gets a new one
-            token_parts=("lifecycle-sync", "links", str(package.get("LastModifiedTime"))),
+            token_parts=("lifecycle-sync", str(package.get("LastModifiedTime"))),
+            description=f"governance status {model.status} kept by the lifecycle sync",
         )
-        if written is not None:
+        if result.written:
             report.writes += 1
+        return result.body
+
+    def _drift_finding(
+        self,
+        report: SyncReport,
+        seen: PackageObservation,
+        model_id: int,
+        drift: str,
+        *,
+        actor: str | None,
+        onboarding: bool,
+    ) -> None:
+        """Record (once per observation) what was attempted in SageMaker, and by whom."""
+        who = (
+            actor
+            or (seen.created_by if onboarding else seen.modified_by)
+            or ("an identity SageMaker did not record")
+        )
+        verb = "registered by" if onboarding else "changed by"
+        self._finding(report, SyncIssueKind.DRIFT, seen, model_id, f"{drift}; {verb} {who}")
 
     def _governance_links(self, model_ids: Sequence[int] | None = None) -> dict[str, GovernanceLinks]:
         """Links of every governed model of the registry (read once per sync), or fresh for ``model_ids``."""
         if model_ids is None and self._links is not None:
             return self._links
-        base = self.dashboard_base_url
         links = {
-            arn: GovernanceLinks(
-                use_case_id=row["use_case_id"],
-                model_id=row["model_id"],
-                status=row["status"],
-                snapshot=row["snapshot"],
-                jira_keys=tuple(row["jira_keys"]),
-                dashboard_url=f"{base}/models/{row['model_id']}" if base else None,
-            )
+            arn: GovernanceLinks.from_inventory(row, self.dashboard_base_url)
             for arn, row in self.inventory.governance_links(self.business_entity, model_ids=model_ids).items()
         }
         if model_ids is None:

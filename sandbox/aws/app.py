@@ -25,7 +25,7 @@ from sandbox.aws.model_card_schema import STANDALONE_CARD_ACTIONS, check_standal
 from sandbox.aws.processing import Workloads
 
 ADMIN_PREFIX = "/_sandbox/"
-_CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+_CREDENTIAL = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _SQS_NAMESPACE = "com.amazonaws.sqs"
 
 StartResponse = Callable[..., Any]
@@ -50,6 +50,7 @@ class Call:
     region: str
     protocol: str  # json, query, rest-xml
     body: bytes | None = None  # read only when the sandbox itself needs it
+    access_key: str = ""  # who signed the request (the registry records it as CreatedBy / LastModifiedBy)
 
     @property
     def key(self) -> str:
@@ -158,12 +159,13 @@ class SandboxApp:
         match = _CREDENTIAL.search(auth) or _CREDENTIAL.search(
             "Credential=" + query.get("X-Amz-Credential", [""])[0]
         )
-        region, service = (match.group(1), match.group(2)) if match else (self.settings.region, "unknown")
+        region, service = (match.group(2), match.group(3)) if match else (self.settings.region, "unknown")
+        access_key = match.group(1) if match else ""
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target:
             prefix, _, action = target.partition(".")
             service = {"SageMaker": "sagemaker", "AmazonSQS": "sqs"}.get(prefix, service)
-            call = Call(service, action, region, "json")
+            call = Call(service, action, region, "json", access_key=access_key)
             if service == "sagemaker":
                 call.body = self._read_body(environ)
             return call
@@ -243,7 +245,8 @@ class SandboxApp:
                     return _json_response(json_error_body(err.code, err.message), err.status)
             return None
         try:
-            result = getattr(registry, method_name)(params)
+            with reg.acting_as(call.access_key):
+                result = getattr(registry, method_name)(params)
         except AwsError as err:
             return _json_response(json_error_body(err.code, err.message), err.status)
         return _json_response(json.dumps(result).encode(), 200)

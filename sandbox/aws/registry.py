@@ -8,12 +8,13 @@ SageMaker action still goes to moto.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,42 @@ _UPDATE_REPLACED_FIELDS = (
     "ModelLifeCycle",
 )
 DEFAULT_PAGE = 10  # SageMaker list/search APIs answer 10 items when MaxResults is not given
+
+
+#: The access key that signed the request being answered (set by the app around each registry call).
+_caller = threading.local()
+#: Access keys ``studio-<name>`` stand for a SageMaker Studio user profile ``<name>``; others for an IAM user.
+STUDIO_ACCESS_KEY_PREFIX = "studio-"
+STUDIO_DOMAIN_ID = "d-sandbox"
+
+
+@contextlib.contextmanager
+def acting_as(access_key: str) -> Iterator[None]:
+    """Answer the registry calls inside as made by ``access_key`` (CreatedBy / LastModifiedBy)."""
+    previous = getattr(_caller, "access_key", "")
+    _caller.access_key = access_key
+    try:
+        yield
+    finally:
+        _caller.access_key = previous
+
+
+def user_context(account_id: str, region: str) -> dict[str, Any]:
+    """The ``UserContext`` AWS records for the current caller: a Studio user profile, or an IAM identity."""
+    key = getattr(_caller, "access_key", "") or "anonymous"
+    if key.startswith(STUDIO_ACCESS_KEY_PREFIX) and len(key) > len(STUDIO_ACCESS_KEY_PREFIX):
+        profile = key[len(STUDIO_ACCESS_KEY_PREFIX) :]
+        profile_arn = f"arn:aws:sagemaker:{region}:{account_id}:user-profile/{STUDIO_DOMAIN_ID}/{profile}"
+        return {
+            "UserProfileArn": profile_arn,
+            "UserProfileName": profile,
+            "DomainId": STUDIO_DOMAIN_ID,
+            "IamIdentity": {
+                "Arn": f"arn:aws:sts::{account_id}:assumed-role/SageMakerStudioExecutionRole/{profile}",
+                "PrincipalId": f"AROASANDBOX:{profile}",
+            },
+        }
+    return {"IamIdentity": {"Arn": f"arn:aws:iam::{account_id}:user/{key}", "PrincipalId": key}}
 
 
 def _summary_fields(shape_name: str) -> tuple[str, ...]:
@@ -296,10 +333,13 @@ class Registry:
                 _check_unique_tag_keys(params.get("Tags", []))
                 tags = copy.deepcopy(params.get("Tags", []))
                 group_key = None
+            who = user_context(self.account_id, self.region)
             desc.update(
                 ModelPackageArn=arn,
                 CreationTime=now,
                 LastModifiedTime=now,
+                CreatedBy=who,
+                LastModifiedBy=copy.deepcopy(who),
                 ModelPackageStatus="Completed",
                 ModelPackageStatusDetails={"ValidationStatuses": []},
             )
@@ -392,6 +432,7 @@ class Registry:
                     updated.append("ModelCard")
             if updated:
                 desc["LastModifiedTime"] = self._now()
+                desc["LastModifiedBy"] = user_context(self.account_id, self.region)
                 package.desc = desc
             if token:
                 self._update_tokens[(package.arn, token)] = package.arn

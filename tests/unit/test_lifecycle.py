@@ -169,6 +169,25 @@ def test_approval_status_for() -> None:
     assert lifecycle.approval_status_for(S.AWAITING_APPROVAL) == "PendingManualApproval"
 
 
+def test_approval_status_matches_the_mapping_table_for_every_status() -> None:
+    # Approved only once production approval was granted (the Deployment/Approved row and what follows it).
+    approved = {s for s in S if lifecycle.approval_status_for(s) == "Approved"}
+    assert approved == {S.APPROVED_FOR_DEPLOYMENT, S.DEPLOYED}
+    assert {s for s in S if lifecycle.approval_status_for(s) == "Rejected"} == {S.REJECTED}
+
+
+def test_onboarding_takes_only_what_sagemaker_may_originate_with_no_status_before() -> None:
+    assert {S.UNDER_DEVELOPMENT, S.DEVELOPMENT_COMPLETE} == lifecycle.ONBOARDING_FROM_SAGEMAKER
+    assert lifecycle.ONBOARDING_DEFAULT is S.DEVELOPMENT_COMPLETE
+    assert lifecycle.onboarding_status(S.UNDER_DEVELOPMENT) is S.UNDER_DEVELOPMENT
+    assert lifecycle.onboarding_status(None) is S.DEVELOPMENT_COMPLETE
+    for status in set(S) - lifecycle.ONBOARDING_FROM_SAGEMAKER:
+        assert lifecycle.onboarding_status(status) is S.DEVELOPMENT_COMPLETE, status
+    # Deployed may come from SageMaker, but only after Approved for Deployment: never at onboarding.
+    assert lifecycle.may_come_from_sagemaker(S.DEPLOYED)
+    assert lifecycle.onboarding_status(S.DEPLOYED) is S.DEVELOPMENT_COMPLETE
+
+
 def test_lifecycle_imports_nothing_from_airflow() -> None:
     import subprocess
     import sys

@@ -4,7 +4,15 @@ import pytest
 
 from model_governance.exceptions import InvalidInputError
 from model_governance.lifecycle import GovernanceStatus as S
-from model_governance.registry import STAGE_NAME, check_metadata, client_token, lifecycle_update
+from model_governance.registry import (
+    GOVERNANCE_METADATA_PREFIX,
+    STAGE_NAME,
+    GovernanceLinks,
+    MetadataKey,
+    check_metadata,
+    client_token,
+    lifecycle_update,
+)
 
 
 def test_metadata_within_limits_passes() -> None:
@@ -61,3 +69,23 @@ def test_lifecycle_update_body() -> None:
         "ModelLifeCycle": {"Stage": "Development", "StageStatus": "InProgress"}
     }
     assert STAGE_NAME.match(body["ModelLifeCycle"]["Stage"])
+
+
+def test_governance_keys_are_spelled_once_and_fit_sagemaker() -> None:
+    for key in MetadataKey:
+        assert key.value.startswith(GOVERNANCE_METADATA_PREFIX)
+        assert key.card_field == key.value.removeprefix(GOVERNANCE_METADATA_PREFIX)
+        check_metadata({key.value: "1"})
+    links = GovernanceLinks.from_inventory(
+        {"use_case_id": 7, "model_id": 42, "status": "Deployed", "snapshot": None, "jira_keys": ["MLC-1"]},
+        "https://airflow.example.com/mg/",
+    )
+    assert links.metadata() == {
+        "governance:use_case_id": "7",
+        "governance:model_id": "42",
+        "governance:status": "Deployed",
+        "governance:jira": "MLC-1",
+        "governance:dashboard": "https://airflow.example.com/mg/models/42",
+    }
+    assert set(links.metadata()) <= {k.value for k in MetadataKey}
+    assert links.card_details()["dashboard"] == "https://airflow.example.com/mg/models/42"

@@ -9,14 +9,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from model_governance.exceptions import InvalidInputError
+from model_governance.lifecycle import ONBOARDING_FROM_SAGEMAKER, approval_status_for, to_sagemaker
 from model_governance.lifecycle import GovernanceStatus as S
 from model_governance.sync import (
     GovernanceLinks,
     ModelRecord,
     PackageObservation,
     SyncAction,
+    cloudtrail_identity,
     decide,
+    identity,
     mlc_run_id,
+    observe,
     parse_event,
 )
 
@@ -25,25 +29,60 @@ T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 
 def _seen(
-    stage: str | None, status: str | None, *, at: datetime = T0, deleted: bool = False
+    stage: str | None,
+    status: str | None,
+    *,
+    at: datetime = T0,
+    deleted: bool = False,
+    approval: str | None = None,
 ) -> PackageObservation:
-    return PackageObservation(ARN, stage, status, at, deleted=deleted)
+    return PackageObservation(ARN, stage, status, at, deleted=deleted, approval_status=approval)
 
 
 @pytest.mark.parametrize(
     ("stage", "status", "expected"),
     [
         ("Development", "InProgress", S.UNDER_DEVELOPMENT),
-        ("Deployment", "Complete", S.DEPLOYED),
+        ("Development", "Complete", S.DEVELOPMENT_COMPLETE),
         (None, None, S.DEVELOPMENT_COMPLETE),
         ("Sandbox", "Whatever", S.DEVELOPMENT_COMPLETE),
     ],
 )
-def test_a_new_version_is_onboarded_from_its_lifecycle(
+def test_a_new_version_is_onboarded_from_its_lifecycle_where_sagemaker_may_originate_it(
     stage: str | None, status: str | None, expected: S
 ) -> None:
-    decision = decide(None, _seen(stage, status))
-    assert (decision.action, decision.status) == (SyncAction.ONBOARD, expected)
+    decision = decide(None, _seen(stage, status, approval="PendingManualApproval"))
+    assert (decision.action, decision.status, decision.drift) == (SyncAction.ONBOARD, expected, None)
+
+
+GOVERNANCE_OWNED_AT_ONBOARDING = [
+    s for s in S if s not in ONBOARDING_FROM_SAGEMAKER and to_sagemaker(s).stage != "Archived"
+]
+
+
+@pytest.mark.parametrize("registered", GOVERNANCE_OWNED_AT_ONBOARDING, ids=lambda s: s.value)
+def test_a_version_registered_at_a_governance_owned_stage_is_onboarded_where_the_table_allows(
+    registered: S,
+) -> None:
+    lifecycle = to_sagemaker(registered)
+    decision = decide(None, _seen(lifecycle.stage, lifecycle.stage_status, approval="PendingManualApproval"))
+    assert (decision.action, decision.status) == (SyncAction.ONBOARD, S.DEVELOPMENT_COMPLETE)
+    assert decision.drift is not None
+    assert f"registered as {lifecycle.stage}/{lifecycle.stage_status} ({registered.value})" in decision.drift
+    assert "without governance approvals" in decision.drift and "Development Complete" in decision.drift
+
+
+def test_deployed_with_approved_at_registration_names_both_attempts() -> None:
+    decision = decide(None, _seen("Deployment", "Complete", approval="Approved"))
+    assert (decision.action, decision.status) == (SyncAction.ONBOARD, S.DEVELOPMENT_COMPLETE)
+    assert decision.drift is not None
+    assert decision.drift.startswith(
+        "registered as Deployment/Complete (Deployed) and registered with ModelApprovalStatus Approved "
+        "(governance: PendingManualApproval for Development Complete) without governance approvals"
+    )
+    approved_only = decide(None, _seen("Development", "Complete", approval="Approved"))
+    assert approved_only.status is S.DEVELOPMENT_COMPLETE
+    assert approved_only.drift is not None and "ModelApprovalStatus Approved" in approved_only.drift
 
 
 @pytest.mark.parametrize(
@@ -73,6 +112,76 @@ def test_anything_else_is_drift_and_governance_wins(current: S, stage: str, stat
     decision = decide(ModelRecord(current), _seen(stage, status))
     assert (decision.action, decision.status) == (SyncAction.REVERT_DRIFT, current)
     assert current.value in decision.reason and f"{stage}/{status}" in decision.reason
+
+
+@pytest.mark.parametrize(
+    "current", [s for s in S if s not in (S.APPROVED_FOR_DEPLOYMENT, S.DEPLOYED)], ids=lambda s: s.value
+)
+def test_deployed_is_accepted_from_sagemaker_only_from_approved_for_deployment(current: S) -> None:
+    decision = decide(ModelRecord(current), _seen("Deployment", "Complete"))
+    assert (decision.action, decision.status) == (SyncAction.REVERT_DRIFT, current)
+    assert decision.drift is not None and "Deployment/Complete" in decision.drift
+    allowed = decide(
+        ModelRecord(S.APPROVED_FOR_DEPLOYMENT), _seen("Deployment", "Complete", approval="Approved")
+    )
+    assert (allowed.action, allowed.status, allowed.drift) == (SyncAction.APPLY, S.DEPLOYED, None)
+
+
+@pytest.mark.parametrize(
+    "current",
+    [s for s in S if to_sagemaker(s).stage != "Archived"],  # archived: decommissioned whatever its approval
+    ids=lambda s: s.value,
+)
+def test_an_approval_status_governance_did_not_set_is_drift(current: S) -> None:
+    lifecycle = to_sagemaker(current)
+    expected = approval_status_for(current)
+    for approval in {"Approved", "Rejected", "PendingManualApproval"} - {expected}:
+        decision = decide(
+            ModelRecord(current), _seen(lifecycle.stage, lifecycle.stage_status, approval=approval)
+        )
+        assert (decision.action, decision.status) == (SyncAction.REVERT_DRIFT, current)
+        assert decision.drift is not None
+        assert f"ModelApprovalStatus {approval} (governance: {expected}" in decision.drift
+    same = decide(ModelRecord(current), _seen(lifecycle.stage, lifecycle.stage_status, approval=expected))
+    assert (same.action, same.drift) == (SyncAction.NOTHING, None)
+
+
+def test_an_applied_sagemaker_move_still_reverts_a_wrong_approval() -> None:
+    decision = decide(ModelRecord(S.UNDER_DEVELOPMENT), _seen("Development", "Complete", approval="Approved"))
+    assert (decision.action, decision.status) == (SyncAction.APPLY, S.DEVELOPMENT_COMPLETE)
+    assert decision.drift is not None and "ModelApprovalStatus Approved" in decision.drift
+    unknown = decide(ModelRecord(S.AWAITING_APPROVAL), _seen("Staging", "Smoke", approval="Approved"))
+    assert unknown.action is SyncAction.REPORT_UNKNOWN
+    assert unknown.drift is not None and "ModelApprovalStatus Approved" in unknown.drift
+
+
+def test_who_made_a_change_is_read_from_the_user_context() -> None:
+    studio = {
+        "UserProfileName": "alice",
+        "DomainId": "d-1",
+        "IamIdentity": {"Arn": "arn:aws:sts::123456789012:assumed-role/Studio/alice"},
+    }
+    assert identity(studio) == (
+        "Studio user profile alice in domain d-1 (arn:aws:sts::123456789012:assumed-role/Studio/alice)"
+    )
+    assert identity({"IamIdentity": {"Arn": "arn:aws:iam::123456789012:user/bob"}}) == (
+        "arn:aws:iam::123456789012:user/bob"
+    )
+    assert identity({}) is None and identity(None) is None
+    seen = observe(
+        {
+            "ModelPackageArn": ARN,
+            "LastModifiedTime": T0,
+            "ModelApprovalStatus": "Approved",
+            "CreatedBy": {"IamIdentity": {"Arn": "arn:aws:iam::123456789012:user/ci"}},
+            "LastModifiedBy": studio,
+        }
+    )
+    assert (seen.approval_status, seen.created_by) == ("Approved", "arn:aws:iam::123456789012:user/ci")
+    assert seen.modified_by is not None and seen.modified_by.startswith("Studio user profile alice")
+    assert cloudtrail_identity(
+        {"arn": "arn:aws:sts::1:assumed-role/DS/carol", "sessionContext": {"sourceIdentity": "carol"}}
+    ) == ("arn:aws:sts::1:assumed-role/DS/carol (source identity carol)")
 
 
 def test_unknown_pair_changes_nothing_and_is_reported() -> None:
@@ -122,7 +231,7 @@ def _state_change(**detail: object) -> str:
     )
 
 
-def _cloudtrail(name: str, **request: object) -> str:
+def _cloudtrail(name: str, user_identity: dict[str, str] | None = None, **request: object) -> str:
     return json.dumps(
         {
             "detail-type": "AWS API Call via CloudTrail",
@@ -131,6 +240,7 @@ def _cloudtrail(name: str, **request: object) -> str:
                 "eventSource": "sagemaker.amazonaws.com",
                 "eventName": name,
                 "requestParameters": request,
+                **({"userIdentity": user_identity} if user_identity else {}),
             },
         }
     )
@@ -150,6 +260,16 @@ def test_cloudtrail_registry_calls_are_read_or_passed_over() -> None:
     assert parse_event(_cloudtrail("CreateModelPackageGroup", modelPackageGroupName="g")) is None
     assert parse_event(_cloudtrail("DeleteModelPackageGroup", modelPackageGroupName="g")) is None
     assert parse_event(_cloudtrail("DeleteModelPackage", modelPackageName="unversioned")) is None
+    updated = parse_event(
+        _cloudtrail(
+            "UpdateModelPackage",
+            user_identity={"arn": "arn:aws:iam::123456789012:user/dana"},
+            modelPackageArn=ARN,
+            modelApprovalStatus="Approved",
+        )
+    )
+    assert updated is not None and (updated.package_arn, updated.deleted) == (ARN, False)
+    assert updated.actor == "arn:aws:iam::123456789012:user/dana"
     with pytest.raises(InvalidInputError, match=r"CreateEndpoint.*rule should match only"):
         parse_event(_cloudtrail("CreateEndpoint", endpointName="x"))
 

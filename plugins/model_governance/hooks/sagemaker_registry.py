@@ -1,5 +1,8 @@
 """SageMaker Model Registry: model package groups, lifecycle and approval writes, metadata, model cards.
 
+What governance writes back to a package (status, approval, links) is worked out once, in
+``services.writeback.GovernanceWriteBack``, and sent through ``update_model_package`` here.
+
 Built on the Amazon provider's ``AwsBaseHook`` (connection, region, role, ``endpoint_url`` extra for the
 sandbox). Every update carries a ``ClientToken`` derived from the write's identity, so a retried task is
 answered with the first result; botocore's adaptive retry mode absorbs throttling.
@@ -18,7 +21,8 @@ from airflow.providers.amazon.aws.utils.connection_wrapper import AwsConnectionW
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from model_governance.exceptions import ConflictError, NotFoundError, RegistryError
+from model_governance import model_cards
+from model_governance.exceptions import NotFoundError, RegistryError
 from model_governance.lifecycle import GovernanceStatus
 from model_governance.registry import check_metadata, client_token, lifecycle_update
 
@@ -37,14 +41,6 @@ def _not_found(exc: ClientError) -> bool:
     return _error_code(exc) in ("ResourceNotFound", "ValidationException") and (
         "does not exist" in message or "not found" in message
     )
-
-
-def _model_card(arn: str, content: Mapping[str, Any], status: str) -> dict[str, str]:
-    """The ``ModelCard`` of an UpdateModelPackage: ``content`` as JSON, within SageMaker's size limit."""
-    text = json.dumps(content, sort_keys=True)
-    if len(text) > 100_000:
-        raise ConflictError(f"The model card of {arn!r} would exceed 100,000 characters; store less.")
-    return {"ModelCardContent": text, "ModelCardStatus": status}
 
 
 class SageMakerRegistryHook(AwsBaseHook):
@@ -190,7 +186,7 @@ class SageMakerRegistryHook(AwsBaseHook):
     ) -> dict[str, Any]:
         """Write a governance status as the package's ``ModelLifeCycle`` (and approval status)."""
         body = lifecycle_update(status, description=description, include_approval=include_approval)
-        return self._update(arn, body, token_parts=(*token_parts, "status", str(status)))
+        return self.update_model_package(arn, body, token_parts=(*token_parts, "status", str(status)))
 
     def put_metadata(
         self,
@@ -214,61 +210,61 @@ class SageMakerRegistryHook(AwsBaseHook):
         if to_remove:
             body["CustomerMetadataPropertiesToRemove"] = sorted(to_remove)
         digest = json.dumps(body, sort_keys=True)
-        return self._update(arn, body, token_parts=(*token_parts, "metadata", digest))
+        return self.update_model_package(arn, body, token_parts=(*token_parts, "metadata", digest))
 
     def update_model_card(
         self, arn: str, content: Mapping[str, Any], *, token_parts: Sequence[str], status: str | None = None
     ) -> dict[str, Any]:
-        """Merge ``content`` into the package's model card (JSON), keeping its status unless given.
+        """Merge ``content`` (sections in the model card schema's shape) into the package's model card by
+        ``model_cards.merge_content``'s ownership rules; ``status`` applies when it is a step forward.
 
-        An Archived card cannot change (as in AWS): ``ConflictError`` says so before trying.
+        An Archived card cannot change (as in AWS): ``ArchivedModelCardError`` says so before trying.
         """
-        card = self.describe_model_package(arn).get("ModelCard") or {}
-        current_status = card.get("ModelCardStatus", "Draft")
-        if current_status == "Archived":
-            raise ConflictError(f"The model card of {arn!r} is Archived; SageMaker refuses changes to it.")
-        merged = {**json.loads(card.get("ModelCardContent") or "{}"), **content}
-        model_card = _model_card(arn, merged, status or current_status)
-        body = {"ModelCard": model_card}
-        return self._update(arn, body, token_parts=(*token_parts, "card", model_card["ModelCardContent"]))
+        card = self.describe_model_package(arn).get("ModelCard")
+        model_card = model_cards.merged_card(arn, card, content, status=status)
+        return self._write_card(arn, model_card, token_parts)
 
-    def write_links(
+    def fill_model_card(
         self,
-        package: Mapping[str, Any],
+        arn: str,
+        facts: model_cards.CardFacts,
         *,
-        metadata: Mapping[str, str],
-        card_details: Mapping[str, str] | None,
         token_parts: Sequence[str],
-    ) -> dict[str, Any] | None:
-        """Governance links into a package whose full description (Search or Describe) is ``package``:
-        the ``metadata`` keys that differ, and ``card_details`` merged into the model card's
-        ``additional_information.custom_details`` when they differ. One UpdateModelPackage, or none when
-        everything is in place already (or the card is Archived: that part is left alone)."""
-        arn = str(package["ModelPackageArn"])
-        existing = package.get("CustomerMetadataProperties") or {}
-        changed = {k: v for k, v in metadata.items() if existing.get(k) != v}
-        body: dict[str, Any] = {}
-        if changed:
-            check_metadata(changed, existing=existing)
-            body["CustomerMetadataProperties"] = dict(sorted(changed.items()))
-        card = package.get("ModelCard") or {}
-        if card_details and card.get("ModelCardStatus") != "Archived":
-            try:
-                content = json.loads(card.get("ModelCardContent") or "{}")
-            except ValueError:
-                content = {}
-            info = dict(content.get("additional_information") or {})
-            details = dict(info.get("custom_details") or {})
-            if any(details.get(k) != v for k, v in card_details.items()):
-                info["custom_details"] = {**details, **card_details}
-                body["ModelCard"] = _model_card(
-                    arn, {**content, "additional_information": info}, card.get("ModelCardStatus", "Draft")
-                )
-        if not body:
-            return None
-        return self._update(arn, body, token_parts=(*token_parts, "links", json.dumps(body, sort_keys=True)))
+        status: model_cards.CardStatus | str | None = None,
+    ) -> dict[str, Any]:
+        """Fill the package's model card from governance ``facts`` (``model_cards.governed_card``)."""
+        card = self.describe_model_package(arn).get("ModelCard")
+        return self._write_card(arn, model_cards.governed_card(arn, card, facts, status=status), token_parts)
 
-    def _update(self, arn: str, body: Mapping[str, Any], *, token_parts: Sequence[str]) -> dict[str, Any]:
+    def set_model_card_status(
+        self, arn: str, status: model_cards.CardStatus | str, *, token_parts: Sequence[str]
+    ) -> dict[str, Any] | None:
+        """Move the package's card to ``status`` (content untouched); None when there is no card, it is
+        there already or further on, or it is Archived (final: never written)."""
+        card = self.describe_model_package(arn).get("ModelCard")
+        body = model_cards.status_move(arn, card, status)
+        if body is None:
+            if model_cards.card_status(card) is model_cards.CardStatus.ARCHIVED and status != "Archived":
+                self.log.info("The model card of %s is Archived; its status stays (not %s).", arn, status)
+            return None
+        return self.update_model_package(
+            arn, {"ModelCard": body}, token_parts=(*token_parts, "card-status", body["ModelCardStatus"])
+        )
+
+    def _write_card(
+        self, arn: str, model_card: Mapping[str, str], token_parts: Sequence[str]
+    ) -> dict[str, Any]:
+        return self.update_model_package(
+            arn,
+            {"ModelCard": dict(model_card)},
+            token_parts=(*token_parts, "card", model_card["ModelCardContent"], model_card["ModelCardStatus"]),
+        )
+
+    def update_model_package(
+        self, arn: str, body: Mapping[str, Any], *, token_parts: Sequence[str]
+    ) -> dict[str, Any]:
+        """One UpdateModelPackage of ``body``; its ``ClientToken`` comes from the package and ``token_parts``
+        (the write's identity), so a retry is answered with the first result instead of applied twice."""
         try:
             return self.get_conn().update_model_package(
                 ModelPackageArn=arn, ClientToken=client_token(arn, *token_parts), **body

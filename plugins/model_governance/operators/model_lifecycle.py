@@ -17,9 +17,15 @@ from airflow.sdk import BaseSensorOperator
 
 from model_governance.exceptions import InvalidInputError, NotFoundError
 from model_governance.inventory import EventSource
-from model_governance.lifecycle import GovernanceStatus, from_sagemaker, may_go_to_sagemaker, parse_status
+from model_governance.lifecycle import (
+    GovernanceStatus,
+    from_sagemaker,
+    may_go_to_sagemaker,
+    onboarding_status,
+    parse_status,
+)
+from model_governance.model_cards import CardFacts, CardStatus
 from model_governance.operators.use_case import _GovernanceOperator
-from model_governance.sync import ONBOARDING_DEFAULT
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -59,20 +65,28 @@ class _ModelOperator(_GovernanceOperator):
             actor=actor or f"airflow:{ti.dag_id}/{ti.run_id}/{ti.task_id}",
             reason=reason,
         )
-        if may_go_to_sagemaker(status):
-            registry = self.registry()
-            registry.write_status(
-                self.model.package_arn,
-                status,
-                token_parts=(ti.dag_id, ti.run_id, ti.task_id),
-                description=reason,
-            )
-            registry.put_metadata(
-                self.model.package_arn,
-                {"governance:model_id": str(self.model.id), "governance:status": status.value},
-                token_parts=(ti.dag_id, ti.run_id, ti.task_id),
-            )
-        self.log.info("Model %s is now %s: %s", self.model.package_arn, status.value, reason)
+        from model_governance.registry import GovernanceLinks
+        from model_governance.services.writeback import GovernanceWriteBack
+
+        entity = self.inventory.business_entity_of_model(self.model).name
+        row = self.inventory.governance_links(entity, model_ids=[self.model.id]).get(self.model.package_arn)
+        # The one write-back the sync uses too: lifecycle (where governance originates the status), approval
+        # status and links, in one UpdateModelPackage keyed by this task, only what differs.
+        result = GovernanceWriteBack(self.registry()).write(
+            status,
+            arn=self.model.package_arn,
+            links=GovernanceLinks.from_inventory(row, self.config.dashboard_base_url) if row else None,
+            write_lifecycle=may_go_to_sagemaker(status),
+            token_parts=(ti.dag_id, ti.run_id, ti.task_id),
+            description=reason,
+        )
+        self.log.info(
+            "Model %s is now %s: %s (SageMaker: %s)",
+            self.model.package_arn,
+            status.value,
+            reason,
+            result.describe() if result.written else "already in step",
+        )
 
 
 class OnboardModelOperator(_GovernanceOperator):
@@ -104,8 +118,10 @@ class OnboardModelOperator(_GovernanceOperator):
         package = SageMakerRegistryHook(aws_conn_id=entity.aws_conn_id, region_name=entity.region)
         described = package.describe_model_package(arn)
         lifecycle = described.get("ModelLifeCycle") or {}
-        status = (
-            from_sagemaker(lifecycle.get("Stage", ""), lifecycle.get("StageStatus", "")) or ONBOARDING_DEFAULT
+        # Only the statuses the table lets SageMaker originate are taken (issue 13): a version registered at a
+        # governance-owned stage starts at Development Complete; the lifecycle sync reverts and reports it.
+        status = onboarding_status(
+            from_sagemaker(lifecycle.get("Stage", ""), lifecycle.get("StageStatus", ""))
         )
         model, created = self.inventory.upsert_model(
             package_arn=described["ModelPackageArn"],
@@ -188,22 +204,36 @@ class AcceptReviewDocumentOperator(_ModelOperator):
         snapshot = self.inventory.get_snapshot(snapshot_id)
         decision = self.decision if isinstance(self.decision, dict) else {}
         ti = context["ti"]
-        self.registry().update_model_card(
+        self.registry().fill_model_card(
             self.model.package_arn,
-            {
-                "governance": {
-                    "model_id": self.model.id,
-                    "snapshot": snapshot.content_hash,
-                    "review_approved_in": decision.get("issue_key"),
-                    "review_documents": {d.media_type: d.sha256 for d in documents},
-                }
-            },
+            self._card_facts(snapshot, documents, decision),
             token_parts=(ti.dag_id, ti.run_id, ti.task_id),
+            status=CardStatus.PENDING_REVIEW,
         )
         self.move_to(
             context, GovernanceStatus.VALIDATION_COMPLETE, f"review approved in {decision.get('issue_key')}"
         )
         return {"documents": [d.uri for d in documents], "snapshot": snapshot.content_hash}
+
+    def _card_facts(self, snapshot: Any, documents: Sequence[Any], decision: dict[str, Any]) -> CardFacts:
+        """The card's governance facts: the use case, the snapshot, its risk test report, the review."""
+        use_case = self.inventory.get_use_case(self.model.model_group.use_case_id)
+        run = self.inventory.latest_risk_test_run(self.model)
+        report = run.report if run is not None and run.snapshot_id == snapshot.id else None
+        details = {"use_case_id": str(use_case.id), "model_id": str(self.model.id)}
+        if decision.get("issue_key"):
+            details["review_approved_in"] = str(decision["issue_key"])
+        details.update({f"review_document:{d.media_type}": d.sha256 for d in documents if d.sha256})
+        return CardFacts.from_manifest(
+            snapshot.manifest,
+            use_case_description=use_case.description,
+            owner=use_case.owner,
+            business_entity=use_case.business_entity.name,
+            snapshot=snapshot.content_hash,
+            risk_report=report,
+            risk_report_uri=run.report_uri if report is not None and run is not None else None,
+            details=details,
+        )
 
 
 class MarkApprovedForDeploymentOperator(_ModelOperator):
@@ -227,6 +257,10 @@ class MarkApprovedForDeploymentOperator(_ModelOperator):
             f"production approval granted in {decision.get('issue_key', 'Jira')}",
         )
         snapshot = self.inventory.mark_snapshot_deployed(int(self.snapshot_id))
+        ti = context["ti"]
+        self.registry().set_model_card_status(
+            self.model.package_arn, CardStatus.APPROVED, token_parts=(ti.dag_id, ti.run_id, ti.task_id)
+        )
         return {
             "model_id": self.model.id,
             "snapshot": snapshot.content_hash,

@@ -157,3 +157,44 @@ def test_throttling_is_absorbed(hook: SageMakerRegistryHook, aws_clients: AwsCli
         assert hook.describe_model_package_group(group) is not None
     counters = aws_clients.sandbox.counters()
     assert sum(counters["throttled"].values()) > 0, counters
+
+
+def test_the_sandbox_records_who_registered_and_who_changed_a_package(
+    hook: SageMakerRegistryHook, aws_clients: AwsClients
+) -> None:
+    import boto3
+
+    group = _name("grp")
+    hook.ensure_model_package_group(group, description="g")
+    studio = boto3.client(
+        "sagemaker",
+        endpoint_url=aws_clients.sandbox.endpoint_url,
+        region_name=aws_clients.sandbox.region,
+        aws_access_key_id="studio-alice",
+        aws_secret_access_key="testing",
+    )
+    arn = studio.create_model_package(
+        ModelPackageGroupName=group,
+        InferenceSpecification={
+            "Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn:1"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+    )["ModelPackageArn"]
+    created = hook.describe_model_package(arn)
+    assert created["CreatedBy"]["UserProfileName"] == "alice"
+    assert created["CreatedBy"]["DomainId"] == "d-sandbox"
+    assert created["LastModifiedBy"] == created["CreatedBy"]
+
+    body = {"ModelApprovalStatus": "Rejected"}
+    hook.update_model_package(arn, body, token_parts=("mlc", "run-1", "reject"))
+    changed = hook.describe_model_package(arn)
+    assert changed["ModelApprovalStatus"] == "Rejected"
+    assert changed["CreatedBy"]["UserProfileName"] == "alice", "CreatedBy never changes"
+    assert changed["LastModifiedBy"] == {
+        "IamIdentity": {"Arn": "arn:aws:iam::123456789012:user/testing", "PrincipalId": "testing"}
+    }
+    searched = next(hook.search_packages([arn]))
+    assert searched["LastModifiedBy"] == changed["LastModifiedBy"], "Search returns them too"
+    hook.update_model_package(arn, body, token_parts=("mlc", "run-1", "reject"))
+    assert hook.describe_model_package(arn)["LastModifiedTime"] == changed["LastModifiedTime"]

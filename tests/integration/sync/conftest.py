@@ -49,6 +49,19 @@ class Registry:
     def sagemaker(self) -> Any:
         return self.sandbox.client("sagemaker", region=self.region)
 
+    def sagemaker_as(self, access_key: str) -> Any:
+        """SageMaker as another person: the sandbox records ``access_key`` as CreatedBy / LastModifiedBy
+        (``studio-<name>``: Studio user profile ``<name>``; anything else: IAM user ``<access_key>``)."""
+        import boto3
+
+        return boto3.client(
+            "sagemaker",
+            endpoint_url=self.sandbox.endpoint_url,
+            region_name=self.region,
+            aws_access_key_id=access_key,
+            aws_secret_access_key="testing",
+        )
+
     def hook(self) -> SageMakerRegistryHook:
         return SageMakerRegistryHook(aws_conn_id=self.conn_id, region_name=self.region)
 
@@ -57,13 +70,22 @@ class Registry:
             inventory=self.inventory, registry=self.hook(), business_entity=self.entity, **kwargs
         )
 
-    def register(self, status: GovernanceStatus | None = None, *, group: str | None = None) -> str:
-        """A new version in the group, with the lifecycle of ``status`` (none: no lifecycle)."""
+    def register(
+        self,
+        status: GovernanceStatus | None = None,
+        *,
+        group: str | None = None,
+        approval: str = "PendingManualApproval",
+        as_user: str | None = None,
+    ) -> str:
+        """A new version in the group, with the lifecycle of ``status`` (none: no lifecycle) and
+        ``approval``, registered by ``as_user`` (an access key, see ``sagemaker_as``) or the test's own."""
         args: dict[str, Any] = {}
         if status is not None:
             stage = to_sagemaker(status)
             args["ModelLifeCycle"] = {"Stage": stage.stage, "StageStatus": stage.stage_status}
-        response = self.sagemaker.create_model_package(
+        client = self.sagemaker_as(as_user) if as_user else self.sagemaker
+        response = client.create_model_package(
             ModelPackageGroupName=group or self.group,
             ModelPackageDescription="churn model",
             InferenceSpecification={
@@ -71,7 +93,7 @@ class Registry:
                 "SupportedContentTypes": ["text/csv"],
                 "SupportedResponseMIMETypes": ["text/csv"],
             },
-            ModelApprovalStatus="PendingManualApproval",
+            ModelApprovalStatus=approval,
             **args,
         )
         return str(response["ModelPackageArn"])
