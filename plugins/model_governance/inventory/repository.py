@@ -749,6 +749,28 @@ class Inventory:
                 anchor_seq=anchor.seq if anchor is not None else None,
             )
 
+    def verify_use_case_audit_trail(self, use_case_id: int, *, anchor: Anchor | None = None) -> list[str]:
+        """Check the chain of a use case's own approvals (those about no model); [] when intact."""
+        chain_name = use_case_chain(use_case_id)
+        if anchor is None and self.anchors is not None:
+            anchor = self.anchors.newest(chain_name)
+        with self._transaction() as session:
+            links = list(
+                session.scalars(
+                    select(AuditLink).where(AuditLink.chain == chain_name).order_by(AuditLink.seq)
+                )
+            )
+            approvals = session.scalars(
+                select(Approval).where(Approval.use_case_id == use_case_id, Approval.model_id.is_(None))
+            )
+            rows = [
+                CurrentRecord("approval", a.id, row_fields(a), f"approval id {a.id} ({a.kind} {a.jira_key})")
+                for a in approvals
+            ]
+            return verify_links(
+                chain=chain_name, links=links, keyring=self.audit_keyring, current=rows, anchor=anchor
+            )
+
     def chained_records(self, model: int | str | Model) -> dict[str, list[dict[str, Any]]]:
         """The model's rows that belong in its audit chain, by record kind, as chained (``row_fields``)."""
         with self._transaction() as session:

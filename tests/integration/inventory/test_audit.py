@@ -375,6 +375,23 @@ def test_step_without_its_approval_is_reported(keyed: Inventory, model: int) -> 
     ), problems
 
 
+def test_use_case_approvals_have_their_own_chain(
+    keyed: Inventory, model: int, anchors: MemoryAnchors
+) -> None:
+    use_case_id = keyed.use_case_of_group(keyed.get_model(model).model_group_id)
+    keyed.record_approval_requested(kind="USE_CASE", jira_key="MLC-9", use_case_id=use_case_id)
+    keyed.record_approval_decision(
+        "MLC-9", approved=True, decided_by="acc", decided_at=datetime.now(UTC), decision_status="Approved"
+    )
+    assert keyed.verify_use_case_audit_trail(use_case_id) == []
+    assert anchors.newest(f"use-case/{use_case_id}") is not None
+    _drop_guards(keyed)
+    with keyed.engine.begin() as conn:
+        conn.execute(text("UPDATE mg_approval SET state = 'REJECTED' WHERE jira_key = 'MLC-9'"))
+    problems = keyed.verify_use_case_audit_trail(use_case_id)
+    assert any("(USE_CASE MLC-9) differs from its audit record" in p for p in problems), problems
+
+
 def test_rotated_key_still_verifies_old_links(inventory_url: str, anchors: MemoryAnchors) -> None:
     old = Inventory.from_url(inventory_url, audit_keyring=KEYS, anchors=anchors)
     old.ensure_business_entity(name="retail", account_id=ACCOUNT, region="us-east-1", aws_conn_id="aws")
