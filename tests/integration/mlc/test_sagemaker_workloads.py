@@ -1,12 +1,14 @@
 """The SageMaker modes of the MLC against the AWS and Jira sandboxes: the risk tests as a Processing job
 (submitted once per attempt, reconnected to on retry, waited for in the trigger, its report read from S3;
 a failed job opens the failure ticket and Done runs attempt 2), and the deploy step (endpoint created,
-waited for while Creating, then updated to a new version's configuration; Deployment/Complete reported)."""
+waited for while Creating, then updated to a new version's configuration; Deployment/Complete reported
+only when the endpoint serves the version, and Deployed recorded by the wait only once an endpoint does)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -14,14 +16,18 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
+from model_governance.exceptions import InvalidInputError
 from model_governance.hooks.jira import JiraHook
+from model_governance.hooks.sagemaker_jobs import SageMakerJobsHook
 from model_governance.operators.deployment import DeployEndpointOperator
+from model_governance.operators.model_lifecycle import WaitForDeploymentSensor
 from model_governance.operators.risk_tests import RunRiskTestsOperator
 from model_governance.operators.snapshot import CreateSnapshotOperator
+from model_governance.services.endpoints import DeploymentCheck
 from model_governance.triggers.jira import JiraApprovalTrigger
 from model_governance.triggers.sagemaker import ENDPOINT, PROCESSING_JOB, SUCCESS, SageMakerWaitTrigger
 from model_governance.workloads import risk_test_job_name
-from tests.integration.mlc.conftest import JIRA_CONN_ID, GovernedModel
+from tests.integration.mlc.conftest import AWS_CONN_ID, JIRA_CONN_ID, GovernedModel
 
 pytestmark = pytest.mark.integration
 
@@ -225,3 +231,108 @@ def test_deploy_creates_the_endpoint_waits_and_a_new_version_updates_it(
             round_number=2,
             endpoint=endpoint,
         )
+
+
+def _approved(model: GovernedModel, snapshot_id: int) -> None:
+    """What the MLC does up to the production approval (the Jira gates are tested elsewhere)."""
+    for status in ("Validation Complete", "Awaiting Approval", "Approved for Deployment"):
+        model.inventory.transition(model.model_id, status, source="governance", actor="mlc", reason="test")
+    model.inventory.mark_snapshot_deployed(snapshot_id)
+
+
+def _in_service(model: GovernedModel, endpoint: str) -> None:
+    deadline = time.monotonic() + 60
+    while model.aws.sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] != "InService":
+        assert time.monotonic() < deadline, f"endpoint {endpoint} never came into service"
+        time.sleep(0.3)
+
+
+def _decoy_config(model: GovernedModel) -> str:
+    """An endpoint configuration whose model runs another image (another version's model)."""
+    name = f"decoy-{uuid.uuid4().hex[:8]}"
+    model.aws.sagemaker.create_model(
+        ModelName=name,
+        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn:2"},
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/sagemaker",
+    )
+    model.aws.sagemaker.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": name,
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
+    return name
+
+
+def test_deployment_complete_by_hand_is_recorded_only_once_an_endpoint_serves_the_version(
+    make_model: Callable[..., GovernedModel],
+) -> None:
+    model = make_model()
+    snapshot_id = _snapshot(model)
+    _approved(model, snapshot_id)
+    model.aws.sandbox.set_workloads(endpoint_delay_s=0.5)
+    sensor = WaitForDeploymentSensor(task_id="wait_for_deployment", model_id=model.model_id)
+    context = model.context("wait_for_deployment")
+
+    # The deployer reports it without deploying: not recorded, the sensor keeps waiting.
+    model.aws.sagemaker.update_model_package(
+        ModelPackageArn=model.package_arn, ModelLifeCycle={"Stage": "Deployment", "StageStatus": "Complete"}
+    )
+    assert sensor.poke(context) is False  # type: ignore[arg-type]
+    assert model.inventory.get_model(model.model_id).status == "Approved for Deployment"
+
+    # An endpoint serving another version does not count either.
+    decoy = _decoy_config(model)
+    model.aws.sagemaker.create_endpoint(EndpointName=decoy, EndpointConfigName=decoy)
+    _in_service(model, decoy)
+    assert sensor.poke(context) is False  # type: ignore[arg-type]
+
+    # The deployer really deploys the snapshot's endpoint configuration (its model runs the package's
+    # image and model data): now it is Deployed, and the status event says which endpoint serves it.
+    endpoint = f"churn-{uuid.uuid4().hex[:8]}"
+    model.aws.sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=model.endpoint_config)
+    _in_service(model, endpoint)
+    assert WaitForDeploymentSensor(task_id="wait_for_deployment", model_id=model.model_id).poke(context)  # type: ignore[arg-type]
+    record = model.inventory.get_model(model.model_id)
+    assert record.status == "Deployed"
+    last = model.inventory.status_history(record)[-1]
+    assert f"endpoint {endpoint} serves it with configuration {model.endpoint_config}" in last.reason
+    assert "ETag unchanged" in last.reason
+
+    # The model file replaced under the same URL: the artifacts no longer match the snapshot's.
+    model.put("churn/model.tar.gz", b"other weights")
+    check = DeploymentCheck(
+        inventory=model.inventory,
+        client=SageMakerJobsHook(aws_conn_id=AWS_CONN_ID, region_name=model.aws.sandbox.region),
+    )
+    assert check.evidence(record) is None
+    for name in (decoy, endpoint):
+        model.aws.sagemaker.delete_endpoint(EndpointName=name)
+
+
+def test_the_deploy_step_refuses_an_endpoint_configuration_that_serves_another_version(
+    make_model: Callable[..., GovernedModel], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = make_model()  # the test's buckets and connections
+    model = make_model(metadata={"ENDPOINT_CONFIG": _decoy_config(first)})
+    snapshot_id = _snapshot(model)
+    endpoint = f"churn-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("MODEL_GOVERNANCE__DEPLOYMENT__DEPLOY_ENDPOINT", "true")
+    monkeypatch.setenv("MODEL_GOVERNANCE__DEPLOYMENT__ENDPOINT_NAME", endpoint)
+    model.aws.sandbox.set_workloads(endpoint_delay_s=0.5)
+    operator = DeployEndpointOperator(
+        task_id="deploy_endpoint", model_id=model.model_id, snapshot_id=snapshot_id
+    )
+    context = model.context("deploy_endpoint")
+    deferred = _deferred(lambda: operator.execute(context))  # type: ignore[arg-type]
+    event = _fire(deferred.trigger)
+    with pytest.raises(InvalidInputError, match=f"none of its models serves {model.package_arn}"):
+        operator.execute_complete(context, event, **deferred.kwargs)  # type: ignore[arg-type]
+    package = model.aws.sagemaker.describe_model_package(ModelPackageName=model.package_arn)
+    assert (package.get("ModelLifeCycle") or {}).get("StageStatus") != "Complete", "not reported"
+    model.aws.sagemaker.delete_endpoint(EndpointName=endpoint)

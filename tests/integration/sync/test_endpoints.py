@@ -61,7 +61,11 @@ def _approve(registry: Registry, arn: str) -> None:
     """What the implementation run does up to the production approval (inventory, then SageMaker)."""
     for status in TO_APPROVED:
         registry.inventory.transition(
-            registry.inventory.get_model(arn), status, source=EventSource.GOVERNANCE, actor="mlc", reason="test"
+            registry.inventory.get_model(arn),
+            status,
+            source=EventSource.GOVERNANCE,
+            actor="mlc",
+            reason="test",
         )
     registry.hook().write_status(arn, S.APPROVED_FOR_DEPLOYMENT, token_parts=("test", arn), description="ok")
 
@@ -77,7 +81,12 @@ def _serving_config(registry: Registry, arn: str) -> str:
     registry.sagemaker.create_endpoint_config(
         EndpointConfigName=name,
         ProductionVariants=[
-            {"VariantName": "AllTraffic", "ModelName": name, "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": name,
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
         ],
     )
     return name
