@@ -10,7 +10,9 @@ scheduler, dag-processor, triggerer), then plays every person in the story:
 - the data scientist registers a model version in the new group, with synthetic baseline and comparator
   data in S3, the risk test schema and an endpoint configuration;
 - the implementation life cycle runs (started by hand with the package ARN, as the lifecycle sync would);
-- the deployer reports the endpoint deployed in SageMaker (Deployment/Complete).
+- the deployer deploys the version (an endpoint running the package's endpoint configuration, whose
+  model runs the package's image and model data) and, once it is InService, reports it deployed in
+  SageMaker (Deployment/Complete): governance records Deployed only when an endpoint serves the version.
 
 It waits until the model is Deployed, prints a summary (statuses with times, tickets and who approved
 them, the review document and its hash) and exits 0. ``--keep-running`` (``make up``) leaves everything
@@ -235,6 +237,37 @@ def _register_model_version(demo: Demo, aws: Any, group: str) -> str:
     return arn
 
 
+def deployer_step(sagemaker: Any, arn: str) -> str | None:
+    """One look by the outside deployer; returns the endpoint's name when it reported Deployment/Complete.
+
+    It acts on what SageMaker says (Deployment/Approved, written by the MLC after the inventory), not on
+    the inventory: acting earlier would race the MLC's own write. It creates an endpoint (named after the
+    package's ENDPOINT_CONFIG) running that configuration and reports Deployment/Complete only once the
+    endpoint is InService; reported again if governance wrote Deployment/Approved back meanwhile.
+    """
+    package = sagemaker.describe_model_package(ModelPackageName=arn)
+    lifecycle = package.get("ModelLifeCycle") or {}
+    if (lifecycle.get("Stage"), lifecycle.get("StageStatus")) != ("Deployment", "Approved"):
+        return None
+    config = str(package["CustomerMetadataProperties"]["ENDPOINT_CONFIG"])
+    try:
+        status = sagemaker.describe_endpoint(EndpointName=config)["EndpointStatus"]
+    except sagemaker.exceptions.ClientError:
+        sagemaker.create_endpoint(EndpointName=config, EndpointConfigName=config)
+        return None
+    if status != "InService":
+        return None
+    sagemaker.update_model_package(
+        ModelPackageArn=arn,
+        ModelLifeCycle={
+            "Stage": "Deployment",
+            "StageStatus": "Complete",
+            "StageDescription": f"endpoint {config} InService",
+        },
+    )
+    return config
+
+
 def run(args: argparse.Namespace) -> int:
     sys.path.insert(0, str(REPO_ROOT))
     import os
@@ -308,16 +341,10 @@ def run(args: argparse.Namespace) -> int:
         run_state: str | None = None
         while time.monotonic() < deadline:
             _approve_open_tickets(demo, jira)
-            # The deployer acts on what SageMaker says (Deployment/Approved, written by the MLC after the
-            # inventory), not on the inventory: acting earlier would race the MLC's own write.
-            lifecycle = sagemaker.describe_model_package(ModelPackageName=arn).get("ModelLifeCycle") or {}
-            approved = (lifecycle.get("Stage"), lifecycle.get("StageStatus")) == ("Deployment", "Approved")
-            if approved and not deployed_reported:
-                sagemaker.update_model_package(
-                    ModelPackageArn=arn, ModelLifeCycle={"Stage": "Deployment", "StageStatus": "Complete"}
-                )
+            endpoint = deployer_step(sagemaker, arn)
+            if endpoint and not deployed_reported:
                 deployed_reported = True
-                demo.say("deployer reported the endpoint deployed (Deployment/Complete)")
+                demo.say(f"deployer deployed endpoint {endpoint} and reported it (Deployment/Complete)")
             run_state = airflow.run_state("sagemaker_model_implementation", "demo-model-v1")
             if run_state in ("success", "failed"):
                 break

@@ -11,7 +11,7 @@ import uuid
 
 from model_governance.operators.risk_tests import run_key_prefix
 from model_governance.workloads import risk_test_job_name
-from sandbox.demo import ENTITY, OWNER, Demo, _register_model_version
+from sandbox.demo import ENTITY, OWNER, Demo, _register_model_version, deployer_step
 from tests.e2e.conftest import Stack
 
 DAG_ID = "sagemaker_model_implementation"
@@ -45,7 +45,8 @@ def _drive(
     timeout: float = 600,
 ) -> str:
     """Play the reviewers (approve, or reject the ``reject`` kind) until the run ends, and the deployer
-    (who reports Deployment/Complete) when the DAG does not deploy itself."""
+    (who deploys an endpoint serving the version, then reports Deployment/Complete) when the DAG does not
+    deploy itself."""
     client = stack.jira.client()
     handled: set[str] = set()
     sagemaker = stack.aws.client("sagemaker")
@@ -66,11 +67,7 @@ def _drive(
             except Exception:
                 model = None
             if deployer and model is not None and model.status == "Approved for Deployment":
-                lifecycle = sagemaker.describe_model_package(ModelPackageName=arn)["ModelLifeCycle"]
-                if lifecycle["Stage"] != "Deployment" or lifecycle["StageStatus"] != "Complete":
-                    sagemaker.update_model_package(
-                        ModelPackageArn=arn, ModelLifeCycle={"Stage": "Deployment", "StageStatus": "Complete"}
-                    )
+                deployer_step(sagemaker, arn)  # an endpoint serving it, then Deployment/Complete
             state = stack.airflow.run_state(DAG_ID, run_id)
             if state in ("success", "failed"):
                 return str(state)
