@@ -6,9 +6,10 @@ it runs now (``EndpointConfigName``; while ``Updating`` the old one still serves
 variant's model -> the model's containers. A variant serves a model version when
 
 - one of its containers names the package (``ModelPackageName``, the version's ARN), or
-- its containers are the snapshot's inference containers, in order, by artifacts: the same image (by
-  digest when the snapshot recorded one: ``repo@sha256:...``), the same ``ModelDataUrl``, and that S3
-  object's ETag now equal to the ETag the snapshot pinned (a replaced model file does not match).
+- its containers are the snapshot's inference containers, in order, by artifacts: the same image (when
+  the snapshot recorded a digest, that digest in the image reference or in the image the endpoint
+  resolved it to, DescribeEndpoint's ``DeployedImages``), the same ``ModelDataUrl``, and that S3 object's
+  ETag now equal to the ETag the snapshot pinned (a replaced model file does not match).
 
 Endpoint configurations and models cannot be changed in SageMaker (only replaced), so one read of each
 serves a whole reconcile. ``EndpointReconciler`` applies the rules to one registry for the lifecycle sync:
@@ -33,7 +34,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from model_governance.exceptions import InvalidInputError, RegistryError, StatusConflictError
@@ -45,6 +46,7 @@ from model_governance.inventory import (
     parse_model_package_arn,
 )
 from model_governance.lifecycle import GovernanceStatus
+from model_governance.registry import MetadataKey
 
 #: Endpoint statuses in which its current configuration takes requests.
 LIVE_STATUSES = frozenset({"InService", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed"})
@@ -90,6 +92,9 @@ class Container:
     package: str | None  # ModelPackageName (a version's ARN, or a name)
     image: str | None
     model_data_url: str | None
+    #: The image the endpoint really runs for ``image`` (DescribeEndpoint's DeployedImages ResolvedImage,
+    #: ``repo@sha256:...``), when SageMaker says.
+    resolved_image: str | None = None
 
 
 @dataclass(frozen=True)
@@ -169,15 +174,26 @@ class ApprovedVersion:
         return cls(package_arn, specs)
 
 
-def image_matches(served: str | None, image: str | None, digest: str | None) -> bool:
-    """A served image reference is the pinned image: by digest when one was pinned (``repo@sha256:...``
-    with the same repository), else by the same reference."""
+def _repository(image: str) -> str:
+    """``registry/repo`` of an image reference without its ``:tag`` or ``@digest``."""
+    name = image.partition("@")[0]
+    head, _, tail = name.rpartition("/")
+    return f"{head}/{tail.partition(':')[0]}" if head else tail.partition(":")[0]
+
+
+def image_matches(
+    served: str | None, image: str | None, digest: str | None, resolved: str | None = None
+) -> bool:
+    """A served image is the pinned one. When the snapshot pinned a digest: the same repository, and the
+    digest in the served reference (``repo@sha256:...``) or in what the endpoint resolved it to; a tag
+    alone is not trusted (it can be moved). With no digest pinned: the same reference."""
     if not served:
         return False
     if digest:
-        repository, _, served_digest = served.partition("@")
-        pinned_repository = (image or "").partition("@")[0].rsplit(":", 1)[0] if image else repository
-        return served_digest == digest and repository == pinned_repository
+        if image and _repository(served) != _repository(image):
+            return False
+        digests = {ref.partition("@")[2] for ref in (served, resolved or "") if "@" in ref}
+        return digest in digests
     return served == image
 
 
@@ -192,7 +208,7 @@ def _artifacts_match(
     if not specs or len(containers) != len(specs):
         return False
     for container, spec in zip(containers, specs, strict=True):
-        if not image_matches(container.image, spec.image, spec.image_digest):
+        if not image_matches(container.image, spec.image, spec.image_digest, container.resolved_image):
             return False
         if container.model_data_url != spec.model_data_url:
             return False
@@ -259,6 +275,11 @@ class EndpointResolver:
                 **base,
                 problem=f"its endpoint configuration {config_name} is gone, so what it serves is unknown",
             )
+        deployed = {  # what each variant's images resolved to, by variant and specified image
+            (str(v.get("VariantName", "")), str(d.get("SpecifiedImage", ""))): d.get("ResolvedImage")
+            for v in described.get("ProductionVariants") or []
+            for d in v.get("DeployedImages") or []
+        }
         variants: list[Variant] = []
         for variant in config.get("ProductionVariants") or []:
             model_name = str(variant.get("ModelName", ""))
@@ -272,9 +293,12 @@ class EndpointResolver:
                     problem=f"model {model_name or '(none)'} of variant {variant.get('VariantName')} is "
                     "gone, so what it serves is unknown",
                 )
-            variants.append(
-                Variant(str(variant.get("VariantName", "")), model_name, tuple(_containers(model)))
+            variant_name = str(variant.get("VariantName", ""))
+            containers = tuple(
+                replace(c, resolved_image=deployed.get((variant_name, c.image or "")))
+                for c in _containers(model)
             )
+            variants.append(Variant(variant_name, model_name, containers))
         return ServingEndpoint(**base, variants=tuple(variants))
 
     def endpoints(self) -> list[ServingEndpoint]:
@@ -418,7 +442,7 @@ class EndpointReconciler:
         """Whether SageMaker's Deployment/Complete for ``model`` may be recorded, and why in words: only
         when an endpoint serves the approved version (the endpoint the package names first)."""
         metadata = (package or {}).get("CustomerMetadataProperties") or {}
-        named = metadata.get("governance:endpoint")
+        named = metadata.get(MetadataKey.ENDPOINT)
         evidence = self.check().evidence(model, candidates=[named] if named else [])
         if evidence is not None:
             return True, evidence.describe()
