@@ -7,11 +7,12 @@ PIP := $(VENV)/bin/pip
 # Extra pytest arguments (e.g. PYTEST_ARGS="-x -k sync").
 PYTEST_ARGS ?=
 # pytest-xdist workers. Most of the time is waiting (sandbox servers, Airflow's scheduler and triggerer),
-# so more workers than the 2 cores pay: the e2e tests on the shared Airflow stack are one xdist group (one
-# worker), the clusters of their own (production shape, dashboard) one group each, and the unit and
-# integration files (a group per file) fill the other workers. Groups are queued in collection order
-# (--no-loadscope-reorder): e2e first, as the longest. PYTEST_WORKERS=0 runs in one process.
-PYTEST_WORKERS ?= 4
+# so more workers than the 2 cores pay: the e2e modules on the shared Airflow stack are MG_E2E_STACKS
+# xdist groups (default 2, one stack per worker), the clusters of their own (production shape, dashboard)
+# one group each, and the unit and integration files (a group per file) fill the other workers. Groups
+# are queued in collection order (--no-loadscope-reorder): e2e first, as the longest. PYTEST_WORKERS=0
+# runs in one process (one stack).
+PYTEST_WORKERS ?= 5
 XDIST := $(if $(filter 0,$(PYTEST_WORKERS)),-p no:xdist,-n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
 
 .PHONY: setup test lint typecheck unit integration e2e bench sample-doc demo up clean

@@ -4,9 +4,10 @@ uses PostgreSQL, e2e/ runs real Airflow processes. Shared fixtures live here.
 Markers are set by folder here (``unit``, ``integration``, ``e2e``; ``postgres`` for tests on the local
 PostgreSQL server), so ``-m "not e2e"`` and the like select tiers. For pytest-xdist (``make test`` runs
 ``--dist loadgroup``) every test gets an ``xdist_group``: its file, so a module's fixtures start once, and
-in e2e/ one group for every test on the shared ``stack`` (one Airflow cluster, one worker) and one per
-module that starts a cluster of its own (it runs on another worker at the same time). Session fixtures
-(the sandboxes) start once per worker, each on a free port with its own temporary files."""
+in e2e/ the modules on the shared ``stack`` go into ``MG_E2E_STACKS`` groups (default 2: two workers,
+each with its own stack) and each module that starts a cluster of its own is a group (another worker).
+Session fixtures (the sandboxes) start once per worker, each on a free port with temporary files of its
+own."""
 
 from __future__ import annotations
 
@@ -38,13 +39,16 @@ POSTGRES_USER = os.environ.get("MG_TEST_POSTGRES_USER", "postgres")
 
 
 TIERS = ("unit", "integration", "e2e")
-#: The group of the e2e tests that run on the shared Airflow stack (tests/e2e/conftest.py).
-SHARED_STACK_GROUP = "e2e-shared-stack"
+#: The e2e modules on the shared Airflow stack (tests/e2e/conftest.py) are dealt, in name order, into this
+#: many xdist groups; each group's worker starts the stack once (a session fixture is per process), so the
+#: e2e tier waits on two clusters side by side instead of one after the other. 1: a single stack.
+E2E_STACKS = max(1, int(os.environ.get("MG_E2E_STACKS", "2")))
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the node ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     tests_dir = Path(__file__).resolve().parent
+    on_stack = sorted({str(item.path) for item in items if "stack" in getattr(item, "fixturenames", ())})
     for item in items:
         fixtures = getattr(item, "fixturenames", ())  # what the test uses, its fixtures' fixtures included
         try:
@@ -59,7 +63,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if item.get_closest_marker("xdist_group") is not None:
             continue
         if tier == "e2e":
-            group = SHARED_STACK_GROUP if "stack" in fixtures else f"e2e-{item.path.stem}"
+            if "stack" in fixtures:
+                group = f"e2e-shared-stack-{on_stack.index(str(item.path)) % E2E_STACKS + 1}"
+            else:
+                group = f"e2e-{item.path.stem}"  # a cluster of its own
         else:
             group = relative.as_posix()
         item.add_marker(pytest.mark.xdist_group(group))

@@ -4,8 +4,11 @@ project's DAGs against the AWS and Jira sandboxes and the SMTP sink.
 One shared stack
 ----------------
 Starting Airflow costs a minute or more of a small machine, so every e2e test that can runs on one cluster
-per test session, the ``stack`` fixture (session scope): SQLite metadata DB, LocalExecutor, the AWS and
-Jira sandboxes of the session, an SMTP sink, one SQLite governance inventory (``stack.inventory``).
+per test process, the ``stack`` fixture (session scope): SQLite metadata DB, LocalExecutor, the AWS and
+Jira sandboxes of the session, an SMTP sink, one SQLite governance inventory (``stack.inventory``). Under
+pytest-xdist (``make test``) the modules using it are dealt into ``MG_E2E_STACKS`` groups (default 2, see
+tests/conftest.py): two workers each start the stack once and run their modules side by side. So a module
+may share its stack with any other module, or have one to itself: it must not depend on either.
 
 - DAGs: the repository's ``dags/*.py`` and the test DAGs in ``tests/e2e/dags/*.py`` (linked into one dags
   folder). A new test DAG: put its file in ``tests/e2e/dags/``, then ``stack.airflow.wait_for_dag(id)``.
