@@ -10,7 +10,8 @@ catch the branch they can act on::
     |   |-- IllegalTransitionError       a status change the life cycle graph does not allow
     |   |-- DuplicateUseCaseError        a use case name already taken within a business entity
     |   |-- InvalidArnError              an ARN of the wrong shape
-    |   `-- RiskTestInputError           risk test data or schema that cannot be tested
+    |   |-- RiskTestInputError           risk test data or schema that cannot be tested
+    |   `-- PinnedDataChangedError       data a snapshot pinned is gone or changed since
     |-- NotFoundError                    a record the caller named does not exist
     |-- ApprovalRejectedError            a reviewer rejected an approval (carries the decision)
     |-- RiskTestJobError                 the standard risk tests failed to run, re-runs used up
@@ -58,6 +59,11 @@ class InvalidArnError(InvalidInputError):
 
 class RiskTestInputError(InvalidInputError):
     """Risk test data, schema or thresholds that cannot be tested as given."""
+
+
+class PinnedDataChangedError(InvalidInputError):
+    """Data a snapshot pinned is gone or changed (version deleted, SHA-256 differs): nothing is tested on
+    it. Not transient: restore the version, or register a new version / take a new snapshot."""
 
 
 class NotFoundError(ModelGovernanceError, LookupError):

@@ -14,13 +14,19 @@ model version with the same data gives the same bytes, the same hash and so the 
                             {"image", "image_digest", "framework", "framework_version", "model_data_url",
                              "model_data": {"uri", "etag", "size", "version_id"} | null}]},
       "use_case": {"id", "name", "risk_level"},
-      "assets": {"BASELINE_DATA": {"uri", "etag", "size", "version_id"}, "COMPARATOR_DATA": {...},
-                 "RISK_TEST_SCHEMA": {...}},
+      "assets": {"BASELINE_DATA": {"uri", "etag", "size", "version_id", "sha256"},
+                 "COMPARATOR_DATA": {...}, "RISK_TEST_SCHEMA": {...}},
       "endpoint_config_name": "churn-prod",
       "endpoint_config": {"name", "arn", "production_variants": [...]},
       "risk_test_suite_version": "1.0.0",
       "risk_tests": {"risk_level": "High", "threshold_overrides": {...}, "thresholds": {...resolved...}}
     }
+
+Each data asset is pinned by its S3 ``VersionId`` (null on an unversioned bucket) and the SHA-256 of its
+bytes, besides the ETag; the risk tests read exactly those bytes back (``model_governance.pinned_data``).
+Manifest version 2 added ``sha256``: a version 1 manifest is refused by the risk tests (take a new
+snapshot). Model artifacts are pinned by ETag, size and version id only (they can be many gigabytes and
+the risk tests do not read them).
 
 Keys under ``governance:`` in the package's customer metadata are left out: governance writes them itself
 (``governance:snapshot`` among them), and they must not feed back into the hash.
@@ -37,9 +43,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from model_governance.exceptions import ConfigurationError, InvalidInputError
-from model_governance.registry import GOVERNANCE_METADATA_PREFIX
+from model_governance.pinned_data import DataPin, pins_from_manifest
+from model_governance.registry import GOVERNANCE_METADATA_PREFIX, MetadataKey
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 BASELINE_DATA = "BASELINE_DATA"
 COMPARATOR_DATA = "COMPARATOR_DATA"
 RISK_TEST_SCHEMA = "RISK_TEST_SCHEMA"
@@ -51,7 +58,7 @@ ASSET_KEYS: Mapping[str, str] = {
     RISK_TEST_SCHEMA: "the risk test schema JSON (label, score, features, protected attributes)",
 }
 #: The customer metadata key under which governance writes the snapshot's content hash.
-SNAPSHOT_METADATA_KEY = f"{GOVERNANCE_METADATA_PREFIX}snapshot"
+SNAPSHOT_METADATA_KEY = MetadataKey.SNAPSHOT.value
 SNAPSHOTS_PREFIX = "snapshots"
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -88,26 +95,41 @@ def parse_s3_uri(uri: Any, *, what: str) -> S3Location:
 
 @dataclass(frozen=True)
 class ObjectDigest:
-    """What S3 says about an object: ETag and size (and version id on a versioned bucket)."""
+    """What S3 says about an object: ETag and size, version id on a versioned bucket, and (data assets)
+    the SHA-256 of its bytes."""
 
     uri: str
     etag: str
     size: int
     version_id: str | None = None
+    sha256: str | None = None
 
     @classmethod
-    def from_head(cls, location: S3Location, head: Mapping[str, Any]) -> ObjectDigest:
-        """From a ``HeadObject`` / ``GetObject`` answer."""
+    def from_head(
+        cls, location: S3Location, head: Mapping[str, Any], *, sha256: str | None = None
+    ) -> ObjectDigest:
+        """From a ``HeadObject`` / ``GetObject`` answer (and the streamed SHA-256 of those bytes)."""
         version = head.get("VersionId")
+        if sha256 is not None and not _HEX64.match(sha256):
+            raise InvalidInputError(f"SHA-256 {sha256!r} of {location.uri} is not a lower-case hex digest.")
         return cls(
             uri=location.uri,
             etag=str(head.get("ETag", "")).strip('"'),
             size=int(head.get("ContentLength", 0)),
             version_id=str(version) if version and version != "null" else None,
+            sha256=sha256,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"uri": self.uri, "etag": self.etag, "size": self.size, "version_id": self.version_id}
+        item: dict[str, Any] = {
+            "uri": self.uri,
+            "etag": self.etag,
+            "size": self.size,
+            "version_id": self.version_id,
+        }
+        if self.sha256 is not None:
+            item["sha256"] = self.sha256
+        return item
 
 
 @dataclass(frozen=True)
@@ -214,6 +236,9 @@ def build_manifest(
     missing = sorted(set(ASSET_KEYS) - set(assets))
     if missing:
         raise InvalidInputError(f"build_manifest needs the S3 digest of every asset; missing {missing}.")
+    unhashed = sorted(role for role, digest in assets.items() if digest.sha256 is None)
+    if unhashed:
+        raise InvalidInputError(f"build_manifest needs the SHA-256 of every data asset; missing {unhashed}.")
     containers = (package.get("InferenceSpecification") or {}).get("Containers") or []
     if len(model_data) != len(containers):
         raise InvalidInputError(
@@ -322,6 +347,8 @@ class RiskTestPlan:
     comparator: S3Location
     schema: S3Location
     digests: Mapping[str, Mapping[str, Any]]
+    #: Per role: the version and SHA-256 the tests must read (``model_governance.pinned_data``).
+    pins: Mapping[str, DataPin]
     suite_version: str
     risk_level: str
     overrides: Mapping[str, Any]
@@ -350,6 +377,10 @@ def risk_test_plan(manifest: Mapping[str, Any], *, snapshot: str) -> RiskTestPla
                 f"Snapshot {snapshot} has no {role} asset (the risk test suite's input); take a new snapshot."
             )
         locations[role] = parse_s3_uri(item.get("uri"), what=f"{role} of snapshot {snapshot}")
+    try:
+        pins = pins_from_manifest(manifest, ASSET_KEYS, snapshot=snapshot)
+    except InvalidInputError as exc:
+        raise ConfigurationError(str(exc)) from exc
     risk = manifest.get("risk_tests") or {}
     package = manifest.get("model_package") or {}
     missing = [k for k in ("risk_level", "thresholds") if not risk.get(k)]
@@ -363,6 +394,7 @@ def risk_test_plan(manifest: Mapping[str, Any], *, snapshot: str) -> RiskTestPla
         comparator=locations[COMPARATOR_DATA],
         schema=locations[RISK_TEST_SCHEMA],
         digests={role: dict(assets[role]) for role in ASSET_KEYS},
+        pins=pins,
         suite_version=str(manifest["risk_test_suite_version"]),
         risk_level=str(risk["risk_level"]),
         overrides=dict(risk.get("threshold_overrides") or {}),

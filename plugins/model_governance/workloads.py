@@ -5,8 +5,12 @@ these functions, which name things deterministically (so a retried task finds wh
 and decide what to do next.
 
 Risk tests as a Processing job: the job's container runs ``python -m model_governance.risk_tests`` on the
-snapshot's BASELINE_DATA, COMPARATOR_DATA and RISK_TEST_SCHEMA objects, which SageMaker downloads to
-``/opt/ml/processing/input/<role>/``; the report is written to ``/opt/ml/processing/output/report.json``
+snapshot's BASELINE_DATA, COMPARATOR_DATA and RISK_TEST_SCHEMA objects. A ProcessingInput reads an S3
+object's latest version (it takes no VersionId), so pinned data is not a ProcessingInput: the container is
+given each object's URI, VersionId and SHA-256 (``--baseline-version-id``, ``--baseline-sha256``, ...),
+reads exactly that version itself and verifies the digest (the job's role needs s3:GetObject and
+s3:GetObjectVersion on the data). Unpinned inputs (and the thresholds file) are downloaded by SageMaker to
+``/opt/ml/processing/input/<role>/``. The report is written to ``/opt/ml/processing/output/report.json``
 and uploaded to ``s3://<governance bucket>/risk-tests/jobs/<job name>/report.json`` when the job ends.
 """
 
@@ -20,6 +24,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from model_governance.exceptions import ConfigurationError, RegistryError
+from model_governance.pinned_data import DataPin
 from model_governance.snapshots import S3Location
 
 #: SageMaker's pattern for job, endpoint and endpoint configuration names.
@@ -29,6 +34,8 @@ OUTPUT_DIR = "/opt/ml/processing/output"
 REPORT_FILE = "report.json"
 JOBS_PREFIX = "risk-tests/jobs"
 THRESHOLDS_PREFIX = "risk-tests/thresholds"
+#: SageMaker's limit on one ContainerArgument.
+MAX_ARGUMENT = 256
 
 #: Processing job statuses: the job still runs in these, and has ended in the others.
 JOB_RUNNING = frozenset({"InProgress", "Stopping"})
@@ -104,8 +111,13 @@ def risk_test_job_request(
     output_bucket: str,
     thresholds: S3Location | None = None,
     tags: Mapping[str, str] | None = None,
+    pins: Mapping[str, DataPin] | None = None,
 ) -> dict[str, Any]:
-    """The CreateProcessingJob request that runs the standard risk tests CLI on the snapshot's data."""
+    """The CreateProcessingJob request that runs the standard risk tests CLI on the snapshot's data.
+
+    ``pins`` (keyed ``baseline``, ``comparator``, ``schema``) makes the container read those objects at
+    their pinned version and verify their SHA-256 instead of SageMaker downloading the latest version.
+    """
     inputs = []
     args: list[str] = []
     for name, flag, location in (
@@ -115,6 +127,20 @@ def risk_test_job_request(
         ("thresholds", "--thresholds", thresholds),
     ):
         if location is None:
+            continue
+        pin = (pins or {}).get(name)
+        if pin is not None:
+            pinned = [flag, pin.uri, f"{flag}-sha256", pin.sha256]
+            if pin.version_id:
+                pinned += [f"{flag}-version-id", pin.version_id]
+            too_long = [arg for arg in pinned if len(arg) > MAX_ARGUMENT]
+            if too_long:
+                raise ConfigurationError(
+                    f"{pin.role} {pin.uri} cannot be passed to a Processing job: a container argument "
+                    f"holds at most {MAX_ARGUMENT} characters. Use a shorter S3 key, or "
+                    "risk_tests.runner 'worker'."
+                )
+            args += pinned
             continue
         item, path = _input(name, location)
         inputs.append(item)

@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     serving = threading.Thread(target=server.serve_forever, name="sandbox-aws", daemon=True)
     serving.start()
     port = server.server_address[1]
+    app.workloads.endpoint_url = f"http://{args.host}:{port}"
     print(READY_LINE.format(host=args.host, port=port), flush=True)
     stop.wait()
     server.shutdown()

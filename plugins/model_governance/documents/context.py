@@ -102,16 +102,24 @@ class UseCaseInfo:
 
 @dataclass(frozen=True)
 class Asset:
-    """A file the model or its snapshot is made of: role (e.g. MODEL_DATA, BASELINE_DATA), URI, digest."""
+    """A file the model or its snapshot is made of: role (e.g. MODEL_DATA, BASELINE_DATA), URI, digest
+    (the ETag), and for pinned data the S3 VersionId (None on an unversioned bucket) and SHA-256."""
 
     role: str
     uri: str
     digest: str | None = None
+    version_id: str | None = None
+    sha256: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "role", _text(self.role, "asset.role", limit=64))
         object.__setattr__(self, "uri", _text(self.uri, f"asset {self.role} uri", limit=2048))
         object.__setattr__(self, "digest", _digest(self.digest, f"asset {self.role} digest"))
+        object.__setattr__(self, "version_id", _digest(self.version_id, f"asset {self.role} version id"))
+        if self.sha256 is not None and not _HEX64.fullmatch(str(self.sha256)):
+            raise InvalidInputError(
+                f"asset {self.role} sha256 {self.sha256!r} is not a lower-case hex SHA-256 (64 characters)."
+            )
 
 
 @dataclass(frozen=True)

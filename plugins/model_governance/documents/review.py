@@ -332,9 +332,29 @@ def _risk_view(report: RiskTestReport) -> dict[str, Any]:
         ],
         "disparities": disparities,
         "datasets": datasets,
+        "thresholds": _thresholds_view(report),
         "warnings": [redact_text(w) for w in report.warnings],
         "charts": _charts(report, drifted),
     }
+
+
+def _thresholds_view(report: RiskTestReport) -> list[dict[str, str]]:
+    """The pass thresholds that applied (the snapshot's, for its risk level), and where each came from:
+    the suite's default or the risk level's setting (``risk_tests.thresholds``)."""
+    rows = []
+    for metric_id, spec in sorted(METRICS.items()):
+        bound = report.thresholds.bounds.get(metric_id)
+        if bound is None and spec.default is None:
+            continue  # reported for information only, by default and as configured
+        source = "default" if bound == spec.default else f"{report.risk_level} setting"
+        rows.append(
+            {
+                "metric": metric_id,
+                "passes_when": bound.describe() if bound is not None else "not gated (info only)",
+                "source": source,
+            }
+        )
+    return rows
 
 
 def _flatten(value: Any, prefix: str = "") -> Iterable[tuple[str, str]]:
@@ -406,7 +426,16 @@ def build_review_variables(ctx: ReviewContext) -> dict[str, Any]:
             "id": snapshot.snapshot_id,
             "content_hash": snapshot.content_hash,
             "uri": snapshot.uri,
-            "assets": [{"role": a.role, "uri": a.uri, "digest": a.digest or "n/a"} for a in snapshot.assets],
+            "assets": [
+                {
+                    "role": a.role,
+                    "uri": a.uri,
+                    "digest": a.digest or "n/a",
+                    "version_id": a.version_id or "unversioned",
+                    "sha256": a.sha256 or "n/a",
+                }
+                for a in snapshot.assets
+            ],
             "endpoint_config_name": snapshot.endpoint_config_name,
             "suite_version": snapshot.suite_version or report.engine_version,
             "created_at": format_datetime(snapshot.created_at) if snapshot.created_at else None,

@@ -197,8 +197,19 @@ def sample_context(report: RiskTestReport, *, generated_at: datetime = GENERATED
             content_hash=content_hash,
             uri=f"{snapshot_prefix}/manifest.json",
             assets=(
-                Asset("BASELINE_DATA", BASELINE_URI, _digest("baseline")),
-                Asset("COMPARATOR_DATA", COMPARATOR_URI, _digest("comparator")),
+                Asset(
+                    "BASELINE_DATA",
+                    BASELINE_URI,
+                    hashlib.md5(b"baseline", usedforsecurity=False).hexdigest(),
+                    version_id="3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY",
+                    sha256=hashlib.sha256(b"baseline").hexdigest(),
+                ),
+                Asset(
+                    "COMPARATOR_DATA",
+                    COMPARATOR_URI,
+                    hashlib.md5(b"comparator", usedforsecurity=False).hexdigest(),
+                    sha256=hashlib.sha256(b"comparator").hexdigest(),
+                ),
                 Asset("MODEL_DATA", f"s3://ml-artifacts/{GROUP}/7/model.tar.gz", _digest("model.tar.gz")),
             ),
             endpoint_config_name=f"{GROUP}-v7-config",

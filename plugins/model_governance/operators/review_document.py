@@ -81,7 +81,13 @@ class RenderReviewDocumentOperator(_ModelOperator):
             )
         manifest = snapshot.manifest or {}
         assets = [
-            Asset(role=role, uri=str(item.get("uri")), digest=item.get("etag") or item.get("digest"))
+            Asset(
+                role=role,
+                uri=str(item.get("uri")),
+                digest=item.get("etag") or item.get("digest"),
+                version_id=item.get("version_id"),
+                sha256=item.get("sha256"),
+            )
             for role, item in sorted((manifest.get("assets") or {}).items())
             if isinstance(item, dict) and item.get("uri")
         ]

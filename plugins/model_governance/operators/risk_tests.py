@@ -39,14 +39,14 @@ import json
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import quote
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from model_governance.approvals import Decision, Outcome, failed_gated_tests
 from model_governance.config import ApprovalKind
@@ -57,12 +57,22 @@ from model_governance.exceptions import (
     JiraError,
     ModelGovernanceError,
     NotFoundError,
+    PinnedDataChangedError,
     RegistryError,
     RiskTestInputError,
     RiskTestJobError,
 )
 from model_governance.lifecycle import GovernanceStatus
 from model_governance.operators.model_lifecycle import _ModelOperator
+from model_governance.pinned_data import (
+    DataPin,
+    FetchedObject,
+    check_pinned,
+    fetch_pinned,
+    object_sha256,
+)
+from model_governance.pinned_data import changed as pinned_changed
+from model_governance.registry import MetadataKey
 from model_governance.snapshots import (
     ASSET_KEYS,
     BASELINE_DATA,
@@ -99,8 +109,9 @@ if TYPE_CHECKING:
 WAIT_A_YEAR = timedelta(days=365)
 #: TicketContext refuses longer error texts.
 ERROR_LIMIT = 3900
-_CHUNK = 1 << 20
 _ATTEMPT = re.compile(r"/attempt-(\d+)$")
+#: How a refused attempt's error starts (recorded in the inventory, printed by the job's container).
+REFUSED = PinnedDataChangedError.__name__
 
 
 def run_key_prefix(dag_id: str, run_id: str, task_id: str) -> str:
@@ -116,17 +127,6 @@ def failed_test_ids(report: Mapping[str, Any] | None) -> list[str]:
     """Ids of the results that failed: the metric id, plus ``/feature`` and ``/group`` where it has them
     (the same ids the test results review's failed-tests policy looks at)."""
     return failed_gated_tests(report)
-
-
-@dataclass(frozen=True)
-class _Fetched:
-    role: str
-    location: S3Location
-    path: Path
-    etag: str
-    size: int
-    version_id: str | None
-    sha256: str
 
 
 class RunRiskTestsOperator(_ModelOperator):
@@ -188,6 +188,9 @@ class RunRiskTestsOperator(_ModelOperator):
         if latest.state == RiskTestRunState.SUCCEEDED.value:
             self.log.info("Risk tests %s already ran; returning the recorded result", latest.run_key)
             return self._result(latest.run_key, attempt, latest.passed, latest.report_uri, latest.report)
+        if latest.state == RiskTestRunState.FAILED.value and (latest.error or "").startswith(REFUSED):
+            self.log.info("Risk tests %s were refused (pinned data changed); checking again", latest.run_key)
+            return self._attempt(context, snapshot, plan, attempt)
         if latest.state == RiskTestRunState.FAILED.value:
             return self._after_failure(context, snapshot, attempt, latest.error or "the job failed to run")
         if self.config.risk_tests.runner == "processing":
@@ -248,6 +251,8 @@ class RunRiskTestsOperator(_ModelOperator):
         s3, conn_id = self._s3()
         try:
             report = self._run_suite(s3, conn_id, plan, snapshot)
+        except PinnedDataChangedError as exc:
+            self._refuse(context, snapshot, attempt, exc)
         except Exception as exc:  # the job failed to run: recorded, ticketed, not a bug in this task
             return self._job_failed(context, snapshot, attempt, f"{type(exc).__name__}: {exc}")
         return self._record_report(context, snapshot, attempt, report)
@@ -308,6 +313,10 @@ class RunRiskTestsOperator(_ModelOperator):
         name = risk_test_job_name(ti.dag_id, ti.run_id, ti.task_id, attempt)
         hook, _, _ = self._jobs()
         try:
+            self._check_pins(plan)
+        except PinnedDataChangedError as exc:
+            self._refuse(context, snapshot, attempt, exc)
+        try:
             request = self._job_request(name, plan)
             described, created = hook.ensure_processing_job(request)
         except ModelGovernanceError as exc:  # the job could not start: a failure to run, ticketed
@@ -344,7 +353,12 @@ class RunRiskTestsOperator(_ModelOperator):
             risk_level=plan.risk_level,
             output_bucket=self.config.governance_bucket,
             thresholds=thresholds,
-            tags={"governance:model_id": str(self.model.id), "governance:snapshot_id": str(self.snapshot_id)},
+            tags={MetadataKey.MODEL_ID: str(self.model.id), MetadataKey.SNAPSHOT_ID: str(self.snapshot_id)},
+            pins={
+                "baseline": plan.pins[BASELINE_DATA],
+                "comparator": plan.pins[COMPARATOR_DATA],
+                "schema": plan.pins[RISK_TEST_SCHEMA],
+            },
         )
 
     def _after_job(
@@ -360,7 +374,11 @@ class RunRiskTestsOperator(_ModelOperator):
         if status in JOB_RUNNING:
             self._defer_job(name, attempt)
         if status != JOB_SUCCEEDED:
-            return self._job_failed(context, snapshot, attempt, job_failure(described))
+            reason = job_failure(described)
+            if f"{REFUSED}:" in reason:  # the container found the pinned data changed: not transient
+                detail = reason.split(f"{REFUSED}:", 1)[1].rsplit(", exit code:", 1)[0].strip()
+                self._refuse(context, snapshot, attempt, PinnedDataChangedError(detail))
+            return self._job_failed(context, snapshot, attempt, reason)
         location = job_report_location(self.config.governance_bucket, name)
         try:
             report = self._read_job_report(location)
@@ -368,9 +386,15 @@ class RunRiskTestsOperator(_ModelOperator):
             return self._job_failed(
                 context, snapshot, attempt, f"Processing job {name} completed, but its report: {exc}"
             )
-        for role, item in ((BASELINE_DATA, "baseline"), (COMPARATOR_DATA, "comparator")):
-            report.inputs[item] = {**report.inputs.get(item, {}), **self._head_provenance(role, plan)}
-        report.inputs["risk_test_schema"] = self._head_provenance(RISK_TEST_SCHEMA, plan)
+        try:
+            for role, item in ((BASELINE_DATA, "baseline"), (COMPARATOR_DATA, "comparator")):
+                found = report.inputs.get(item, {})
+                report.inputs[item] = {**found, **self._job_provenance(role, plan, found)}
+            report.inputs["risk_test_schema"] = self._job_provenance(
+                RISK_TEST_SCHEMA, plan, report.inputs.get("risk_test_schema")
+            )
+        except RiskTestInputError as exc:
+            return self._job_failed(context, snapshot, attempt, f"Processing job {name} completed, but {exc}")
         report.inputs["snapshot"] = {
             "id": snapshot.id,
             "content_hash": snapshot.content_hash,
@@ -454,23 +478,67 @@ class RunRiskTestsOperator(_ModelOperator):
         except (ValueError, TypeError, KeyError) as exc:
             raise RiskTestInputError(f"{location.uri} is not a risk test report ({exc})") from exc
 
-    def _head_provenance(self, role: str, plan: RiskTestPlan) -> dict[str, Any]:
-        """What S3 says about an input now (the job read it), against what the snapshot pinned."""
-        location = {BASELINE_DATA: plan.baseline, COMPARATOR_DATA: plan.comparator}.get(role, plan.schema)
-        s3, _ = self._s3()
-        head = s3.head_object(location.key, location.bucket) or {}
-        etag = str(head.get("ETag", "")).strip('"')
-        size = int(head.get("ContentLength", -1))
-        pinned = plan.digests.get(role, {})
-        version = head.get("VersionId")
+    @staticmethod
+    def _job_provenance(role: str, plan: RiskTestPlan, found: Any) -> dict[str, Any]:
+        """What the job says it tested (it verified the bytes itself), checked against the pin."""
+        pin = plan.pins[role]
+        item = found if isinstance(found, Mapping) else {}
+        if item.get("sha256") != pin.sha256 or (pin.version_id and item.get("version_id") != pin.version_id):
+            raise RiskTestInputError(
+                f"the job's report does not show that it tested the pinned {role} {pin.uri} "
+                f"({pin.describe()}; the report says version {item.get('version_id')!r}, SHA-256 "
+                f"{item.get('sha256')!r}). The job's image predates pinned data: rebuild it with this "
+                "version of the model_governance package (risk_tests.image_uri)."
+            )
         return {
-            "source": location.uri,
-            "etag": etag,
-            "size": size,
-            "version_id": str(version) if version and version != "null" else None,
-            "sha256": None,
-            "matches_snapshot": pinned.get("etag") == etag and pinned.get("size") == size,
+            "source": pin.uri,
+            "etag": item.get("etag"),
+            "size": item.get("size"),
+            "version_id": item.get("version_id"),
+            "sha256": pin.sha256,
+            "matches_snapshot": True,
         }
+
+    def _check_pins(self, plan: RiskTestPlan) -> None:
+        """Before a job is submitted: refuse data whose pinned version is gone or whose bytes changed.
+
+        The job's container reads the pinned versions itself and verifies every SHA-256 (so a change
+        after this check is still refused); this check names the change here, as a refusal, instead of
+        as a failed job. An unversioned object with a new ETag but the same size is hashed to decide."""
+        s3, conn_id = self._s3()
+        client = s3.get_conn()
+        for role in (BASELINE_DATA, COMPARATOR_DATA, RISK_TEST_SCHEMA):
+            pin = plan.pins[role]
+            if check_pinned(client, pin, conn_id=conn_id):
+                continue
+            sha = object_sha256(client, pin.bucket, pin.key, version_id=pin.version_id, etag=None, what=role)
+            if sha != pin.sha256:
+                raise pinned_changed(pin, f"SHA-256 {sha}")
+
+    def _refuse(
+        self, context: Context, snapshot: Snapshot, attempt: int, exc: PinnedDataChangedError
+    ) -> NoReturn:
+        """The data the snapshot pinned changed: record the refusal, tell the operators, fail the task.
+
+        Not the failure-ticket loop: moving a ticket to Done re-runs the tests on the same snapshot, which
+        reads the same pins and is refused again; the fix (restore the version, or a new model version /
+        a new DAG run, whose snapshot pins the data as it is now) is outside this run. A cleared task checks
+        the data again (a restored version then passes the check)."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        ti = context["ti"]
+        key = run_key(ti.dag_id, ti.run_id, ti.task_id, attempt)
+        error = f"{REFUSED}: {exc}"[:ERROR_LIMIT]
+        self.log.error("Risk tests %s refused: %s", key, exc)
+        self.inventory.finish_risk_test_run(key, passed=None, error=error)
+        self._notify(
+            f"Risk tests of {self.model.package_arn} refused: the pinned data changed",
+            f"Run {key} on snapshot {snapshot.id} ({snapshot.uri}) did not test anything: {exc}",
+        )
+        raise AirflowFailException(
+            f"The standard risk tests of {self.model.package_arn} (snapshot {snapshot.id}) were "
+            f"refused: {exc}"
+        ) from exc
 
     def _put_once(self, location: S3Location, body: bytes) -> None:
         s3, conn_id = self._s3()
@@ -493,15 +561,11 @@ class RunRiskTestsOperator(_ModelOperator):
         """Fetch the inputs through the connection's S3 client and run the engine on the local copies."""
         from model_governance.risk_tests import RiskTestSchema, run_risk_tests
 
-        locations = {
-            BASELINE_DATA: plan.baseline,
-            COMPARATOR_DATA: plan.comparator,
-            RISK_TEST_SCHEMA: plan.schema,
-        }
         with tempfile.TemporaryDirectory(prefix="risk-tests-") as folder:
+            # Exactly the bytes the snapshot pinned, or PinnedDataChangedError before anything is tested.
             fetched = {
-                role: self._fetch(s3, conn_id, role, location, Path(folder))
-                for role, location in locations.items()
+                role: self._fetch(s3, conn_id, plan.pins[role], Path(folder))
+                for role in (BASELINE_DATA, COMPARATOR_DATA, RISK_TEST_SCHEMA)
             }
             try:
                 schema_uri = plan.schema.uri
@@ -524,11 +588,11 @@ class RunRiskTestsOperator(_ModelOperator):
                 # Name the snapshot's URIs, not this worker's temporary copies.
                 message = str(exc)
                 for item in fetched.values():
-                    message = message.replace(str(item.path), item.location.uri)
+                    message = message.replace(str(item.path), item.pin.uri)
                 if message != str(exc):
                     raise type(exc)(message) if _simple(exc) else RiskTestInputError(message) from exc
                 raise
-        provenance = {role: self._provenance(fetched[role], plan) for role in ASSET_KEYS}
+        provenance = {role: self._provenance(fetched[role]) for role in ASSET_KEYS}
         for role, name in ((BASELINE_DATA, "baseline"), (COMPARATOR_DATA, "comparator")):
             report.inputs[name] = {**report.inputs.get(name, {}), **provenance[role]}
         report.inputs["risk_test_schema"] = provenance[RISK_TEST_SCHEMA]
@@ -537,60 +601,17 @@ class RunRiskTestsOperator(_ModelOperator):
             "content_hash": snapshot.content_hash,
             "uri": snapshot.uri,
         }
-        mismatched = [role for role in ASSET_KEYS if not provenance[role]["matches_snapshot"]]
-        if mismatched:
-            self.log.warning(
-                "%s changed since snapshot %s was taken; the report records what was tested",
-                ", ".join(mismatched),
-                snapshot.id,
-            )
         return report
 
-    def _fetch(self, s3: S3Hook, conn_id: str, role: str, location: S3Location, folder: Path) -> _Fetched:
-        """Stream one object to ``folder`` (keeping its file name, so its format shows) and hash it."""
-        path = folder / f"{role.lower()}-{PurePosixPath(location.key).name}"
-        try:
-            answer = s3.get_conn().get_object(Bucket=location.bucket, Key=location.key)
-            digest = hashlib.sha256()
-            with path.open("wb") as handle:
-                for chunk in answer["Body"].iter_chunks(_CHUNK):
-                    digest.update(chunk)
-                    handle.write(chunk)
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            if code in ("404", "NoSuchKey", "NoSuchBucket", "NotFound"):
-                raise RiskTestInputError(
-                    f"{role} {location.uri} does not exist (any more); upload it again, or take a new "
-                    "snapshot of a version whose metadata names existing data"
-                ) from exc
-            raise RegistryError(
-                f"{role} {location.uri} cannot be read with connection {conn_id!r} ({code or exc}); grant "
-                "it s3:GetObject on the object"
-            ) from exc
-        except BotoCoreError as exc:
-            raise RegistryError(f"reading {role} {location.uri} from S3 failed: {exc}") from exc
-        version = answer.get("VersionId")
-        return _Fetched(
-            role=role,
-            location=location,
-            path=path,
-            etag=str(answer.get("ETag", "")).strip('"'),
-            size=int(answer.get("ContentLength", path.stat().st_size)),
-            version_id=str(version) if version and version != "null" else None,
-            sha256=digest.hexdigest(),
-        )
+    def _fetch(self, s3: S3Hook, conn_id: str, pin: DataPin, folder: Path) -> FetchedObject:
+        """Stream the pinned version of one object to ``folder`` (keeping its file name, so its format
+        shows) and verify its SHA-256; data that changed since the snapshot is refused."""
+        path = folder / f"{pin.role.lower()}-{PurePosixPath(pin.key).name}"
+        return fetch_pinned(s3.get_conn(), pin, path, conn_id=conn_id)
 
     @staticmethod
-    def _provenance(item: _Fetched, plan: RiskTestPlan) -> dict[str, Any]:
-        pinned = plan.digests.get(item.role, {})
-        return {
-            "source": item.location.uri,
-            "etag": item.etag,
-            "size": item.size,
-            "version_id": item.version_id,
-            "sha256": item.sha256,
-            "matches_snapshot": pinned.get("etag") == item.etag and pinned.get("size") == item.size,
-        }
+    def _provenance(item: FetchedObject) -> dict[str, Any]:
+        return item.provenance()
 
     def _store_report(self, snapshot: Snapshot, document: Mapping[str, Any]) -> str:
         """Put the report under its SHA-256 beside the snapshot, unless it is there already."""

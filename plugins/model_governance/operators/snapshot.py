@@ -1,7 +1,8 @@
 """Step 3 of the MLC: the immutable snapshot of a model version, stored in S3 under its content hash.
 
 The manifest (``model_governance.snapshots``) pins the package's description, containers and model
-artifacts, the BASELINE_DATA / COMPARATOR_DATA / RISK_TEST_SCHEMA objects (ETag, size, version id), the
+artifacts, the BASELINE_DATA / COMPARATOR_DATA / RISK_TEST_SCHEMA objects (ETag, size, version id, and the
+SHA-256 of their bytes, streamed through the worker: the risk tests read exactly these bytes back), the
 endpoint configuration it will be deployed with, and the risk test suite version with the thresholds of
 the use case's risk level. Every object it names is checked to exist first: a missing one is an error
 naming the metadata key and the URI, and nothing is written.
@@ -14,6 +15,7 @@ package's customer metadata ``governance:snapshot`` (``ClientToken`` from dag_id
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -25,6 +27,7 @@ from model_governance.exceptions import (
     RegistryError,
 )
 from model_governance.operators.model_lifecycle import _ModelOperator
+from model_governance.pinned_data import object_sha256
 from model_governance.snapshots import (
     SNAPSHOT_METADATA_KEY,
     ObjectDigest,
@@ -65,6 +68,20 @@ def head_object(s3: S3Hook, location: S3Location, *, what: str, conn_id: str) ->
     return ObjectDigest.from_head(location, head)
 
 
+def pin_data_asset(s3: S3Hook, location: S3Location, *, what: str, conn_id: str) -> ObjectDigest:
+    """A data asset's ETag, size and version id, and the SHA-256 of exactly those bytes (streamed)."""
+    found = head_object(s3, location, what=what, conn_id=conn_id)
+    sha = object_sha256(
+        s3.get_conn(),
+        location.bucket,
+        location.key,
+        version_id=found.version_id,
+        etag=found.etag,
+        what=what,
+    )
+    return replace(found, sha256=sha)
+
+
 def describe_endpoint_config(registry: SageMakerRegistryHook, name: str, *, arn: str) -> dict[str, Any]:
     """The endpoint configuration a package names; it must exist (the seed's prerequisite)."""
     found = registry.describe_endpoint_config(name)
@@ -102,7 +119,7 @@ class CreateSnapshotOperator(_ModelOperator):
         s3 = S3Hook(aws_conn_id=entity.aws_conn_id, region_name=entity.region)
         arn = inputs.package_arn
         assets = {
-            role: head_object(
+            role: pin_data_asset(
                 s3,
                 location,
                 what=f"Customer metadata {role} of model package {arn}",
@@ -122,7 +139,7 @@ class CreateSnapshotOperator(_ModelOperator):
             for index, location in enumerate(inputs.model_data, start=1)
         ]
         endpoint_config = describe_endpoint_config(registry, inputs.endpoint_config_name, arn=arn)
-        overrides = threshold_overrides(self.config.risk_thresholds, use_case.risk_level)
+        overrides = threshold_overrides(self.config.threshold_settings(), use_case.risk_level)
         thresholds = resolve_thresholds(use_case.risk_level, {use_case.risk_level: overrides})
         manifest = build_manifest(
             package,
@@ -185,4 +202,4 @@ class CreateSnapshotOperator(_ModelOperator):
         return True
 
 
-__all__ = ["CreateSnapshotOperator", "describe_endpoint_config", "head_object"]
+__all__ = ["CreateSnapshotOperator", "describe_endpoint_config", "head_object", "pin_data_asset"]

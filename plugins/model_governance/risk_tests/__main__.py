@@ -1,12 +1,20 @@
 """Command line / SageMaker Processing entry point of the standard risk tests.
 
     python -m model_governance.risk_tests --baseline B --comparator C --schema S.json --out R.json \
-        [--thresholds T.json] [--risk-level High|Medium|Low]
+        [--thresholds T.json] [--risk-level High|Medium|Low] \
+        [--baseline-sha256 H [--baseline-version-id V]] [--comparator-sha256 ...] [--schema-sha256 ...]
 
 B and C are Parquet or CSV files, local or ``s3://``; T.json holds threshold overrides keyed by risk
-level (see ``thresholds``). The report is written to R.json (a local path or ``s3://``). Exit codes: 0 when
-the tests ran, whatever they found (the verdict is in the report and on stdout); 2 for bad input or
-arguments; 3 when AWS (S3) failed; 1 for any other error the tests raised on purpose.
+level (see ``thresholds``). The report is written to R.json (a local path or ``s3://``).
+
+Pinned inputs (how the governed Processing job runs): an ``s3://`` input given with ``--<input>-sha256``
+is read at ``--<input>-version-id`` when given (``GetObject`` with that VersionId) and its bytes' SHA-256
+must match, or nothing is tested; the report's ``inputs`` then say which version and digest were tested.
+
+Exit codes: 0 when the tests ran, whatever they found (the verdict is in the report and on stdout); 2 for
+bad input or arguments; 3 when AWS (S3) failed; 4 when pinned data changed (the version is gone or the
+digest differs: the message names the input, expected and found); 1 for any other error the tests raised
+on purpose.
 """
 
 from __future__ import annotations
@@ -14,15 +22,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import traceback
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+from typing import Any
 
 from model_governance.exceptions import (
     ConfigurationError,
     ExternalServiceError,
     InvalidInputError,
     ModelGovernanceError,
+    PinnedDataChangedError,
     RiskTestInputError,
 )
 from model_governance.risk_tests.engine import run_risk_tests
@@ -30,6 +42,9 @@ from model_governance.risk_tests.thresholds import RISK_LEVELS
 
 EXIT_BAD_INPUT = 2
 EXIT_SERVICE = 3
+EXIT_DATA_CHANGED = 4
+#: The CLI's inputs that can be pinned, and the snapshot role each one is.
+PINNABLE = {"baseline": "BASELINE_DATA", "comparator": "COMPARATOR_DATA", "schema": "RISK_TEST_SCHEMA"}
 
 
 def _positive_int(text: str) -> int:
@@ -56,7 +71,44 @@ def _parser() -> argparse.ArgumentParser:
         "--risk-level", default="High", choices=RISK_LEVELS, help="the use case's risk level (default High)"
     )
     parser.add_argument("--workers", type=_positive_int, default=None, help="threads for per-feature tests")
+    for name in PINNABLE:
+        parser.add_argument(
+            f"--{name}-sha256", help=f"pinned SHA-256 of the s3:// {name}: refuse other bytes"
+        )
+        parser.add_argument(f"--{name}-version-id", help=f"S3 VersionId of the {name} to read")
     return parser
+
+
+@contextmanager
+def _pinned_inputs(args: argparse.Namespace) -> Iterator[dict[str, dict[str, Any]]]:
+    """Fetch the pinned inputs to a temporary folder (pointing ``args`` at the copies); yields what was
+    read per input, for the report."""
+    pins = {}
+    for name, role in PINNABLE.items():
+        sha, version = getattr(args, f"{name}_sha256"), getattr(args, f"{name}_version_id")
+        if sha is None:
+            if version is not None:
+                raise InvalidInputError(f"--{name}-version-id needs --{name}-sha256 (the pinned digest)")
+            continue
+        from model_governance.pinned_data import DataPin
+
+        pins[name] = DataPin(role=role, uri=str(getattr(args, name)), sha256=sha, version_id=version)
+    if not pins:
+        yield {}
+        return
+    import boto3  # only pinned (S3) inputs need it
+
+    client = boto3.client("s3")
+    from model_governance.pinned_data import fetch_pinned
+
+    with tempfile.TemporaryDirectory(prefix="risk-tests-pinned-") as folder:
+        provenance = {}
+        for name, pin in pins.items():
+            path = Path(folder) / f"{name}-{PurePosixPath(pin.key).name}"
+            fetched = fetch_pinned(client, pin, path)
+            setattr(args, name, str(path))
+            provenance[name] = fetched.provenance()
+        yield provenance
 
 
 def _read_overrides(path: str) -> dict[str, object]:
@@ -98,15 +150,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         overrides = _read_overrides(args.thresholds) if args.thresholds else None
-        report = run_risk_tests(
-            args.baseline,
-            args.comparator,
-            args.schema,
-            risk_level=args.risk_level,
-            threshold_overrides=overrides,
-            workers=args.workers,
-        )
+        with _pinned_inputs(args) as pinned:
+            report = run_risk_tests(
+                args.baseline,
+                args.comparator,
+                args.schema,
+                risk_level=args.risk_level,
+                threshold_overrides=overrides,
+                workers=args.workers,
+            )
+        for name in ("baseline", "comparator"):
+            if name in pinned:
+                report.inputs[name] = {**report.inputs.get(name, {}), **pinned[name]}
+        if "schema" in pinned:
+            report.inputs["risk_test_schema"] = pinned["schema"]
         _write(args.out, report.to_json())
+    except PinnedDataChangedError as exc:
+        # One line, named by the error class: the operator recognises it in the job's FailureReason.
+        print(f"risk tests: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_DATA_CHANGED
     except (InvalidInputError, ConfigurationError) as exc:
         print(f"risk tests: bad input: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -42,10 +43,16 @@ def _package(**metadata: str) -> dict[str, Any]:
     }
 
 
-def _manifest(package: dict[str, Any]) -> dict[str, Any]:
+def _manifest(package: dict[str, Any], *, version_id: str | None = None) -> dict[str, Any]:
     inputs = snapshot_inputs(package)
     digests = {
-        role: ObjectDigest(location.uri, etag=f"etag-{role}", size=10)
+        role: ObjectDigest(
+            location.uri,
+            etag=f"etag-{role}",
+            size=10,
+            version_id=version_id,
+            sha256=hashlib.sha256(role.encode()).hexdigest(),
+        )
         for role, location in inputs.assets.items()
     }
     return build_manifest(
@@ -111,3 +118,49 @@ def test_keys_and_plans() -> None:
     }
     assert threshold_overrides({"High": {"performance.auc": 0.8}}, "Low") == {}
     assert ObjectDigest.from_head(S3Location("b-1", "k"), {"ETag": '"abc"', "ContentLength": 3}).etag == "abc"
+
+
+def test_assets_are_pinned_by_version_and_sha256() -> None:
+    manifest = _manifest(_package(), version_id="v-1")
+    assert manifest["manifest_version"] == 2
+    base = manifest["assets"]["BASELINE_DATA"]
+    assert base == {
+        "uri": "s3://data-bucket/base.parquet",
+        "etag": "etag-BASELINE_DATA",
+        "size": 10,
+        "version_id": "v-1",
+        "sha256": hashlib.sha256(b"BASELINE_DATA").hexdigest(),
+    }
+    plan = risk_test_plan(manifest, snapshot="1")
+    pin = plan.pins["BASELINE_DATA"]
+    assert (pin.uri, pin.version_id, pin.sha256) == (base["uri"], "v-1", base["sha256"])
+    assert pin.describe() == f"version v-1, SHA-256 {base['sha256']}"
+    unversioned = risk_test_plan(_manifest(_package()), snapshot="2").pins["COMPARATOR_DATA"]
+    assert unversioned.version_id is None and unversioned.describe().endswith("(unversioned bucket)")
+    head = {"ETag": '"e"', "ContentLength": 1, "VersionId": "null"}
+    assert ObjectDigest.from_head(S3Location("b-1", "k"), head).version_id is None, "suspended: null"
+
+
+def test_a_data_asset_without_its_sha256_is_refused() -> None:
+    package = _package()
+    inputs = snapshot_inputs(package)
+    digests = {role: ObjectDigest(loc.uri, etag="e", size=1) for role, loc in inputs.assets.items()}
+    with pytest.raises(InvalidInputError, match="needs the SHA-256 of every data asset"):
+        build_manifest(
+            package,
+            inputs,
+            assets=digests,
+            model_data=[None],
+            endpoint_config={},
+            use_case={},
+            suite_version="1.0.0",
+            risk_level="Low",
+            overrides={},
+            thresholds={},
+        )
+    manifest = _manifest(package)
+    del manifest["assets"]["RISK_TEST_SCHEMA"]["sha256"]
+    with pytest.raises(ConfigurationError, match=r"RISK_TEST_SCHEMA .* without a SHA-256.*new snapshot"):
+        risk_test_plan(manifest, snapshot="3")
+    with pytest.raises(ConfigurationError, match="manifest version 1; this code reads version 2"):
+        risk_test_plan({**manifest, "manifest_version": 1}, snapshot="4")

@@ -137,11 +137,15 @@ def test_failing_tests_are_a_result_not_a_job_failure(make_model: Callable[..., 
 
 def test_job_failure_opens_one_ticket_and_done_reruns(make_model: Callable[..., GovernedModel]) -> None:
     model = make_model()
-    model.put("churn/comparator.parquet", b"this is not parquet")
     snapshot_id = _snapshot(model)
     operator = _operator(model, snapshot_id)
     context = model.context(TASK)
-    deferred = _defer(operator, context)
+    # S3 refuses every read for now (a transient failure to run, not changed data).
+    model.aws.sandbox.set_faults(throttle_rate=1.0, actions=["s3:GetObject"])
+    try:
+        deferred = _defer(operator, context)
+    finally:
+        model.aws.sandbox.set_faults(throttle_rate=0.0, actions=None)
 
     key = _kwargs(deferred)["issue_key"]
     assert deferred.method_name == "execute_complete"
@@ -150,12 +154,12 @@ def test_job_failure_opens_one_ticket_and_done_reruns(make_model: Callable[..., 
     assert deferred.timeout is not None and deferred.timeout.days >= 364
     (run,) = _runs(model)
     assert run.state == "FAILED" and run.passed is None
-    assert model.metadata["COMPARATOR_DATA"] in str(run.error) and "not readable Parquet" in str(run.error)
+    assert model.metadata["BASELINE_DATA"] in str(run.error) and "SlowDown" in str(run.error)
     assert "/tmp" not in str(run.error), "the error names the S3 URI, not the worker's copy"
     issue = JiraHook(JIRA_CONN_ID).issue(key)
     assert issue["fields"]["summary"].startswith("Risk tests failed to run")
     assert "(attempt 1 of 3)" in issue["fields"]["summary"]
-    assert "not readable Parquet" in json.dumps(issue["fields"]["description"])
+    assert "SlowDown" in json.dumps(issue["fields"]["description"])
     approvals = model.inventory.approvals(model_id=model.model_id)
     assert [(a.kind, a.jira_key, a.state) for a in approvals] == [("RISK_TEST_FAILURE", key, "OPEN")]
 
@@ -163,7 +167,6 @@ def test_job_failure_opens_one_ticket_and_done_reruns(make_model: Callable[..., 
     retry = _defer(_operator(model, snapshot_id), model.context(TASK, context["ti"].run_id))
     assert retry.kwargs == _kwargs(deferred) and _tickets(context, 1) == [key] and len(_runs(model)) == 1
 
-    model.put("churn/comparator.parquet", parquet_bytes(classification_table(2_000, seed=12)))
     model.jira.transition_as(key, "Done", "reviewer@example.com")
     result = _resume(_operator(model, snapshot_id), context, deferred)
     assert result["attempt"] == 2 and result["run_key"].endswith("/attempt-2") and result["passed"] is True
@@ -172,7 +175,7 @@ def test_job_failure_opens_one_ticket_and_done_reruns(make_model: Callable[..., 
         ("attempt-2", "SUCCEEDED"),
     ]
     report = json.loads(_stored(model, result["report_uri"]))
-    assert report["inputs"]["comparator"]["matches_snapshot"] is False, "the fixed data is what was tested"
+    assert report["inputs"]["comparator"]["matches_snapshot"] is True, "the pinned data is what was tested"
     assert model.inventory.approvals(model_id=model.model_id)[0].state == "APPROVED"
     assert _tickets(context, 2) == [], "a run that passes opens no further ticket"
 
@@ -200,10 +203,11 @@ def test_exhausted_reruns_fail_the_task(make_model: Callable[..., GovernedModel]
 
 def test_rejected_ticket_stops_the_run(make_model: Callable[..., GovernedModel]) -> None:
     model = make_model()
-    snapshot_id = _snapshot_before_delete(model)
+    model.put("churn/baseline.parquet", b"this is not parquet")
+    snapshot_id = _snapshot(model)
     context = model.context(TASK)
     deferred = _defer(_operator(model, snapshot_id), context)
-    assert "does not exist" in str(_runs(model)[0].error)
+    assert "not readable Parquet" in str(_runs(model)[0].error)
     model.jira.transition_as(_kwargs(deferred)["issue_key"], "Rejected", "risk-officer@example.com")
     with pytest.raises(ApprovalRejectedError, match="not run again") as rejected:
         _resume(_operator(model, snapshot_id), context, deferred)
@@ -211,14 +215,6 @@ def test_rejected_ticket_stops_the_run(make_model: Callable[..., GovernedModel])
     assert model.inventory.approvals(model_id=model.model_id)[0].state == "REJECTED"
     assert len(_runs(model)) == 1
     assert model.inventory.get_model(model.model_id).status == "Rejected", "as the ticket says it will"
-
-
-def _snapshot_before_delete(model: GovernedModel) -> int:
-    """A snapshot whose BASELINE_DATA object is gone by the time the tests run."""
-    model.put("churn/baseline.parquet", parquet_bytes(classification_table(2_000, seed=11)))
-    snapshot_id = _snapshot(model)
-    model.aws.s3.delete_object(Bucket=model.data_bucket, Key="churn/baseline.parquet")
-    return snapshot_id
 
 
 def test_unexpected_resume_is_refused(make_model: Callable[..., GovernedModel]) -> None:

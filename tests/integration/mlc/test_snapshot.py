@@ -46,12 +46,14 @@ def test_snapshot_pins_package_data_and_endpoint_config(make_model: Callable[...
     for role in ("BASELINE_DATA", "COMPARATOR_DATA", "RISK_TEST_SCHEMA"):
         bucket, key = model.metadata[role][len("s3://") :].split("/", 1)
         head = s3.head_object(Bucket=bucket, Key=key)
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         assert manifest["assets"][role] == {
             "uri": model.metadata[role],
             "etag": head["ETag"].strip('"'),
             "size": head["ContentLength"],
             "version_id": None,
-        }
+            "sha256": hashlib.sha256(body).hexdigest(),
+        }, "an unversioned bucket: pinned by the bytes' SHA-256"
     package = manifest["model_package"]
     assert (package["arn"], package["group"], package["version"]) == (model.package_arn, model.group, 1)
     assert package["description"] == "churn classifier v1" and package["creation_time"].endswith("+00:00")
@@ -149,3 +151,21 @@ def test_missing_endpoint_config_is_named(make_model: Callable[..., GovernedMode
     assert "ENDPOINT_CONFIG" in message and repr(model.endpoint_config) in message
     assert "does not exist in SageMaker" in message
     _assert_nothing_written(model)
+
+
+def test_snapshot_pins_version_ids_on_a_versioned_bucket(make_model: Callable[..., GovernedModel]) -> None:
+    model = make_model()
+    s3 = model.aws.s3
+    s3.put_bucket_versioning(Bucket=model.data_bucket, VersioningConfiguration={"Status": "Enabled"})
+    versions = {}
+    for role in ("BASELINE_DATA", "COMPARATOR_DATA", "RISK_TEST_SCHEMA"):
+        key = model.metadata[role].split("/", 3)[3]
+        body = s3.get_object(Bucket=model.data_bucket, Key=key)["Body"].read()
+        versions[role] = (s3.put_object(Bucket=model.data_bucket, Key=key, Body=body)["VersionId"], body)
+    manifest = model.inventory.get_snapshot(int(str(_snapshot(model)["snapshot_id"]))).manifest
+    for role, (version_id, body) in versions.items():
+        asset = manifest["assets"][role]
+        assert asset["version_id"] == version_id, f"{role} is pinned by its VersionId"
+        assert asset["sha256"] == hashlib.sha256(body).hexdigest() and asset["size"] == len(body)
+    model_data = manifest["model_package"]["inference_containers"][0]["model_data"]
+    assert "sha256" not in model_data, "model artifacts are pinned by ETag and version, not hashed"

@@ -6,6 +6,7 @@ Processing job or a worker configured for the sandbox would.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -117,3 +118,64 @@ def test_cli_reads_and_writes_s3(aws_sandbox: AwsSandbox, bucket: str, tmp_path:
     )
     assert done.returncode == 2 and "none.parquet" in done.stderr and "does not exist" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_cli_reads_pinned_versions_and_refuses_changed_data(
+    aws_sandbox: AwsSandbox, bucket: str, tmp_path: Path
+) -> None:
+    """How the Processing job runs the CLI: each input by URI, VersionId and SHA-256."""
+    s3 = aws_sandbox.client("s3")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    pinned: dict[str, tuple[str, str]] = {}
+    for name, body in (
+        ("base", _parquet(classification_table(2_000, seed=46))),
+        ("comp", _parquet(classification_table(2_000, seed=47))),
+        ("schema", json.dumps(classification_schema()).encode()),
+    ):
+        version = s3.put_object(Bucket=bucket, Key=f"pinned/{name}", Body=body)["VersionId"]
+        pinned[name] = (version, hashlib.sha256(body).hexdigest())
+    # Overwritten after the pin: the latest versions are drifted, the pinned ones are not.
+    drifted = _parquet(classification_table(2_000, seed=48, shift=1.5))
+    s3.put_object(Bucket=bucket, Key="pinned/comp", Body=drifted)
+    out_uri = f"s3://{bucket}/out/pinned-report.json"
+    command = [sys.executable, "-m", "model_governance.risk_tests", "--out", out_uri]
+    for flag, name in (("--baseline", "base"), ("--comparator", "comp"), ("--schema", "schema")):
+        version, sha = pinned[name]
+        command += [
+            flag,
+            f"s3://{bucket}/pinned/{name}",
+            f"{flag}-version-id",
+            version,
+            f"{flag}-sha256",
+            sha,
+        ]
+    env = {**os.environ, **_env(aws_sandbox)}
+    done = subprocess.run(
+        command, capture_output=True, text=True, env=env, timeout=180, cwd=REPO_ROOT, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    body = s3.get_object(Bucket=bucket, Key="out/pinned-report.json")["Body"].read()
+    report = RiskTestReport.from_json(body.decode("utf-8"))
+    assert report.inputs["comparator"]["version_id"] == pinned["comp"][0]
+    assert report.inputs["comparator"]["sha256"] == pinned["comp"][1]
+    assert report.inputs["comparator"]["source"] == f"s3://{bucket}/pinned/comp"
+    assert report.inputs["risk_test_schema"]["version_id"] == pinned["schema"][0]
+    assert "data_drift.ks_pvalue" not in {r.test for r in report.failed()}, "the pinned, undrifted data"
+
+    # Without the version the CLI reads the latest bytes, whose digest is not the pinned one.
+    at = command.index("--comparator-version-id")
+    unversioned = command[:at] + command[at + 2 :]
+    done = subprocess.run(
+        unversioned, capture_output=True, text=True, env=env, timeout=180, cwd=REPO_ROOT, check=False
+    )
+    assert done.returncode == 4, done.stderr
+    line = done.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"risk tests: PinnedDataChangedError: COMPARATOR_DATA s3://{bucket}/pinned/comp")
+    assert f"expected SHA-256 {pinned['comp'][1]}" in line and hashlib.sha256(drifted).hexdigest() in line
+    assert "Traceback" not in done.stderr
+
+
+def _parquet(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()

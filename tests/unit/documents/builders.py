@@ -172,8 +172,19 @@ def snapshot() -> SnapshotInfo:
         content_hash=SNAPSHOT_HASH,
         uri=f"s3://governance/snapshots/churn-model/3/{SNAPSHOT_HASH}/manifest.json",
         assets=(
-            Asset("BASELINE_DATA", "s3://ml-data/churn/baseline.parquet", "sha256:" + "01" * 32),
-            Asset("COMPARATOR_DATA", "s3://ml-data/churn/comparator.parquet", "sha256:" + "02" * 32),
+            Asset(
+                "BASELINE_DATA",
+                "s3://ml-data/churn/baseline.parquet",
+                "sha256:" + "01" * 32,
+                version_id="3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY",
+                sha256="a1" * 32,
+            ),
+            Asset(
+                "COMPARATOR_DATA",
+                "s3://ml-data/churn/comparator.parquet",
+                "sha256:" + "02" * 32,
+                sha256="c2" * 32,
+            ),
         ),
         endpoint_config_name="churn-model-v3",
         suite_version="1.0.0",
