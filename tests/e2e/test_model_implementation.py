@@ -126,10 +126,11 @@ def test_model_version_goes_to_deployed_and_a_rerun_creates_nothing_twice(stack:
     # The risk tests ran as this run's Processing job (attempt 1).
     job = risk_test_job_name(DAG_ID, run_id, "run_risk_tests", 1)
     assert sagemaker.describe_processing_job(ProcessingJobName=job)["ProcessingJobStatus"] == "Completed"
-    assert (
-        json.loads(described["ModelCard"]["ModelCardContent"])["governance"]["snapshot"]
-        == snapshot.content_hash
-    )
+    # The card was filled from governance at the review (PendingReview) and approved with production.
+    card = json.loads(described["ModelCard"]["ModelCardContent"])
+    assert card["additional_information"]["custom_details"]["snapshot"] == snapshot.content_hash
+    assert card["intended_uses"]["risk_rating"] in ("High", "Medium", "Low")
+    assert described["ModelCard"]["ModelCardStatus"] == "Approved"
 
     tickets = len(stack.jira.client().enhanced_search_issues('project = MLC AND labels = "model-governance"'))
     puts = stack.aws.request_count("s3:PutObject")
