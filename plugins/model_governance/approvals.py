@@ -172,6 +172,8 @@ def parse_jira_time(value: Any) -> datetime:
 OWNER = "owner"
 REQUESTER = "requester"
 REGISTRANT = "registrant"
+#: The Jira account the governance connection acts as: whoever holds its token must not approve with it.
+AUTOMATION = "governance automation"
 
 #: A justification comment starts with this (case-insensitive); the rest is the justification.
 JUSTIFICATION_PREFIX = "justification:"

@@ -18,6 +18,8 @@ Example::
                              "aws_conn_id": "aws_retail", "sqs_queue_url": "https://.../mlc-events.fifo"}],
       "jira": {"conn_id": "jira_default", "project_key": "MLC",
                "approver_groups": {"PRODUCTION": ["model-risk-committee"]}},
+      "approvals": {"policies": {"Low": {"failed_tests": "justify"}},
+                    "identity_map": {"studio-user-jane": "jane@example.com"}},
       "governance_bucket": "model-governance-artifacts",
       "inventory": {"conn_id": "governance_inventory"},
       "notifications": {"operators": ["mlops@example.com"]},

@@ -306,6 +306,9 @@ class FakeJira:
     def browse_url(self, key: str) -> str:
         return f"https://jira/browse/{key}"
 
+    def myself(self) -> Person:
+        return Person("acc-bot", None, None, "MLC Bot")
+
 
 @pytest.fixture
 def inventory(tmp_path: Path) -> Inventory:
@@ -376,6 +379,8 @@ def test_service_refuses_the_hidden_email_owner_and_records_the_verified_decisio
     approval = inventory.approval(ticket.key)
     assert approval is not None and approval.state == "APPROVED" and approval.decided_by_account == "acc-rev"
     assert [r["account"] for r in approval.refusals or []] == ["acc-own", "acc-risk"]
+    # The governance connection's own account never decides either.
+    assert excluded["governance automation"].accounts == ("acc-bot",)
     # The same refused move seen again (a retried task) is recorded once.
     assert inventory.record_approval_refusal(ticket.key, approval.refusals[0]) is False  # type: ignore[index]
 

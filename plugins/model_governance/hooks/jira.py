@@ -474,6 +474,10 @@ class JiraHook(BaseHook):
             raise
         return [Person.from_jira(raw)] if raw else []
 
+    def myself(self) -> Person:
+        """The Jira user this connection acts as (the governance automation)."""
+        return Person.from_jira(self._rest("get", "2/myself", idempotent=True))
+
     def comments(self, key: str) -> list[Comment]:
         """Every comment of the ticket, oldest first, with its author's account and time."""
         found: list[Comment] = []

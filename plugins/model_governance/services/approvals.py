@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from model_governance.approvals import (
     ALLOW,
+    AUTOMATION,
     OWNER,
     REGISTRANT,
     REQUESTER,
@@ -77,6 +78,8 @@ class JiraPort(Protocol):
     def user_groups(self, person: Any) -> list[str]: ...
 
     def find_users(self, identifier: str) -> list[Person]: ...
+
+    def myself(self) -> Person: ...
 
     def browse_url(self, key: str) -> str: ...
 
@@ -223,7 +226,8 @@ class ApprovalService:
     # -- who may not decide -----------------------------------------------------------------------------
 
     def exclusions(self, request: ApprovalRequest) -> tuple[Exclusion, ...]:
-        """The owner, the requester and (for a model) the version's registrant, as Jira accounts."""
+        """The owner, the requester, (for a model) the version's registrant, and the connection's own
+        user, as Jira accounts."""
         owner, requester, model = request.owner, request.requester, None
         if self.inventory is not None and (request.model_id or request.use_case_id):
             use_case_id = request.use_case_id
@@ -241,6 +245,9 @@ class ApprovalService:
             found.append(self.resolve_person(REQUESTER, requester))
         if model is not None:
             found.append(self.resolve_registrant(model))
+        bot = self.jira.myself()
+        if bot.account:
+            found.append(Exclusion(AUTOMATION, bot.label, (bot.account,), True, "the Jira connection's user"))
         return tuple(found)
 
     def resolve_person(self, role: str, who: str) -> Exclusion:

@@ -71,7 +71,8 @@ def test_open_defer_and_approve(jira: JiraTarget, governed: Governed) -> None:
     reviewer = jira.sandbox.users["reviewer"]
     assert approval.decided_by_account == (reviewer.account_id if jira.flavor == "cloud" else "reviewer")
     roles = {e["role"]: e for e in approval.excluded or []}
-    assert set(roles) == {"owner", "requester", "registrant"} and all(e["resolved"] for e in roles.values())
+    assert set(roles) == {"owner", "requester", "registrant", "governance automation"}
+    assert all(e["resolved"] for e in roles.values())
 
 
 def test_rejection_raises_with_the_decision_or_branches(jira: JiraTarget, governed: Governed) -> None:

@@ -274,3 +274,16 @@ def test_the_risk_test_failure_ticket_moved_by_its_owner_is_refused(
 
 def _risk_runs(model: GovernedModel) -> list[Any]:
     return list(model.inventory.risk_test_runs(model.model_id, run_key_prefix=""))
+
+
+def test_the_governance_connections_own_account_cannot_approve(
+    jira: JiraTarget, make_governed: Callable[..., Governed]
+) -> None:
+    """Whoever holds the connection's token could otherwise approve anything with it."""
+    governed = make_governed(risk_level="Low")
+    operator = _gate(jira, governed, "PIA")
+    key, context, deferred = _open(operator)
+    jira.sandbox.transition_as(key, "Done", "mlc-bot@example.com")
+    with pytest.raises(TaskDeferred):
+        _decide(operator, context, key, deferred)
+    _refused(jira, key, "is the governance automation")
