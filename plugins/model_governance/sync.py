@@ -45,6 +45,7 @@ from model_governance.lifecycle import (
     onboarding_status,
     to_sagemaker,
 )
+from model_governance.redaction import redact_text
 from model_governance.registry import GovernanceLinks
 from model_governance.services.writeback import GovernanceWriteBack
 
@@ -488,7 +489,11 @@ class LifecycleSync:
         # a listing sorted by it would shift under the paginator.
         for package in list(packages):
             report.seen += 1
-            seen = observe(package)
+            try:
+                seen = observe(package)
+            except Exception as exc:  # a package SageMaker describes oddly is skipped, never the reconcile
+                self.log.warning("Package %s skipped: %s", package.get("ModelPackageArn"), exc)
+                continue
             present.add(seen.package_arn)
             newest = seen.last_modified if newest is None or seen.last_modified > newest else newest
             if self._governed(seen.package_arn):
@@ -497,6 +502,9 @@ class LifecycleSync:
                 except StatusConflictError as exc:  # the MLC moved it meanwhile: the next sync sees it again
                     self.log.info("Sync of %s skipped: %s", seen.package_arn, exc)
                     self._models = None
+                except Exception as exc:  # e.g. a write-back SageMaker refuses: that package's finding
+                    self._models = None
+                    self._package_failed(report, seen, exc)
         if full:
             self._decommission_missing(present, report)
         if self.endpoints is not None:
@@ -548,7 +556,10 @@ class LifecycleSync:
                 self._apply(seen, package, report, actor=actors.get(arn))
             except Exception as exc:  # one package's failure must not fail the others
                 self.log.warning("Sync of %s failed: %s", arn, exc)
-                report.failed_messages.extend((m, f"{type(exc).__name__}: {exc}") for m in arn_messages)
+                self._models = None
+                report.failed_messages.extend(
+                    (m, redact_text(f"{type(exc).__name__}: {exc}")) for m in arn_messages
+                )
                 continue
             report.done_messages.extend(arn_messages)
         self._flush_states()
@@ -773,6 +784,16 @@ class LifecycleSync:
     def _actor(self, package: Mapping[str, Any] | None) -> str:
         who = ((package or {}).get("LastModifiedBy") or {}).get("UserProfileName")
         return f"sagemaker:{who}" if who else "sagemaker"
+
+    def _package_failed(self, report: SyncReport, seen: PackageObservation, exc: Exception) -> None:
+        """Record one package's failure as its own finding; the reconcile goes on with the others."""
+        model = self._known(seen.package_arn)
+        detail = redact_text(
+            f"{type(exc).__name__}: {exc}. The other packages were synced; fix what the message names and "
+            "the next reconcile applies this package again."
+        )[:4000]
+        self.log.warning("Sync of %s failed: %s", seen.package_arn, detail)
+        self._finding(report, SyncIssueKind.PACKAGE_ERROR, seen, model.id if model else None, detail)
 
     def _finding(
         self,

@@ -329,6 +329,7 @@ class SyncIssueKind(StrEnum):
     DEAD_LETTER = "dead_letter"  # an event that kept failing, moved to the dead-letter queue
     REGISTRY_ERROR = "registry_error"  # a registry that could not be read (down, throttled, denied)
     UNGOVERNED_ENDPOINT = "ungoverned_endpoint"  # an endpoint serves a version that is not approved
+    PACKAGE_ERROR = "package_error"  # one package could not be applied or written back; the rest went on
 
 
 class SyncWatermark(Base):

@@ -57,6 +57,7 @@ URGENT_KINDS: tuple[str, ...] = (
     "unknown_lifecycle",
     "dead_letter",
     "registry_error",
+    "package_error",
 )
 URGENT_LABELS = {
     "rejected": "Rejected model",
@@ -67,6 +68,7 @@ URGENT_LABELS = {
     "unknown_lifecycle": "Unknown SageMaker lifecycle",
     "dead_letter": "Sync event dead-lettered",
     "registry_error": "Registry could not be read",
+    "package_error": "Package the sync could not apply",
 }
 
 

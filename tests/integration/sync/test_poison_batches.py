@@ -49,3 +49,21 @@ def test_bad_shapes_fail_alone_and_the_good_event_is_applied(registry: Registry)
     assert set(failed) == {m.message_id for m in messages}
     assert all(reason and "Traceback" not in reason for reason in failed.values())
     assert registry.inventory.get_model(arn).status == S.DEVELOPMENT_COMPLETE.value
+
+
+def test_a_refused_write_back_is_that_packages_finding_and_the_reconcile_goes_on(registry: Registry) -> None:
+    crowded = registry.register(S.DEVELOPMENT_COMPLETE)
+    # 48 keys of the data scientist's own: the governance links cannot fit under SageMaker's 50-key limit.
+    registry.sagemaker.update_model_package(
+        ModelPackageArn=crowded,
+        CustomerMetadataProperties={f"team_key_{i:02d}": "x" for i in range(48)},
+    )
+    fine = registry.register(S.DEVELOPMENT_COMPLETE)
+    report = registry.sync().reconcile(full=True)
+    kinds = {(f.kind, f.package_arn) for f in report.findings}
+    assert ("package_error", crowded) in kinds
+    assert registry.inventory.get_model(fine).status == S.DEVELOPMENT_COMPLETE.value
+    metadata = registry.sagemaker.describe_model_package(ModelPackageName=fine)["CustomerMetadataProperties"]
+    assert any(key.startswith("governance:") for key in metadata)  # the other package's links were written
+    detail = next(f.detail for f in report.findings if f.package_arn == crowded)
+    assert "50" in detail and "next reconcile" in detail

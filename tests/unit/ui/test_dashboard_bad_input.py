@@ -141,7 +141,11 @@ def test_property_no_query_parameter_makes_a_500(dashboard: Dashboard, name: str
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     body=st.recursive(
-        st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(max_size=20),
+        st.none()
+        | st.booleans()
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.integers()
+        | st.text(max_size=20),
         lambda children: (
             st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
         ),
