@@ -187,9 +187,7 @@ class Inventory:
             .where((Model.id if owner == "model" else UseCase.id) == int(owner_id))
             .with_for_update()
         )
-        head = session.scalar(
-            select(AuditLink).where(AuditLink.chain == chain).order_by(AuditLink.seq.desc()).limit(1)
-        )
+        head = self._head(session, chain)
         seq, prev_mac = (head.seq + 1, head.mac) if head is not None else (1, None)
         record = canonical(row_fields(row))
         created_at = utcnow()
@@ -237,9 +235,13 @@ class Inventory:
 
     def chain_head(self, chain: str) -> AuditLink | None:
         with self._transaction() as session:
-            return session.scalar(
-                select(AuditLink).where(AuditLink.chain == chain).order_by(AuditLink.seq.desc()).limit(1)
-            )
+            return self._head(session, chain)
+
+    @staticmethod
+    def _head(session: Session, chain: str) -> AuditLink | None:
+        return session.scalar(
+            select(AuditLink).where(AuditLink.chain == chain).order_by(AuditLink.seq.desc()).limit(1)
+        )
 
     def audit_links(self, chain: str) -> Sequence[AuditLink]:
         with self._transaction() as session:
@@ -887,6 +889,8 @@ class Inventory:
                 raise NotFoundError(f"No approval is recorded for Jira ticket {jira_key!r}.")
             if approval.state != ApprovalState.OPEN.value:
                 if approval.state == state.value and approval.decided_by == decided_by:
+                    # A retried task: anchor the head again in case the first attempt died before it.
+                    self._anchor(self._head(session, self._approval_chain(approval)))
                     return approval
                 raise ConflictError(
                     f"Approval {jira_key!r} was already decided: {approval.state} by {approval.decided_by}."

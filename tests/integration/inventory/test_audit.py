@@ -10,11 +10,12 @@ import shutil
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from model_governance.exceptions import ConfigurationError
+from model_governance.exceptions import ConfigurationError, RegistryError
 from model_governance.inventory import Inventory
 from model_governance.inventory.audit import (
     AUDIT_KEYS_ENV,
@@ -390,6 +391,53 @@ def test_use_case_approvals_have_their_own_chain(
         conn.execute(text("UPDATE mg_approval SET state = 'REJECTED' WHERE jira_key = 'MLC-9'"))
     problems = keyed.verify_use_case_audit_trail(use_case_id)
     assert any("(USE_CASE MLC-9) differs from its audit record" in p for p in problems), problems
+
+
+class FlakyAnchors(MemoryAnchors):
+    """S3 down for the first write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = True
+
+    def put(self, anchor: Anchor) -> None:
+        if self.down:
+            self.down = False
+            raise RegistryError("S3 is down")
+        super().put(anchor)
+
+
+def test_a_retried_task_anchors_what_the_failed_attempt_could_not(inventory_url: str) -> None:
+    flaky = FlakyAnchors()
+    inventory = Inventory.from_url(inventory_url, audit_keyring=KEYS, anchors=flaky)
+    inventory.ensure_business_entity(name="retail", account_id=ACCOUNT, region="us-east-1", aws_conn_id="a")
+    use_case = inventory.create_use_case(business_entity="retail", name="c", risk_level="Low", owner="o@x.io")
+    inventory.link_model_group(use_case_id=use_case.id, name="Churn-Model", arn=GROUP_ARN)
+    with pytest.raises(RegistryError):
+        inventory.upsert_model(package_arn=PACKAGE_ARN, status=S.DEVELOPMENT_COMPLETE, actor="s", reason="r")
+    model_id = inventory.get_model(PACKAGE_ARN).id  # recorded before the anchor failed
+    flaky.down = True
+    with pytest.raises(RegistryError):
+        _move(inventory, model_id, S.PRE_IMPLEMENTATION_REVIEW)
+    assert flaky.newest(model_chain(model_id)) is None
+    _move(inventory, model_id, S.PRE_IMPLEMENTATION_REVIEW)  # the retry: a no-op that anchors the head
+    newest = flaky.newest(model_chain(model_id))
+    assert newest is not None and newest.seq == 2
+    inventory.record_approval_requested(kind="PIA", jira_key="MLC-1", model_id=model_id)
+    flaky.down = True
+    decide = {
+        "approved": True,
+        "decided_by": "acc",
+        "decided_at": datetime.now(UTC),
+        "decision_status": "Done",
+    }
+    with pytest.raises(RegistryError):
+        inventory.record_approval_decision("MLC-1", **decide)
+    inventory.record_approval_decision("MLC-1", **decide)
+    newest = flaky.newest(model_chain(model_id))
+    assert newest is not None and newest.seq == 4
+    assert inventory.verify_audit_trail(model_id).ok
+    inventory.engine.dispose()
 
 
 def test_rotated_key_still_verifies_old_links(inventory_url: str, anchors: MemoryAnchors) -> None:
