@@ -232,6 +232,13 @@ class SandboxApp:
             except AwsError as err:
                 return _json_response(json_error_body(err.code, err.message), err.status)
         registry = self.registry(call.region)
+        if call.action == "CreateModel":  # moto takes any ModelPackageName; SageMaker needs the package
+            try:
+                for container in [params.get("PrimaryContainer") or {}, *(params.get("Containers") or [])]:
+                    if isinstance(container, dict) and container.get("ModelPackageName"):
+                        registry.describe_model_package({"ModelPackageName": container["ModelPackageName"]})
+            except AwsError as err:
+                return _json_response(json_error_body(err.code, err.message), err.status)
         method_name = reg.OPERATIONS.get(call.action)
         if call.action in reg.TAG_OPERATIONS and registry.owns_arn(str(params.get("ResourceArn", ""))):
             method_name = reg.TAG_OPERATIONS[call.action]
