@@ -268,7 +268,8 @@ def _check_threshold_shape(
         for metric, value in metrics.items():
             if not _METRIC_ID.match(metric):
                 raise ValueError(
-                    f"{where}.{level.value}.{metric}: metric ids look like 'performance.auc' or 'stability.csi'"
+                    f"{where}.{level.value}.{metric}: metric ids look like 'performance.auc' or "
+                    "'stability.csi'"
                 )
             if isinstance(value, tuple) and value[0] > value[1]:
                 raise ValueError(
