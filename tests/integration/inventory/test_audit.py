@@ -425,7 +425,7 @@ def test_a_retried_task_anchors_what_the_failed_attempt_could_not(inventory_url:
     assert newest is not None and newest.seq == 2
     inventory.record_approval_requested(kind="PIA", jira_key="MLC-1", model_id=model_id)
     flaky.down = True
-    decide = {
+    decide: dict[str, Any] = {
         "approved": True,
         "decided_by": "acc",
         "decided_at": datetime.now(UTC),
