@@ -392,6 +392,10 @@ def test_service_one_gate_per_person_for_high_but_not_low(inventory: Inventory) 
         pia = service.open(_request("PIA", model_id), _text())
         jira.move(pia.key, "Done", "acc-rev", datetime(2026, 1, 1, tzinfo=UTC))
         assert service.verified_decision(_request("PIA", model_id), pia.key) is not None
+        # The same gate in a second run of the version (a rerun) is not another gate.
+        again = service.open(_request("PIA", model_id, run="r2"), _text())
+        jira.move(again.key, "Done", "acc-rev", datetime(2026, 1, 1, 1, tzinfo=UTC))
+        assert service.verified_decision(_request("PIA", model_id, run="r2"), again.key) is not None
         production = service.open(_request("PRODUCTION", model_id), _text())
         jira.move(production.key, "Done", "acc-rev", datetime(2026, 1, 2, tzinfo=UTC))
         decided = service.verified_decision(_request("PRODUCTION", model_id), production.key)

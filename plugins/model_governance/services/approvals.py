@@ -356,7 +356,7 @@ class ApprovalService:
         failed: tuple[str, ...] = ()
         if model is not None and policy is not None:
             if key and not policy.one_person_many_gates and kind in VERSION_GATES:
-                other_gates = self._other_gate_approvers(model.id, key)
+                other_gates = self._other_gate_approvers(model.id, kind.value)
             if kind == ApprovalKind.TEST_RESULTS_REVIEW and policy.failed_tests != ALLOW:
                 failed = self.failed_tests(model, request)
         return GateRules(
@@ -381,18 +381,14 @@ class ApprovalService:
             use_case_id = self.inventory.use_case_of_group(model.model_group_id)
         return model, self.inventory.get_use_case(int(use_case_id)).risk_level  # type: ignore[arg-type]
 
-    def _other_gate_approvers(self, model_id: int, key: str) -> dict[str, str]:
-        """Jira account -> the other gate of this version they approved (PIA, review, production)."""
+    def _other_gate_approvers(self, model_id: int, kind: str) -> dict[str, str]:
+        """Jira account -> another gate of this version they approved (PIA, review, production); the
+        same gate approved in an earlier run of the version is not another gate."""
         assert self.inventory is not None
-        gates = {k.value for k in VERSION_GATES}
+        gates = {k.value for k in VERSION_GATES} - {kind}
         found: dict[str, str] = {}
         for approval in self.inventory.approvals(model_id=model_id):
-            if (
-                approval.jira_key != key
-                and approval.state == "APPROVED"
-                and approval.kind in gates
-                and approval.decided_by_account
-            ):
+            if approval.state == "APPROVED" and approval.kind in gates and approval.decided_by_account:
                 found.setdefault(approval.decided_by_account, f"{approval.kind} ({approval.jira_key})")
         return found
 
