@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from model_governance.exceptions import InvalidInputError, RegistryError
 from model_governance.lifecycle import GovernanceStatus
 from model_governance.operators.model_lifecycle import _ModelOperator
+from model_governance.registry import MetadataKey
 from model_governance.workloads import CREATE, DONE, UPDATE, endpoint_name, endpoint_step
 
 if TYPE_CHECKING:
@@ -136,8 +137,8 @@ class DeployEndpointOperator(_ModelOperator):
         if step == CREATE:
             tags = {
                 **self.config.deployment.tags,
-                "governance:model_id": str(self.model.id),
-                "governance:snapshot": content_hash,
+                MetadataKey.MODEL_ID: str(self.model.id),
+                MetadataKey.SNAPSHOT: content_hash,
             }
             hook.create_endpoint(name, config_name, tags=tags)
             self.log.info("Creating endpoint %s with configuration %s", name, config_name)
@@ -192,7 +193,7 @@ class DeployEndpointOperator(_ModelOperator):
             token_parts=token,
             description=f"endpoint {name} InService with endpoint configuration {config_name} ({how})",
         )
-        registry.put_metadata(self.model.package_arn, {"governance:endpoint": name}, token_parts=token)
+        registry.put_metadata(self.model.package_arn, {MetadataKey.ENDPOINT: name}, token_parts=token)
         snapshot = self.inventory.mark_snapshot_deployed(int(self.snapshot_id))
         self.log.info("Endpoint %s serves %s (snapshot %s)", name, config_name, content_hash)
         return {

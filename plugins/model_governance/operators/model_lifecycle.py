@@ -26,6 +26,7 @@ from model_governance.lifecycle import (
 )
 from model_governance.model_cards import CardFacts, CardStatus
 from model_governance.operators.use_case import _GovernanceOperator
+from model_governance.registry import MetadataKey
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -305,7 +306,7 @@ class WaitForDeploymentSensor(BaseSensorOperator, _ModelOperator):
             inventory=self.inventory,
             client=SageMakerJobsHook(aws_conn_id=entity.aws_conn_id, region_name=entity.region),
         )
-        named = (described.get("CustomerMetadataProperties") or {}).get("governance:endpoint")
+        named = (described.get("CustomerMetadataProperties") or {}).get(MetadataKey.ENDPOINT)
         evidence = check.evidence(self.model, candidates=[named] if named else [])
         if evidence is None:
             self.log.warning(

@@ -16,6 +16,7 @@ from airflow.sdk import BaseOperator
 
 from model_governance.config import GovernanceConfig, RiskLevel, load_config
 from model_governance.exceptions import InvalidInputError
+from model_governance.registry import MetadataKey
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -147,9 +148,9 @@ class CreateModelGroupOperator(_GovernanceOperator):
             name,
             description=f"Governed model group of use case {use_case.name!r} (id {use_case.id}).",
             tags={
-                "governance:use_case_id": str(use_case.id),
-                "governance:business_entity": entity.name,
-                "governance:risk_level": use_case.risk_level,
+                MetadataKey.USE_CASE_ID: str(use_case.id),
+                MetadataKey.BUSINESS_ENTITY: entity.name,
+                MetadataKey.RISK_LEVEL: use_case.risk_level,
             },
         )
         group = self.inventory.link_model_group(use_case_id=use_case.id, name=name, arn=arn)
