@@ -81,6 +81,9 @@ class AirflowCluster:
     overrides: Mapping[str, str] = field(default_factory=dict)
     components: Sequence[str] = COMPONENTS
     port: int = field(default_factory=free_port)
+    # The workers' and the triggerer's log servers: ports of their own, as other clusters run beside this one.
+    worker_log_port: int = field(default_factory=free_port)
+    trigger_log_port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     # One secret per local cluster, so api-server and workers agree and nothing fixed is in the code.
     jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
@@ -100,6 +103,8 @@ class AirflowCluster:
             AIRFLOW__CORE__EXECUTOR="LocalExecutor",
             AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{self.port}/execution/",
             AIRFLOW__API__PORT=str(self.port),
+            AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(self.worker_log_port),
+            AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(self.trigger_log_port),
             AIRFLOW__API__BASE_URL=f"http://127.0.0.1:{self.port}",
             AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
             AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="5",
