@@ -4,6 +4,8 @@ bypass is reverted through the one write-back and reported as drift naming what 
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -179,3 +181,51 @@ def test_deployed_from_sagemaker_before_approval_is_reverted(registry: Registry)
     assert registry.inventory.get_model(arn).status == S.DEPLOYED.value
     assert applied.findings == [] and _package(registry, arn)["ModelApprovalStatus"] == "Approved"
     assert registry.inventory.status_history(arn)[-1].actor == "sagemaker"
+
+
+def test_the_mlc_writes_through_the_same_write_back_once_per_step(
+    registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from model_governance.operators.model_lifecycle import SetModelStatusOperator
+    from tests.integration.sync.test_events import _settings
+
+    monkeypatch.setenv(
+        "MODEL_GOVERNANCE_CONFIG", _settings([registry], f"sqlite:///{tmp_path / 'inventory.db'}")
+    )
+    s3 = registry.sandbox.client("s3", region=registry.region)
+    if "model-governance" not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        s3.create_bucket(Bucket="model-governance")  # the settings' evidence bucket (audit anchors)
+    arn = registry.register(S.DEVELOPMENT_COMPLETE)
+    registry.sync().reconcile()
+    model = registry.inventory.get_model(arn)
+    ti = SimpleNamespace(dag_id="sagemaker_model_implementation", run_id="mlc__retail__v1", task_id="pia")
+    updates = registry.sandbox.request_count("sagemaker:UpdateModelPackage")
+    step = SetModelStatusOperator(
+        task_id="pia",
+        model_id=model.id,
+        status=S.PRE_IMPLEMENTATION_REVIEW.value,
+        reason="PIA approved in MLC-7",
+    )
+    step.execute({"ti": ti})  # type: ignore[arg-type]
+    package = _package(registry, arn)
+    assert package["ModelLifeCycle"] == {
+        "Stage": "Testing",
+        "StageStatus": "Review",
+        "StageDescription": "PIA approved in MLC-7",
+    }
+    assert package["ModelApprovalStatus"] == "PendingManualApproval"
+    metadata = package["CustomerMetadataProperties"]
+    assert (metadata["governance:status"], metadata["governance:model_id"]) == (
+        "Pre Implementation Review",
+        str(model.id),
+    )
+    assert registry.sandbox.request_count("sagemaker:UpdateModelPackage") == updates + 1, "one call"
+    # A retried task: the inventory already holds the status (no-op) and SageMaker is in step.
+    SetModelStatusOperator(
+        task_id="pia",
+        model_id=model.id,
+        status=S.PRE_IMPLEMENTATION_REVIEW.value,
+        reason="PIA approved in MLC-7",
+    ).execute({"ti": ti})  # type: ignore[arg-type]
+    assert registry.sandbox.request_count("sagemaker:UpdateModelPackage") == updates + 1, "nothing differs"
+    assert registry.sync().reconcile().findings == [], "the sync sees the MLC's write as governance's"
