@@ -109,6 +109,13 @@ class Registry:
         return described["Stage"], described["StageStatus"]
 
 
+def ensure_governance_bucket(sandbox: AwsSandbox, bucket: str = "model-governance") -> None:
+    """The settings' ``governance_bucket`` (evidence, audit anchors), which operator-level tests write to."""
+    s3 = sandbox.client("s3")
+    if bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        s3.create_bucket(Bucket=bucket)
+
+
 def make_registry(
     sandbox: AwsSandbox,
     inventory: Inventory,
@@ -119,6 +126,7 @@ def make_registry(
     **connection_extra: Any,
 ) -> Registry:
     region = region or sandbox.region
+    ensure_governance_bucket(sandbox)
     conn_id = f"aws_{entity.replace('-', '_')}"
     monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", aws_connection(sandbox, region, **connection_extra))
     inventory.ensure_business_entity(

@@ -192,9 +192,6 @@ def test_the_mlc_writes_through_the_same_write_back_once_per_step(
     monkeypatch.setenv(
         "MODEL_GOVERNANCE_CONFIG", _settings([registry], f"sqlite:///{tmp_path / 'inventory.db'}")
     )
-    s3 = registry.sandbox.client("s3", region=registry.region)
-    if "model-governance" not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
-        s3.create_bucket(Bucket="model-governance")  # the settings' evidence bucket (audit anchors)
     arn = registry.register(S.DEVELOPMENT_COMPLETE)
     registry.sync().reconcile()
     model = registry.inventory.get_model(arn)
