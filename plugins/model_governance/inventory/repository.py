@@ -8,6 +8,7 @@ writers with a compare-and-swap on ``Model.status_version`` and appends a hash-c
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Generator, Mapping, Sequence
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from model_governance.config import RiskLevel
 from model_governance.exceptions import (
     ConflictError,
     DuplicateUseCaseError,
+    ExternalServiceError,
     InvalidArnError,
     InvalidInputError,
     NotFoundError,
@@ -68,6 +70,7 @@ from model_governance.inventory.models import (
 )
 from model_governance.lifecycle import GovernanceStatus, check_transition, parse_status, to_sagemaker
 
+_log = logging.getLogger(__name__)
 _PARTITION = r"arn:aws(?:-[a-z]+)*"
 _NAME = r"[a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62}"
 MODEL_PACKAGE_ARN = re.compile(
@@ -231,7 +234,12 @@ class Inventory:
         if self.anchors is None or link is None:
             return
         anchor = Anchor(link.chain, link.seq, link.mac, link.key_id, utcnow()).signed(self.audit_keyring)
-        self.anchors.put(anchor)
+        try:
+            self.anchors.put(anchor)
+        except ExternalServiceError as error:
+            # The fact is committed and MACed; failing the caller now would only make it retry a no-op.
+            # The next decision (or a retry of this one) anchors the head; verify uses the newest anchor.
+            _log.warning("Chain %s head seq %s was not anchored: %s", link.chain, link.seq, error)
 
     def chain_head(self, chain: str) -> AuditLink | None:
         with self._transaction() as session:
