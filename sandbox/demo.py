@@ -273,6 +273,7 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from model_governance.inventory import Inventory
+    from model_governance.services.evidence import S3AnchorStore
     from sandbox.airflow_cluster import SANDBOX_AUDIT_KEYS, AirflowCluster
 
     # The demo's own inventory (the summary) verifies the chain with the key the cluster signs with.
@@ -324,7 +325,8 @@ def run(args: argparse.Namespace) -> int:
                 f"use_case_registration ended {state}: "
                 f"{airflow.task_states('use_case_registration', 'demo-use-case')}"
             )
-        inventory = Inventory.from_url(inventory_url)
+        # The anchors let the summary's verify compare the chain with its newest head in S3.
+        inventory = Inventory.from_url(inventory_url, anchors=S3AnchorStore(aws.client("s3"), BUCKET))
         use_case = inventory.find_use_case(business_entity=ENTITY, name=form["name"])
         group = inventory.model_group_of_use_case(use_case.id) if use_case else None
         if group is None:
@@ -371,7 +373,10 @@ def _summary(inventory: Any, arn: str, aws: Any, workdir: Path) -> None:
             f"  {event.created_at:%H:%M:%S} {event.from_status or '-':>26} -> {event.to_status:<26} "
             f"({event.source}: {event.reason})"
         )
-    print(f"audit trail hash chain: {'intact' if inventory.verify_audit_trail(model).ok else 'BROKEN'}")
+    audit = inventory.verify_audit_trail(model)
+    print(f"audit trail (keyed chain, S3 anchor): {'intact' if audit.ok else 'BROKEN'}")
+    for problem in [] if audit.ok else audit.problems:
+        print(f"  {problem}")
     print("approvals:")
     for approval in inventory.approvals(model_id=model.id):
         print(
@@ -393,6 +398,25 @@ def _summary(inventory: Any, arn: str, aws: Any, workdir: Path) -> None:
         local.parent.mkdir(parents=True, exist_ok=True)
         local.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
         print(f"  {document.media_type.split(';')[0]:<16} {local}\n  {'':16} sha256 {document.sha256}")
+    _evidence_pack(inventory, arn, s3, workdir)
+
+
+def _evidence_pack(inventory: Any, arn: str, s3: Any, workdir: Path) -> None:
+    """Export the model's audit pack and verify it offline, as an auditor would."""
+    from model_governance.services.evidence import export_pack, verify_pack
+
+    def fetch(uri: str) -> bytes:
+        bucket, key = uri[len("s3://") :].split("/", 1)
+        return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+    pack = export_pack(inventory, arn, workdir / "evidence", fetch=fetch)
+    problems = verify_pack(pack, inventory.audit_keyring)
+    verdict = "verified" if not problems else "NOT verified: " + "; ".join(problems)
+    print(f"evidence pack: {pack} (and {pack}.zip): {verdict}")
+    print(f"  check it yourself: python -m model_governance.evidence verify {pack}")
+    print("  (with the audit key in MODEL_GOVERNANCE_AUDIT_KEYS, as the demo's Airflow has it)")
+    if problems:
+        raise RuntimeError(f"the demo's evidence pack did not verify: {problems}")
 
 
 def main(argv: list[str] | None = None) -> int:
