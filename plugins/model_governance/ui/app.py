@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -194,6 +195,19 @@ def filter_text(name: str, text: str | None, *, limit: int = 200) -> str | None:
 
 def _problem(status: int, field: str, problem: str, fix: str) -> JSONResponse:
     return JSONResponse({"detail": [{"field": field, "problem": problem, "fix": fix}]}, status_code=status)
+
+
+def _finite_numbers(schema: Any) -> Any:
+    """The JSON schema with every ``number`` bounded to finite floats: JSON has no infinity or NaN."""
+    if isinstance(schema, dict):
+        bounded = {key: _finite_numbers(value) for key, value in schema.items()}
+        if bounded.get("type") == "number":
+            bounded.setdefault("minimum", -sys.float_info.max)
+            bounded.setdefault("maximum", sys.float_info.max)
+        return bounded
+    if isinstance(schema, list):
+        return [_finite_numbers(item) for item in schema]
+    return schema
 
 
 async def _read_limited(request: Request, limit: int) -> bytes | None:
@@ -417,7 +431,7 @@ def create_app(services: DashboardServices, *, url_prefix: str = URL_PREFIX) -> 
         openapi_extra={
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": MetricPush.model_json_schema()}},
+                "content": {"application/json": {"schema": _finite_numbers(MetricPush.model_json_schema())}},
             },
             "responses": {
                 "401": {"description": "not authenticated"},
