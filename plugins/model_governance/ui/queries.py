@@ -52,6 +52,7 @@ URGENT_KINDS: tuple[str, ...] = (
     "rejected",
     "risk_test_failed",
     "approval_overdue",
+    "approval_refused",
     "ungoverned_endpoint",
     "drift",
     "unknown_lifecycle",
@@ -63,6 +64,7 @@ URGENT_LABELS = {
     "rejected": "Rejected model",
     "risk_test_failed": "Failed risk tests",
     "approval_overdue": "Approval past its SLA",
+    "approval_refused": "Approval move refused (separation of duties)",
     "ungoverned_endpoint": "Endpoint serving an unapproved version",
     "drift": "Governance / SageMaker drift",
     "unknown_lifecycle": "Unknown SageMaker lifecycle",
@@ -525,9 +527,32 @@ class DashboardQueries:
                     )
                 )
 
+            # Open approvals where someone who may not decide moved the ticket (refused, moved back).
+            refused = select(Approval).where(
+                Approval.state == ApprovalState.OPEN.value, Approval.refusals.is_not(None)
+            )
+            if entity_id is not None or filters.use_case_id is not None or filters.status:
+                refused = refused.where(Approval.model_id.in_(scoped(select(Model.id))))
+            counts["approval_refused"] = self._count(session, refused)
+            for approval in session.scalars(refused.order_by(Approval.created_at).limit(per_kind)):
+                last = (approval.refusals or [{}])[-1]
+                items.append(
+                    UrgentIssue(
+                        kind="approval_refused",
+                        title=f"{approval.kind} approval",
+                        detail=(
+                            f"{len(approval.refusals or [])} move(s) refused; last: "
+                            f"{last.get('by') or last.get('account') or 'someone'}: {last.get('reason', '')}"
+                        )[:500],
+                        at=approval.created_at,
+                        model_id=approval.model_id,
+                        jira_key=approval.jira_key,
+                    )
+                )
+
             # Open sync issues, by kind.
             entities = {i: n for i, n in session.execute(select(BusinessEntity.id, BusinessEntity.name))}
-            for kind in URGENT_KINDS[3:]:
+            for kind in URGENT_KINDS[URGENT_KINDS.index("ungoverned_endpoint") :]:
                 issues_q = select(SyncIssue).where(SyncIssue.resolved_at.is_(None), SyncIssue.kind == kind)
                 if filters.use_case_id is not None or filters.status:
                     issues_q = issues_q.where(SyncIssue.model_id.in_(scoped(select(Model.id))))
