@@ -116,7 +116,8 @@ class MetricPush(BaseModel):
 def _field_of(error: Any) -> str:
     loc = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
     if loc:
-        return loc[0]
+        # An empty or blank key is still named, so the problem says which field to remove.
+        return loc[0] if loc[0].strip() else repr(loc[0])
     message = str(error.get("msg", ""))
     if "threshold and direction" in message:
         return "direction"

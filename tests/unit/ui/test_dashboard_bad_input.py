@@ -155,3 +155,11 @@ def test_property_no_query_parameter_makes_a_500(dashboard: Dashboard, name: str
 def test_property_no_json_body_makes_a_500(dashboard: Dashboard, body: Any) -> None:
     response = dashboard.post_metric(body)
     assert response.status_code < 500, response.text
+
+
+def test_an_empty_or_blank_unknown_key_is_named(dashboard: Dashboard) -> None:
+    for key in ("", "   "):
+        response = dashboard.post_metric({**GOOD, key: 1})
+        assert response.status_code == 422
+        (entry,) = response.json()["detail"]
+        assert entry["field"] == repr(key) and "remove it" in entry["fix"]
