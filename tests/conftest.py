@@ -4,8 +4,8 @@ uses PostgreSQL, e2e/ runs real Airflow processes. Shared fixtures live here.
 Markers are set by folder here (``unit``, ``integration``, ``e2e``; ``postgres`` for tests on the local
 PostgreSQL server), so ``-m "not e2e"`` and the like select tiers. For pytest-xdist (``make test`` runs
 ``--dist loadgroup``) every test gets an ``xdist_group``: its file, so a module's fixtures start once, and
-in e2e/ the modules on the shared ``stack`` go into ``MG_E2E_STACKS`` groups (default 2: two workers,
-each with its own stack) and each module that starts a cluster of its own is a group (another worker).
+in e2e/ the modules on the shared ``stack`` go into ``MG_E2E_STACKS`` groups (default 1: one worker;
+2 gives each of two workers a stack of its own) and each module that starts a cluster of its own is a group (another worker).
 Session fixtures (the sandboxes) start once per worker, each on a free port with temporary files of its
 own."""
 
@@ -42,7 +42,7 @@ TIERS = ("unit", "integration", "e2e")
 #: The e2e modules on the shared Airflow stack (tests/e2e/conftest.py) are dealt, in name order, into this
 #: many xdist groups; each group's worker starts the stack once (a session fixture is per process), so the
 #: e2e tier waits on two clusters side by side instead of one after the other. 1: a single stack.
-E2E_STACKS = max(1, int(os.environ.get("MG_E2E_STACKS", "2")))
+E2E_STACKS = max(1, int(os.environ.get("MG_E2E_STACKS", "1")))
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the node ids

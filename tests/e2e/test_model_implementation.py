@@ -11,7 +11,16 @@ import uuid
 
 from model_governance.operators.risk_tests import run_key_prefix
 from model_governance.workloads import risk_test_job_name
-from sandbox.demo import ENTITY, OWNER, Demo, _register_model_version, deployer_step
+from sandbox.demo import (
+    ENTITY,
+    JUSTIFICATION,
+    OWNER,
+    REVIEWER,
+    REVIEWERS,
+    Demo,
+    _register_model_version,
+    deployer_step,
+)
 from tests.e2e.conftest import Stack
 
 DAG_ID = "sagemaker_model_implementation"
@@ -24,7 +33,12 @@ def _use_case_with_group(stack: Stack) -> str:
         name=ENTITY, account_id=stack.aws.account_id, region=stack.aws.region, aws_conn_id="aws_retail_bank"
     )
     use_case = stack.inventory.create_use_case(
-        business_entity=ENTITY, name=name, risk_level="High", owner=OWNER, data_science_email="ds@example.com"
+        # Medium: the demo data fails drift and bias on purpose (High would block the review).
+        business_entity=ENTITY,
+        name=name,
+        risk_level="Medium",
+        owner=OWNER,
+        data_science_email="ds@example.com",
     )
     group = f"uc-{use_case.id}-{name}"
     arn = stack.aws.client("sagemaker").create_model_package_group(
@@ -60,7 +74,15 @@ def _drive(
                     continue
                 labels = set(issue.fields.labels)
                 target = "Rejected" if reject and f"approval-{reject}" in labels else "Done"
-                stack.jira.transition_as(issue.key, target, "reviewer@example.com")
+                # A different reviewer per gate, as separation of duties requires (the demo's reviewers).
+                reviewer = next((who for label, who in REVIEWERS.items() if label in labels), REVIEWER)
+                if target == "Done" and "approval-test-results-review" in labels:
+                    as_reviewer = stack.jira.client(reviewer.split("@", 1)[0])
+                    try:
+                        as_reviewer.add_comment(issue.key, JUSTIFICATION)
+                    finally:
+                        as_reviewer.close()
+                stack.jira.transition_as(issue.key, target, reviewer)
                 handled.add(issue.key)
             try:
                 model = stack.inventory.get_model(arn)
@@ -102,7 +124,8 @@ def test_model_version_goes_to_deployed_and_a_rerun_creates_nothing_twice(stack:
         ("TEST_RESULTS_REVIEW", "APPROVED"),
         ("PRODUCTION", "APPROVED"),
     ]
-    assert all(a.decided_by in ("reviewer@example.com", "reviewer") for a in approvals)
+    reviewers = set(REVIEWERS.values())
+    assert all(a.decided_by in reviewers or (a.decided_by or "").startswith("712020:") for a in approvals)
     documents = stack.inventory.documents(model)
     assert {d.media_type.split(";")[0] for d in documents} == {
         "text/html",
