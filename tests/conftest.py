@@ -4,8 +4,9 @@ uses PostgreSQL, e2e/ runs real Airflow processes. Shared fixtures live here.
 Markers are set by folder here (``unit``, ``integration``, ``e2e``; ``postgres`` for tests on the local
 PostgreSQL server), so ``-m "not e2e"`` and the like select tiers. For pytest-xdist (``make test`` runs
 ``--dist loadgroup``) every test gets an ``xdist_group``: its file, so a module's fixtures start once, and
-in e2e/ the modules on the shared ``stack`` go into ``MG_E2E_STACKS`` groups (default 1: one worker;
-2 gives each of two workers a stack of its own) and each module that starts a cluster of its own is a group (another worker).
+in e2e/ the modules on the shared ``stack`` go into ``MG_E2E_STACKS`` groups (default 1: one worker; 2
+gives each of two workers a stack of its own) and each module that starts a cluster of its own is a group
+(another worker).
 Session fixtures (the sandboxes) start once per worker, each on a free port with temporary files of its
 own."""
 
