@@ -136,7 +136,8 @@ def test_a_registered_version_starts_its_implementation_run_through_the_queue_on
     assert stack.inventory.status_history(arn)[0].source == "sagemaker"
     _wait_until_settled(stack)
     sync_runs = _runs(stack.airflow, SYNC_DAG)
-    assert sync_runs and all(r["run_id"].startswith("asset_triggered__") for r in sync_runs), sync_runs
+    # The queue started the sync (other tests on the shared stack may start it by hand too).
+    assert any(r["run_id"].startswith("asset_triggered__") for r in sync_runs), sync_runs
     time.sleep(10)  # the duplicate delivery has had its chance: still exactly one implementation run
     mine = [r for r in _runs(stack.airflow, MLC_DAG) if arn.rsplit("/", 1)[-1] in r["run_id"]]
     assert [r["run_id"] for r in mine] == [run_id]
