@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -13,6 +12,7 @@ from model_governance.inventory.audit import (
     AUDIT_KEYS_ENV,
     Anchor,
     AuditKeyring,
+    ChainLink,
     CurrentRecord,
     canonical,
     link_message,
@@ -26,22 +26,8 @@ KEYS = AuditKeyring("k1", {"k1": SECRET})
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
-@dataclass
-class Link:
-    chain: str
-    seq: int
-    kind: str
-    record_id: int
-    action: str
-    record: str
-    prev_mac: str | None
-    mac: str
-    key_id: str
-    created_at: datetime
-
-
-def _chain(*facts: tuple[str, int, dict[str, object]], keyring: AuditKeyring = KEYS) -> list[Link]:
-    links: list[Link] = []
+def _chain(*facts: tuple[str, int, dict[str, object]], keyring: AuditKeyring = KEYS) -> list[ChainLink]:
+    links: list[ChainLink] = []
     prev = None
     for seq, (kind, record_id, record) in enumerate(facts, start=1):
         text = canonical(record)
@@ -60,7 +46,7 @@ def _chain(*facts: tuple[str, int, dict[str, object]], keyring: AuditKeyring = K
                 record=text,
             ),
         )
-        links.append(Link("model/1", seq, kind, record_id, "a", text, prev, mac, keyring.current_id, at))
+        links.append(ChainLink("model/1", seq, kind, record_id, "a", text, prev, mac, keyring.current_id, at))
         prev = mac
     return links
 

@@ -312,6 +312,22 @@ class _LinkFields(Protocol):
     created_at: datetime
 
 
+@dataclass
+class ChainLink:
+    """A link read back from outside the database (an audit pack, a test): the fields ``AuditLink`` has."""
+
+    chain: str
+    seq: int
+    kind: str
+    record_id: int
+    action: str
+    record: str
+    prev_mac: str | None
+    mac: str
+    key_id: str
+    created_at: datetime
+
+
 def link_mac(keyring: AuditKeyring, link: _LinkFields) -> str | None:
     """The MAC ``link`` should carry, or None when its key id is not in the keyring."""
     if not keyring.has(link.key_id):

@@ -20,7 +20,6 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from model_governance.inventory.audit import (
     AUDIT_CONN_ID,
     Anchor,
     AuditKeyring,
+    ChainLink,
     CurrentRecord,
     canonical,
     check_anchor,
@@ -318,7 +318,7 @@ def _verify_pack_records(pack: Path, manifest: Mapping[str, Any], keyring: Audit
     problems: list[str] = []
     chain = str(manifest["chain"])
     links = [
-        _PackLink(**{**item, "created_at": datetime.fromisoformat(item["created_at"])})
+        ChainLink(**{**item, "created_at": datetime.fromisoformat(item["created_at"])})
         for item in json.loads((pack / "chain.json").read_bytes())
     ]
     current: list[CurrentRecord] = []
@@ -356,20 +356,6 @@ def _verify_pack_records(pack: Path, manifest: Mapping[str, Any], keyring: Audit
         elif _digest((pack / path).read_bytes()) != row.get("sha256"):
             problems.append(f"{path}: is not the document the chain records (sha256 {row.get('sha256')})")
     return problems
-
-
-@dataclass
-class _PackLink:
-    chain: str
-    seq: int
-    kind: str
-    record_id: int
-    action: str
-    record: str
-    prev_mac: str | None
-    mac: str
-    key_id: str
-    created_at: datetime
 
 
 def _index_html(
