@@ -171,7 +171,8 @@ def test_deploy_creates_the_endpoint_waits_and_a_new_version_updates_it(
     monkeypatch.setenv("MODEL_GOVERNANCE__DEPLOYMENT__DEPLOY_ENDPOINT", "true")
     monkeypatch.setenv("MODEL_GOVERNANCE__DEPLOYMENT__ENDPOINT_NAME", endpoint)
     monkeypatch.setenv("MODEL_GOVERNANCE__DEPLOYMENT__POLL_INTERVAL_SECONDS", "1")
-    first.aws.sandbox.set_workloads(endpoint_delay_s=2)
+    # Long enough that the retry below still finds the endpoint Creating on a loaded machine (2 s was not).
+    first.aws.sandbox.set_workloads(endpoint_delay_s=10)
 
     def deploy(model: GovernedModel, snapshot: int) -> DeployEndpointOperator:
         return DeployEndpointOperator(
