@@ -41,6 +41,12 @@ def serve_parser() -> argparse.ArgumentParser:
         "--drop-rate", type=float, default=0.0, help="share of issue creates committed then dropped"
     )
     p.add_argument("--latency", type=float, default=0.0, help="seconds added to every REST request")
+    p.add_argument(
+        "--login-page-rate",
+        type=float,
+        default=0.0,
+        help="share of requests answered 200 with an HTML SSO login page (a gateway's expired session)",
+    )
     return p
 
 
@@ -61,6 +67,7 @@ def serve(argv: Sequence[str]) -> int:
             "error": {"rate": args.error_rate, "status": args.error_status},
             "drop": {"rate": args.drop_rate},
             "latency": {"seconds": args.latency},
+            "html_login_page": {"rate": args.login_page_rate},
         }
     )
     sandbox = JiraSandbox(store, Config(flavor=args.flavor, attachment_limit=args.attachment_limit), faults)

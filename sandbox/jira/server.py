@@ -49,13 +49,19 @@ class FaultSwitch:
     endpoints: list[str] = field(
         default_factory=list
     )  # glob patterns over "METHOD /path/{template}"; [] = all
-    status: int = 503  # for "error"
+    status: int = 503  # for "error" (5xx) and "html_login_page" (200 unless set)
     retry_after: int = 1  # for "throttle", whole seconds as Jira sends them
     seconds: float = 0.0  # for "latency"
 
 
-FAULT_KINDS = ("throttle", "error", "drop", "latency")
+FAULT_KINDS = ("throttle", "error", "drop", "latency", "html_login_page")
 DEFAULT_DROP_ENDPOINTS = ["POST /rest/api/*/issue"]
+#: What an SSO gateway or proxy in front of Jira answers when its session has expired: 200 and a page.
+LOGIN_PAGE = b"""<!DOCTYPE html>
+<html><head><title>Sign in - Example SSO</title></head>
+<body><form method="post" action="/sso/login"><h1>Sign in to continue to Jira</h1>
+<input name="username"><input name="password" type="password"><button>Sign in</button></form></body></html>
+"""
 
 
 class Faults:
@@ -73,6 +79,7 @@ class Faults:
             self.random = random.Random(self.seed)  # noqa: S311 - reproducible faults, not security
             self.switches = {k: FaultSwitch() for k in FAULT_KINDS}
             self.switches["drop"].endpoints = list(DEFAULT_DROP_ENDPOINTS)
+            self.switches["html_login_page"].status = 200
 
     def update(self, changes: Any) -> None:
         if not isinstance(changes, dict):
@@ -137,7 +144,7 @@ class Counters:
     def reset(self) -> None:
         self.total = 0
         self.endpoints: dict[str, int] = {}
-        self.faults: dict[str, int] = dict.fromkeys(("throttle", "error", "drop"), 0)
+        self.faults: dict[str, int] = dict.fromkeys(("throttle", "error", "drop", "html_login_page"), 0)
         self.statuses: dict[str, int] = {}
 
     def count(self, endpoint: str) -> None:
@@ -366,6 +373,12 @@ class Handler(BaseHTTPRequestHandler):
             self.send(
                 Response(int(failure.status), {"errorMessages": ["Internal server error"], "errors": {}})
             )
+            return
+        login_page = sandbox.faults.fire("html_login_page", endpoint)
+        if login_page:
+            # A gateway's login page: the request never reached Jira, so nothing was committed.
+            sandbox.counters.fault("html_login_page")
+            self.send(Response(int(login_page.status), LOGIN_PAGE, content_type="text/html;charset=UTF-8"))
             return
         try:
             response = self.dispatch(method, path, version, target, secure, query, body, base, endpoint)

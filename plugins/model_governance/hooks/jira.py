@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import random
 import time
 import weakref
@@ -34,12 +35,14 @@ from airflow.sdk import BaseHook
 
 from model_governance.approvals import Comment, Decision, Person, decision_from_changelog, parse_jira_time
 from model_governance.exceptions import ConfigurationError, JiraError
+from model_governance.redaction import redact_text
 
 if TYPE_CHECKING:
     import httpx
     from jira import JIRA
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 CLOUD = "cloud"
 DATACENTER = "datacenter"
@@ -125,6 +128,42 @@ class Ticket:
     created: bool
 
 
+class UnexpectedContent(Exception):
+    """Jira, or whatever stands in front of it, answered something that is not Jira's JSON.
+
+    Typically an SSO gateway or proxy whose session expired answering 200 with an HTML sign-in page. The
+    request may never have reached Jira: a transient failure, retried like a 5xx, never parsed as data.
+    """
+
+    def __init__(self, method: str, url: str, status: int, content_type: str, detail: str = "") -> None:
+        self.method, self.url, self.status, self.content_type = method.upper(), url, status, content_type
+        what = detail or f"content type {content_type or 'none'!r}, not JSON"
+        super().__init__(
+            f"Jira {self.method} {redact_text(url)} answered HTTP {status} with {what} (an SSO or proxy "
+            "login page? check the gateway in front of Jira); treated as a transient error"
+        )
+
+
+def is_json_content_type(content_type: str | None) -> bool:
+    """``application/json`` and its ``+json`` relatives, with or without parameters (charset)."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def parse_json_answer(method: str, url: str, status: int, content_type: str | None, text: str) -> Any:
+    """Jira's JSON answer, or :class:`UnexpectedContent` naming the URL and the content type."""
+    if not is_json_content_type(content_type):
+        raise UnexpectedContent(method, url, status, content_type or "")
+    try:
+        import json
+
+        return json.loads(text)
+    except ValueError:
+        raise UnexpectedContent(
+            method, url, status, content_type or "", detail=f"a body that is not valid JSON ({content_type})"
+        ) from None
+
+
 def _status_code(exc: BaseException) -> int | None:
     return getattr(exc, "status_code", None)
 
@@ -143,6 +182,21 @@ def _is_connection_error(exc: BaseException) -> bool:
     import requests
 
     return isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout)
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """5xx, a connection error or timeout, or an answer that is not Jira's JSON (a login page)."""
+    return (
+        _status_code(exc) in _RETRYABLE_STATUS
+        or _is_connection_error(exc)
+        or isinstance(exc, UnexpectedContent)
+    )
+
+
+def _is_ambiguous(exc: BaseException) -> bool:
+    """Whether a failed write may have been applied: no answer, a 5xx, or an answer that is not Jira's."""
+    status = getattr(exc, "status_code", None)
+    return status is None or status >= 500
 
 
 class JiraHook(BaseHook):
@@ -212,7 +266,7 @@ class JiraHook(BaseHook):
                 last = attempt == self.max_attempts
                 if status == 429 and not last:
                     wait = min(self.max_retry_delay, _retry_after(exc, delay))
-                elif idempotent and not last and (status in _RETRYABLE_STATUS or _is_connection_error(exc)):
+                elif idempotent and not last and _is_transient(exc):
                     wait = min(self.max_retry_delay, delay * (1 + random.random() / 2))  # noqa: S311 - jitter, not crypto
                 else:
                     raise self._as_jira_error(what, exc) from exc
@@ -223,6 +277,10 @@ class JiraHook(BaseHook):
 
     @staticmethod
     def _as_jira_error(what: str, exc: BaseException) -> JiraError:
+        if isinstance(exc, UnexpectedContent):
+            error = JiraError(f"Jira {what} failed: {exc}.")
+            error.status_code = None  # type: ignore[attr-defined]  # no Jira answer: ambiguous
+            return error
         status = _status_code(exc)
         text = getattr(exc, "text", None) or str(exc)
         hint = {
@@ -241,7 +299,15 @@ class JiraHook(BaseHook):
 
         def send() -> Any:
             response = getattr(conn._session, method)(url, **kwargs)
-            return response.json() if response.content else None
+            if not response.content:
+                return None
+            return parse_json_answer(
+                method,
+                response.url or url,
+                response.status_code,
+                response.headers.get("Content-Type"),
+                response.text,
+            )
 
         return self._call(f"{method.upper()} {path}", send, idempotent=idempotent)
 
@@ -361,37 +427,103 @@ class JiraHook(BaseHook):
             start += len(values)
         return histories
 
+    def _write_once(self, what: str, write: Callable[[], T], applied: Callable[[], bool]) -> T | None:
+        """Run a write that must not be repeated blindly (Jira has no idempotency key).
+
+        After an ambiguous failure (no answer, a 5xx, an answer that is not Jira's JSON) ``applied()``
+        reads back whether the write took effect; only if it did not is it sent again, with backoff.
+        Returns the write's answer, or None when the read-back found it applied. 429s are retried inside
+        ``write`` (Jira refused them unprocessed); any other 4xx is raised at once.
+        """
+        delay = 1.0
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return write()
+            except JiraError as exc:
+                if not _is_ambiguous(exc):
+                    raise
+                self.log.warning("Jira %s may or may not have been applied (%s); reading it back", what, exc)
+                if applied():
+                    self.log.info("Jira %s was applied (read back); not sending it again", what)
+                    return None
+                if attempt == self.max_attempts:
+                    raise
+                self._sleep(min(self.max_retry_delay, delay * (1 + random.random() / 2)))  # noqa: S311 - jitter
+                delay *= 2
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def transition(self, key: str, to_status: str) -> None:
-        """Move the ticket to ``to_status`` (no-op when it is there already)."""
-        if self.status_of(key).lower() == to_status.lower():
+        """Move the ticket to ``to_status`` (no-op when it is there already).
+
+        A move whose answer was lost is not re-sent blindly (the second POST would get 400, "transition
+        not valid", although the ticket is where we wanted it): the status is read back first, and a 400
+        is answered by reading back too, since the ticket may already be there.
+        """
+        target = to_status.lower()
+
+        def arrived() -> bool:
+            return self.status_of(key).lower() == target
+
+        if arrived():
             return
-        available = self._rest("get", f"2/issue/{key}/transitions", idempotent=True).get("transitions", [])
-        for candidate in available:
-            if str(candidate.get("to", {}).get("name", "")).lower() == to_status.lower():
-                self._rest(
-                    "post",
-                    f"2/issue/{key}/transitions",
-                    json={"transition": {"id": candidate["id"]}},
-                    idempotent=True,  # moving to a status twice lands in the same status
-                )
-                return
-        names = ", ".join(sorted(str(c.get("to", {}).get("name")) for c in available)) or "none"
-        raise JiraError(
-            f"Ticket {key} cannot move to {to_status!r} from where it is; available: {names}. Check the "
-            "project's workflow."
-        )
+
+        def move() -> None:
+            available = self._rest("get", f"2/issue/{key}/transitions", idempotent=True).get(
+                "transitions", []
+            )
+            for candidate in available:
+                if str(candidate.get("to", {}).get("name", "")).lower() == target:
+                    self._rest(
+                        "post",
+                        f"2/issue/{key}/transitions",
+                        json={"transition": {"id": candidate["id"]}},
+                        idempotent=False,  # read back instead (see above)
+                    )
+                    return
+            names = ", ".join(sorted(str(c.get("to", {}).get("name")) for c in available)) or "none"
+            error = JiraError(
+                f"Ticket {key} cannot move to {to_status!r} from where it is; available: {names}. Check the "
+                "project's workflow."
+            )
+            error.status_code = 400  # type: ignore[attr-defined]  # as Jira answers
+            raise error
+
+        try:
+            self._write_once(f"move of {key} to {to_status}", move, arrived)
+        except JiraError as exc:
+            if getattr(exc, "status_code", None) == 400 and arrived():
+                return  # an earlier attempt whose answer was lost, or someone else, moved it there
+            raise
 
     def comment(self, key: str, body: str, *, marker: str | None = None) -> None:
-        """Add a comment; with ``marker``, only if no comment already carries it (retries add none twice)."""
+        """Add a comment; with ``marker``, only if no comment already carries it (retries add none twice).
+
+        A comment whose answer was lost is read back (by its marker, else by its exact text) before it
+        is sent again.
+        """
         if marker:
-            comments = self._rest("get", f"2/issue/{key}/comment", idempotent=True).get("comments", [])
-            if any(marker in str(c.get("body", "")) for c in comments):
+            if self._has_comment(key, lambda text: marker in text):
                 return
             body = f"{body}\n\n[{marker}]"
-        self._rest("post", f"2/issue/{key}/comment", json={"body": body}, idempotent=False)
+        sent = body.strip()
+
+        def present() -> bool:
+            return self._has_comment(key, lambda text: marker in text if marker else text.strip() == sent)
+
+        self._write_once(
+            f"comment on {key}",
+            lambda: self._rest("post", f"2/issue/{key}/comment", json={"body": body}, idempotent=False),
+            present,
+        )
+
+    def _has_comment(self, key: str, matches: Callable[[str], bool]) -> bool:
+        return any(matches(comment.body) for comment in self.comments(key))
 
     def add_remote_link(self, key: str, *, url: str, title: str, global_id: str | None = None) -> None:
-        """Link the ticket to ``url``; the globalId makes a repeat update the same link, not add one."""
+        """Link the ticket to ``url``; the globalId makes a repeat update the same link, not add one.
+
+        So this write may be retried blindly after a lost answer: Jira answers the repeat 200 (updated).
+        """
         body = {"globalId": global_id or f"mg:{url}", "object": {"url": url, "title": title[:255]}}
         self._rest("post", f"2/issue/{key}/remotelink", json=body, idempotent=True)
 
@@ -399,35 +531,58 @@ class JiraHook(BaseHook):
         """Attach ``content`` unless an attachment with the same name and SHA-256 is already there.
 
         Returns True when it uploaded. Jira keeps same-named attachments side by side, so the check
-        downloads same-named ones and compares digests.
+        downloads same-named ones and compares digests; an upload whose answer was lost is checked the
+        same way before it is sent again.
         """
         digest = hashlib.sha256(content).hexdigest()
-        fields = self.issue(key).get("fields", {})
-        for attachment in fields.get("attachment") or []:
-            if attachment.get("filename") != filename or int(attachment.get("size", -1)) != len(content):
-                continue
-            existing = self._download(attachment["content"])
-            if hashlib.sha256(existing).hexdigest() == digest:
-                return False
+
+        def present() -> bool:
+            fields = self.issue(key).get("fields", {})
+            for attachment in fields.get("attachment") or []:
+                size = int(attachment.get("size", -1))
+                if attachment.get("filename") != filename or size != len(content):
+                    continue
+                if hashlib.sha256(self._download(attachment["content"], size)).hexdigest() == digest:
+                    return True
+            return False
+
+        if present():
+            return False
         conn = self.get_conn()
         # None drops the session's JSON content type so requests writes the multipart boundary.
         headers: dict[str, Any] = {"X-Atlassian-Token": "no-check", "content-type": None}
+        url = f"{self.settings.url}/rest/api/2/issue/{key}/attachments"
 
         def upload() -> Any:
             response = conn._session.post(
-                f"{self.settings.url}/rest/api/2/issue/{key}/attachments",
-                files={"file": (filename, content, "application/octet-stream")},
-                headers=headers,
+                url, files={"file": (filename, content, "application/octet-stream")}, headers=headers
             )
-            return response.json()
+            return parse_json_answer(
+                "POST", url, response.status_code, response.headers.get("Content-Type"), response.text
+            )
 
-        # An ambiguous upload failure is not retried blindly: the next call's digest check decides.
-        self._call(f"attach {filename} to {key}", upload, idempotent=False)
+        what = f"attach {filename} to {key}"
+        self._write_once(what, lambda: self._call(what, upload, idempotent=False), present)
         return True
 
-    def _download(self, url: str) -> bytes:
+    def _download(self, url: str, size: int | None = None) -> bytes:
         conn = self.get_conn()
-        return self._call("download attachment", lambda: conn._session.get(url).content, idempotent=True)
+
+        def fetch() -> bytes:
+            response = conn._session.get(url)
+            data = bytes(response.content)
+            if size is not None and len(data) != size:
+                # Not the attachment (e.g. a gateway's login page): never compared as its content.
+                raise UnexpectedContent(
+                    "GET",
+                    url,
+                    response.status_code,
+                    response.headers.get("Content-Type", ""),
+                    detail=f"{len(data)} bytes where the attachment has {size}",
+                )
+            return data
+
+        return self._call("download attachment", fetch, idempotent=True)
 
     def user_groups(self, person: Mapping[str, Any] | Any) -> list[str]:
         """Names of the groups a user belongs to (by accountId on Cloud, username on Data Center)."""
@@ -593,9 +748,12 @@ class JiraAsyncClient:
             await self._http.aclose()
 
     async def _get_or_post(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One read (searches are POSTs but change nothing), retried on 429, 5xx, connection errors and
+        answers that are not Jira's JSON (an SSO or proxy login page); None for Jira's own 404."""
         import httpx
 
         delay = 1.0
+        problem = ""
         for attempt in range(1, 6):
             self.requests += 1
             try:
@@ -606,7 +764,9 @@ class JiraAsyncClient:
                 await self._sleep(delay)
                 delay *= 2
                 continue
+            content_type = response.headers.get("Content-Type", "")
             if response.status_code == 429 or response.status_code in _RETRYABLE_STATUS:
+                problem = f"HTTP {response.status_code}"
                 if attempt == 5:
                     break
                 wait = delay
@@ -618,16 +778,32 @@ class JiraAsyncClient:
                 await self._sleep(min(wait, 60.0))
                 delay *= 2
                 continue
+            try:
+                # Jira answers JSON, errors included: anything else (a login page, a proxy's 404 page)
+                # did not come from Jira and says nothing about the ticket.
+                answer = (
+                    parse_json_answer(
+                        method, str(response.url), response.status_code, content_type, response.text
+                    )
+                    if response.content
+                    else None
+                )
+            except UnexpectedContent as exc:
+                log.warning("%s (attempt %d of 5)", exc, attempt)
+                problem = str(exc)
+                if attempt == 5:
+                    break
+                await self._sleep(delay)
+                delay *= 2
+                continue
             if response.status_code == 404:
                 return None
             if response.status_code >= 400:
                 raise JiraError(
                     f"Jira {method} {path} failed (HTTP {response.status_code}): {response.text[:300]}"
                 )
-            return response.json()
-        raise JiraError(
-            f"Jira {method} {path} kept failing (HTTP {response.status_code}); retries exhausted."
-        )
+            return answer
+        raise JiraError(f"Jira {method} {path} kept failing ({problem}); retries exhausted.")
 
     async def search(
         self, jql: str, *, fields: Sequence[str] = ("status", "updated")
@@ -640,16 +816,18 @@ class JiraAsyncClient:
                 body: dict[str, Any] = {"jql": jql, "maxResults": 100, "fields": list(fields)}
                 if token:
                     body["nextPageToken"] = token
-                page = await self._get_or_post("POST", "/rest/api/3/search/jql", json=body) or {}
-                issues.extend(page.get("issues", []))
+                page = _page(
+                    await self._get_or_post("POST", "/rest/api/3/search/jql", json=body), "search/jql"
+                )
+                issues.extend(page["issues"])
                 token = page.get("nextPageToken")
                 if not token or page.get("isLast", False):
                     return issues
         start = 0
         while True:
             params = {"jql": jql, "startAt": start, "maxResults": 100, "fields": ",".join(fields)}
-            page = await self._get_or_post("GET", "/rest/api/2/search", params=params) or {}
-            batch = page.get("issues", [])
+            page = _page(await self._get_or_post("GET", "/rest/api/2/search", params=params), "search")
+            batch = page["issues"]
             issues.extend(batch)
             start += len(batch)
             if not batch or start >= int(page.get("total", 0)):
@@ -660,4 +838,21 @@ class JiraAsyncClient:
         issue = await self._get_or_post("GET", f"/rest/api/2/issue/{key}", params={"fields": "status"})
         if issue is None:
             return None
-        return str(issue["fields"]["status"]["name"])
+        try:
+            return str(issue["fields"]["status"]["name"])
+        except (KeyError, TypeError):
+            raise JiraError(
+                f"Jira GET /rest/api/2/issue/{key} answered JSON without fields.status.name: "
+                f"{redact_text(str(issue))[:200]}"
+            ) from None
+
+
+def _page(answer: Any, what: str) -> dict[str, Any]:
+    """A search page as Jira shapes it (``issues``: a list of objects with a key), else a JiraError."""
+    page = answer if answer is not None else {}
+    issues = page.get("issues", []) if isinstance(page, dict) else None
+    if not isinstance(issues, list) or not all(isinstance(i, dict) and "key" in i for i in issues):
+        raise JiraError(
+            f"Jira {what} answered JSON that is not a search page: {redact_text(str(answer))[:200]}"
+        )
+    return {**page, "issues": issues}

@@ -15,6 +15,7 @@ recording all happen in the task after the event (triggers may run more than onc
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections.abc import AsyncIterator, Hashable
 from datetime import UTC, datetime
@@ -29,6 +30,16 @@ DECIDED = "decided"
 DELETED = "deleted"
 REMINDER_DUE = "reminder_due"
 ERROR = "error"
+
+log = logging.getLogger(__name__)
+
+
+def _status_name(issue: dict[str, Any]) -> str | None:
+    """The status name of a search result, or None when it came without one (a field not returned)."""
+    fields = issue.get("fields")
+    status = fields.get("status") if isinstance(fields, dict) else None
+    name = status.get("name") if isinstance(status, dict) else None
+    return str(name) if name is not None else None
 
 
 def poll_window_minutes(seconds_since_last_poll: float | None, poll_interval: float, margin: float) -> int:
@@ -112,8 +123,9 @@ class JiraApprovalTrigger(BaseEventTrigger):
     async def open_shared_stream(cls, kwargs: dict[str, Any]) -> AsyncIterator[Any]:
         """One incremental project search per interval; yields ``{"kind": "poll", "statuses": {...}}``.
 
-        A failed search yields ``{"kind": "poll_error"}`` and the loop goes on: a Jira hiccup must not
-        fail thousands of waiting approvals.
+        A failed search yields ``{"kind": "poll_error"}`` and the loop goes on: a Jira hiccup, a gateway's
+        HTML login page instead of JSON, or an answer of an unexpected shape must not fail thousands of
+        waiting approvals. The next good poll looks back over the whole gap.
         """
         client = await JiraHook.async_client(kwargs["jira_conn_id"])
         interval, margin = float(kwargs["poll_interval"]), float(kwargs["search_lag_margin"])
@@ -129,12 +141,20 @@ class JiraApprovalTrigger(BaseEventTrigger):
                 jql = f'project = "{jql_project}" AND updated >= "-{minutes}m" ORDER BY updated ASC'
                 try:
                     issues = await client.search(jql, fields=("status", "updated"))
-                except JiraError as exc:
+                    statuses = {str(i["key"]): _status_name(i) for i in issues}
+                except Exception as exc:  # any failure of one poll is that poll's error
+                    log.warning(
+                        "Jira approvals poll of project %s failed; every waiting approval keeps waiting and "
+                        "the next poll in %gs covers the gap: %s",
+                        jql_project,
+                        interval,
+                        exc if isinstance(exc, JiraError) else f"{type(exc).__name__}: {exc}",
+                    )
                     yield {"kind": "poll_error", "error": str(exc)}
                 else:
                     last_good = started
-                    statuses = {i["key"]: i["fields"]["status"]["name"] for i in issues if i.get("fields")}
-                    yield {"kind": "poll", "statuses": statuses, "requests": client.requests}
+                    known = {k: v for k, v in statuses.items() if v is not None}
+                    yield {"kind": "poll", "statuses": known, "requests": client.requests}
                 await asyncio.sleep(max(0.0, interval - (loop.time() - started)))
         finally:
             await client.aclose()
@@ -190,7 +210,7 @@ class JiraApprovalTrigger(BaseEventTrigger):
         client = await JiraHook.shared_async_client(self.jira_conn_id)
         try:
             status = await client.issue_status(self.issue_key)
-        except JiraError as exc:
+        except Exception as exc:  # a failed read must not end the wait
             # A failed read is retried at the next direct check; the shared search keeps watching.
             self.log.warning("Reading %s directly failed: %s", self.issue_key, exc)
             return None

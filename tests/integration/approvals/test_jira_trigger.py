@@ -1,15 +1,22 @@
 """JiraApprovalTrigger through Airflow's own SharedStreamManager against the Jira sandbox: many waiting
-approvals, one search per interval, each trigger firing for its own ticket only."""
+approvals, one search per interval, each trigger firing for its own ticket only; answers that are not
+Jira's JSON (a gateway's login page) are poll errors, never a decision or a failure."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
+import weakref
+from typing import Any
 
+import pytest
+from airflow.sdk import BaseHook
 from airflow.triggers.shared_stream import SharedStreamManager
 
 from model_governance.approvals import approval_marker
-from model_governance.hooks.jira import JiraHook
+from model_governance.hooks import jira as hooks_jira
+from model_governance.hooks.jira import JiraAsyncClient, JiraHook, JiraSettings
 from model_governance.triggers.jira import JiraApprovalTrigger
 from tests.integration.approvals.conftest import JiraTarget
 
@@ -80,3 +87,120 @@ def test_shared_stream_serves_every_waiting_approval(jira: JiraTarget) -> None:
     assert not set(waiting) & set(fired), "undecided tickets did not fire"
     assert reads == 0, "after start-up, only the shared search reads Jira"
     assert 1 <= searches <= 12, searches  # one search per 0.5 s interval for the whole group
+
+
+def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The triggerer's client without its real backoff waits (each attempt still goes to the sandbox)."""
+
+    async def no_wait(_seconds: float) -> None:
+        await asyncio.sleep(0)
+
+    async def client(cls: type[JiraHook], jira_conn_id: str) -> JiraAsyncClient:
+        conn = await BaseHook.aget_connection(jira_conn_id)
+        return JiraAsyncClient(JiraSettings.from_connection(conn), sleep=no_wait)
+
+    monkeypatch.setattr(JiraHook, "async_client", classmethod(client))
+    monkeypatch.setattr(hooks_jira, "_SHARED_CLIENTS", weakref.WeakKeyDictionary())
+
+
+def test_login_page_in_the_shared_poll_is_a_poll_error_not_a_failure(
+    jira: JiraTarget, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An SSO gateway answers the shared search with its HTML login page: every waiting approval keeps
+    waiting (a poll error with a log line naming the URL and content type), and fires once Jira answers."""
+    _fast_retries(monkeypatch)
+    (key,) = _tickets(jira, 1)
+    search = "POST /rest/api/3/search/jql" if jira.flavor == "cloud" else "GET /rest/api/2/search"
+
+    async def scenario() -> tuple[dict | None, list[str]]:
+        manager = SharedStreamManager()
+        trigger = JiraApprovalTrigger(
+            jira_conn_id=jira.conn_id,
+            project_key="MLC",
+            issue_key=key,
+            poll_interval=0.3,
+            direct_check_interval=3600,
+            start_delay=0,
+        )
+        kinds: list[str] = []
+        fired: dict | None = None
+        stream = manager.subscribe(trigger_id=1, trigger=trigger, key=trigger.shared_stream_key())
+
+        async def watch() -> None:
+            nonlocal fired
+            async for event in trigger.filter_shared_stream(_recording(stream, kinds)):
+                fired = event.payload
+                return
+
+        await asyncio.to_thread(jira.sandbox.set_faults, html_login_page={"rate": 1.0, "endpoints": [search]})
+        task = asyncio.create_task(watch())
+        for _ in range(100):  # the trigger's own start-up read is done; it is on the shared stream
+            if kinds:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.to_thread(jira.sandbox.transition_as, key, "Done", "reviewer@example.com")
+        for _ in range(100):
+            if kinds.count("poll_error") >= 3:
+                break
+            await asyncio.sleep(0.1)
+        assert fired is None, "a login page decided nothing"
+        await asyncio.to_thread(jira.sandbox.clear_faults)
+        await asyncio.wait_for(task, timeout=20)
+        await manager.stop_all()
+        return fired, kinds
+
+    with caplog.at_level(logging.WARNING):
+        fired, kinds = asyncio.run(scenario())
+    assert fired == {"status": "decided", "issue_key": key, "jira_status": "Done"}
+    assert kinds.count("poll_error") >= 2 and kinds[-1] == "poll"
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("text/html" in m and "/search" in m and jira.sandbox.url in m for m in messages), messages
+    assert any("poll of project MLC failed" in m for m in messages), messages
+    secret = jira.sandbox.credentials()[1]
+    assert not any(secret in m for m in messages)
+
+
+async def _recording(stream: Any, kinds: list[str]) -> Any:
+    async for raw in stream:
+        kinds.append(raw.get("kind"))
+        yield raw
+
+
+def test_a_proxy_404_page_is_not_a_deleted_ticket(jira: JiraTarget, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jira's own 404 (JSON) means the ticket is gone; a gateway's HTML 404 page says nothing about it."""
+    _fast_retries(monkeypatch)
+    (key,) = _tickets(jira, 1)
+    trigger = JiraApprovalTrigger(jira_conn_id=jira.conn_id, project_key="MLC", issue_key=key, start_delay=0)
+
+    async def check() -> Any:
+        return await trigger._direct_check()
+
+    with jira.sandbox.faults(
+        html_login_page={"rate": 1.0, "status": 404, "endpoints": ["GET /rest/api/2/issue/{key}"]}
+    ):
+        assert asyncio.run(check()) is None  # still waiting, not "deleted"
+    jira.sandbox.transition_as(key, "Done", "reviewer@example.com")
+    event = asyncio.run(check())
+    assert event is not None and event.payload["status"] == "decided"
+
+
+def test_an_unexpected_json_shape_is_a_poll_error(jira: JiraTarget, monkeypatch: pytest.MonkeyPatch) -> None:
+    """JSON that is not a search page (a proxy's own JSON) fails that poll only."""
+    from model_governance.hooks.jira import JiraAsyncClient as Client
+
+    async def odd(self: Client, method: str, path: str, **kwargs: Any) -> Any:
+        return {"message": "service window", "issues": "later"}
+
+    monkeypatch.setattr(Client, "_get_or_post", odd)
+
+    async def first_event() -> Any:
+        stream = JiraApprovalTrigger.open_shared_stream(
+            {"jira_conn_id": jira.conn_id, "project_key": "MLC", "poll_interval": 60, "search_lag_margin": 60}
+        )
+        try:
+            return await anext(stream)
+        finally:
+            await stream.aclose()
+
+    event = asyncio.run(first_event())
+    assert event["kind"] == "poll_error" and "not a search page" in event["error"]

@@ -156,3 +156,42 @@ def test_bad_fault_settings_are_refused(jira_sandbox: JiraSandboxProcess) -> Non
         assert response.status_code == 400
         assert response.json()["errorMessages"]
     jira_sandbox.clear_faults()
+
+
+def test_login_page_answers_html_and_commits_nothing(jira_sandbox: JiraSandboxProcess, label: str) -> None:
+    """An SSO gateway's expired session: 200 with an HTML sign-in page; the request never reached Jira."""
+    auth = jira_sandbox.credentials("mlc-bot")
+    jira_sandbox.reset_counters()
+    body = {
+        "fields": {
+            "project": {"key": "MLC"},
+            "summary": "s",
+            "issuetype": {"name": "Task"},
+            "labels": [label],
+        }
+    }
+    with jira_sandbox.faults(html_login_page={"rate": 1.0, "limit": 1}):
+        response = requests.post(f"{jira_sandbox.url}/rest/api/2/issue", json=body, auth=auth, timeout=10)
+        assert response.status_code == 200
+        assert response.headers["Content-Type"].startswith("text/html")
+        assert "Sign in" in response.text
+        with pytest.raises(ValueError):
+            response.json()
+        search = requests.get(
+            f"{jira_sandbox.url}/rest/api/2/search/jql",
+            params={"jql": f"labels = {label}"},
+            auth=auth,
+            timeout=10,
+        )
+        assert search.json()["issues"] == []  # nothing was created
+    counters = jira_sandbox.counters()
+    assert counters["faults"]["html_login_page"] == 1
+    with jira_sandbox.faults(html_login_page={"rate": 1.0, "limit": 1, "status": 404}):
+        assert requests.get(f"{jira_sandbox.url}/rest/api/2/myself", auth=auth, timeout=10).status_code == 404
+
+
+def test_login_page_from_a_start_flag() -> None:
+    with start_jira_sandbox("cloud", args=["--login-page-rate", "1"]) as sandbox:
+        response = requests.get(f"{sandbox.url}/rest/api/2/serverInfo", timeout=10)
+        assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/html")
+        assert sandbox.admin("GET", "/_sandbox/faults")["html_login_page"]["rate"] == 1.0
