@@ -8,11 +8,12 @@ PIP := $(VENV)/bin/pip
 PYTEST_ARGS ?=
 # pytest-xdist workers. Most of the time is waiting (sandbox servers, Airflow's scheduler and triggerer),
 # so more workers than the 2 cores pay: the e2e modules on the shared Airflow stack are MG_E2E_STACKS
-# xdist groups (default 1: starting several clusters at once starves 2 cores), the clusters of their own (production shape, dashboard)
-# one group each, and the unit and integration files (a group per file) fill the other workers. Groups
+# xdist groups (default 2; clusters start one at a time: tests/conftest.py cluster_start_slot), the
+# clusters of their own (production shape, dashboard, restarts) one group each, and the unit and
+# integration files (a group per file) fill the other workers. Groups
 # are queued in collection order (--no-loadscope-reorder): e2e first, as the longest. PYTEST_WORKERS=0
 # runs in one process (one stack).
-PYTEST_WORKERS ?= 5
+PYTEST_WORKERS ?= 6
 XDIST := $(if $(filter 0,$(PYTEST_WORKERS)),-p no:xdist,-n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
 
 .PHONY: setup test lint typecheck unit integration e2e bench sample-doc demo up clean

@@ -4,18 +4,20 @@ uses PostgreSQL, e2e/ runs real Airflow processes. Shared fixtures live here.
 Markers are set by folder here (``unit``, ``integration``, ``e2e``; ``postgres`` for tests on the local
 PostgreSQL server), so ``-m "not e2e"`` and the like select tiers. For pytest-xdist (``make test`` runs
 ``--dist loadgroup``) every test gets an ``xdist_group``: its file, so a module's fixtures start once, and
-in e2e/ the modules on the shared ``stack`` go into ``MG_E2E_STACKS`` groups (default 1: one worker; 2
-gives each of two workers a stack of its own) and each module that starts a cluster of its own is a group
+in e2e/ the modules on the shared ``stack`` go into ``MG_E2E_STACKS`` groups (default 2: each of two workers
+has a stack of its own; 1: one worker, one stack) and each module that starts a cluster of its own is a group
 (another worker).
 Session fixtures (the sandboxes) start once per worker, each on a free port with temporary files of its
 own."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -42,8 +44,9 @@ POSTGRES_USER = os.environ.get("MG_TEST_POSTGRES_USER", "postgres")
 TIERS = ("unit", "integration", "e2e")
 #: The e2e modules on the shared Airflow stack (tests/e2e/conftest.py) are dealt, in name order, into this
 #: many xdist groups; each group's worker starts the stack once (a session fixture is per process), so the
-#: e2e tier waits on two clusters side by side instead of one after the other. 1: a single stack.
-E2E_STACKS = max(1, int(os.environ.get("MG_E2E_STACKS", "1")))
+#: e2e tier waits on two clusters side by side instead of one after the other (their starts take turns:
+#: ``cluster_start_slot``). 1: a single stack.
+E2E_STACKS = max(1, int(os.environ.get("MG_E2E_STACKS", "2")))
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the node ids
@@ -71,6 +74,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         else:
             group = relative.as_posix()
         item.add_marker(pytest.mark.xdist_group(group))
+
+
+@contextmanager
+def cluster_start_slot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Start Airflow clusters one at a time across the xdist workers of a run: a cluster's start (db
+    migrate, first parse of every DAG file) takes both cores of a small machine for a minute, and several at
+    once starved each other past their timeouts. Tests on a cluster already up run meanwhile."""
+    # The workers' base temp folders share one parent (popen-gw0, popen-gw1, ... under pytest-N).
+    lock = tmp_path_factory.getbasetemp().parent / "airflow-cluster-start.lock"
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _port_open(host: str, port: int) -> bool:

@@ -54,6 +54,7 @@ from sandbox.aws.pytest_fixtures import AwsSandbox
 from sandbox.demo import BUCKET, DATA_BUCKET, ENTITY, governance_env
 from sandbox.jira.pytest_fixtures import JiraSandboxProcess
 from sandbox.smtp.pytest_fixtures import SmtpSink, start_smtp_sink
+from tests.conftest import cluster_start_slot
 
 #: The test DAGs the shared stack loads beside the repository's dags/.
 TEST_DAGS = Path(__file__).parent / "dags"
@@ -147,9 +148,14 @@ def stack(
     )
     airflow.overrides = env
     try:
-        airflow.start()
-        for dag_id in ("use_case_registration", "sagemaker_model_implementation", "sagemaker_lifecycle_sync"):
-            airflow.wait_for_dag(dag_id)
+        with cluster_start_slot(tmp_path_factory):
+            airflow.start()
+            for dag_id in (
+                "use_case_registration",
+                "sagemaker_model_implementation",
+                "sagemaker_lifecycle_sync",
+            ):
+                airflow.wait_for_dag(dag_id)
         yield Stack(
             airflow,
             aws_sandbox,

@@ -21,7 +21,7 @@ from sandbox.aws.pytest_fixtures import AwsSandbox
 from sandbox.demo import Demo, _register_model_version, governance_env
 from sandbox.jira.pytest_fixtures import JiraSandboxProcess
 from sandbox.smtp.pytest_fixtures import start_smtp_sink
-from tests.conftest import postgres_admin_url
+from tests.conftest import cluster_start_slot, postgres_admin_url
 from tests.e2e.conftest import Stack
 from tests.e2e.test_model_implementation import DAG_ID, _drive, _use_case_with_group
 
@@ -71,9 +71,10 @@ def production(
         components=(*COMPONENTS, f"celery worker --queues {queue}"),
     )
     try:
-        airflow.start()
-        airflow.wait_for_dag("use_case_registration")
-        airflow.wait_for_dag(DAG_ID)
+        with cluster_start_slot(tmp_path_factory):
+            airflow.start()
+            airflow.wait_for_dag("use_case_registration")
+            airflow.wait_for_dag(DAG_ID)
         yield Stack(airflow, aws_sandbox, jira_sandbox, smtp, Inventory.from_url(inventory_url), home)
     finally:
         airflow.stop()
