@@ -169,7 +169,7 @@ def main() -> int:
             }
         )
         workdir = Path(tempfile.mkdtemp(prefix="sync-bench-"))
-        inventory = Inventory.from_url(f"sqlite:///{workdir / 'inventory.db'}")
+        inventory = Inventory.from_url(f"sqlite:///{workdir / 'inventory.db'}", upgrade_schema=True)
         inventory.ensure_business_entity(
             name=ENTITY, account_id=sandbox.account_id, region=sandbox.region, aws_conn_id=CONN_ID
         )

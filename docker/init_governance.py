@@ -4,8 +4,11 @@
    ``MODEL_GOVERNANCE__*``); the Airflow Variable, when one is set later, is merged at task run time.
 2. Checks that every Airflow connection the settings name resolves and has the expected type.
 3. Creates the governance inventory's PostgreSQL role and database when they are on the same server as
-   Airflow's metadata database (``--admin-url``), then migrates the inventory schema to the latest revision.
+   Airflow's metadata database (``--admin-url``).
 4. Writes the simple auth manager's passwords file for the admin user (``AIRFLOW_ADMIN_PASSWORD``).
+
+airflow-init then runs ``model-governance db upgrade``, which migrates the inventory schema: the one place
+it is migrated (tasks only check it).
 
 Safe to run again. Any problem names the setting or connection at fault and exits 1, so the long-running
 services (which wait for airflow-init to complete successfully) never start half configured.
@@ -140,11 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--admin-user", default=os.environ.get("AIRFLOW_ADMIN_USER", "admin"))
     args = parser.parse_args(argv)
 
-    from sqlalchemy.engine import make_url
-
     from model_governance.config import inventory_url, load_config
     from model_governance.exceptions import ConfigurationError
-    from model_governance.inventory import Inventory
 
     try:
         config = load_config(variable_text="")
@@ -164,10 +164,6 @@ def main(argv: list[str] | None = None) -> int:
     url = inventory_url(config)
     if args.admin_url:
         print(f"init_governance: inventory database: {ensure_postgres_database(args.admin_url, url)}")
-    inventory = Inventory.from_url(url)
-    inventory.engine.dispose()
-    shown = make_url(url).render_as_string(hide_password=True)
-    print(f"init_governance: inventory schema migrated on {shown}")
 
     password = os.environ.get("AIRFLOW_ADMIN_PASSWORD")
     if args.passwords_file and password:

@@ -16,6 +16,7 @@ import os
 import secrets
 import signal
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.parse
@@ -142,10 +143,33 @@ class AirflowCluster:
         else:
             self.password = json.loads(passwords.read_text())["admin"]
         self.cli("db", "migrate", timeout=300)
+        self.upgrade_inventory()
         for component in self.components:
             self.start_component(component)
         self._wait_for_api()
         return self
+
+    def upgrade_inventory(self) -> None:
+        """Migrate the governance inventory this cluster's settings name (MODEL_GOVERNANCE_CONFIG, else
+        SQLite under its AIRFLOW_HOME), as airflow-init does: tasks only check the schema's revision."""
+        python = VENV_BIN / "python"
+        done = subprocess.run(  # noqa: S603 - our own interpreter and module
+            [
+                str(python) if python.exists() else sys.executable,
+                "-m",
+                "model_governance.inventory",
+                "upgrade",
+            ],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"model-governance db upgrade failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+            )
 
     def start_component(self, component: str) -> None:
         """Start one component (again, e.g. after ``stop_component``); its log is appended to."""

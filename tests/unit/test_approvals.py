@@ -312,7 +312,7 @@ class FakeJira:
 
 @pytest.fixture
 def inventory(tmp_path: Path) -> Inventory:
-    inventory = Inventory.from_url(f"sqlite:///{tmp_path / 'inventory.db'}")
+    inventory = Inventory.from_url(f"sqlite:///{tmp_path / 'inventory.db'}", upgrade_schema=True)
     inventory.ensure_business_entity(
         name="retail", account_id="123456789012", region="us-east-1", aws_conn_id="a"
     )

@@ -237,9 +237,18 @@ def test_airflow_components_run_their_commands(services: dict[str, dict[str, Any
         assert services[name]["build"]["target"] == "production", name
     assert "8080" in {str(port).rsplit(":", 1)[-1] for port in services["airflow-apiserver"]["ports"]}
     init = " ".join(command_words(services["airflow-init"]["command"]))
-    assert "airflow db migrate" in init
-    assert "init_governance.py" in init
+    # Airflow's schema, the governance checks and database, then the inventory schema: in this order.
+    steps = ["airflow db migrate", "init_governance.py", "model-governance db upgrade"]
+    assert all(step in init for step in steps), init
+    assert [init.index(step) for step in steps] == sorted(init.index(step) for step in steps), init
     assert (REPO_ROOT / "docker" / "init_governance.py").is_file()
+
+
+def test_airflow_init_upgrades_with_the_packaged_command() -> None:
+    """The command airflow-init runs is the console script the package declares (the image installs it)."""
+    scripts = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    module, _, function = scripts["model-governance"].partition(":")
+    assert callable(getattr(importlib.import_module(module), function))
 
 
 def long_running(service: Mapping[str, Any]) -> bool:
@@ -682,7 +691,7 @@ def test_init_creates_the_inventory_database(postgres_server: str) -> None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    from model_governance.inventory import Inventory
+    from model_governance.inventory import shared_engine, upgrade
 
     ensure = load_docker_script("init_governance").ensure_postgres_database
     suffix = uuid.uuid4().hex[:8]
@@ -700,10 +709,11 @@ def test_init_creates_the_inventory_database(postgres_server: str) -> None:
             ensure(postgres_server, target_url)
             == f"role {target.username} updated, database {target.database} exists"
         )
-        inventory = Inventory.from_url(target_url)
-        with inventory.engine.connect() as conn:
+        upgrade(target_url)  # what `model-governance db upgrade` does next in airflow-init
+        engine = shared_engine(target_url)
+        with engine.connect() as conn:
             owner = conn.execute(text("SELECT current_user")).scalar()
-        inventory.engine.dispose()
+        engine.dispose()
         assert owner == target.username
     finally:
         with admin.connect() as conn:
@@ -853,6 +863,18 @@ def test_airflow_init_governance_step_end_to_end(
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
         assert f"role {name} created, database {name} created" in done.stdout
         assert password not in done.stdout + done.stderr, "no secret in airflow-init's log"
+        # airflow-init's next line, `model-governance db upgrade` (the module form: same code).
+        upgraded = subprocess.run(
+            [sys.executable, "-m", "model_governance.inventory", "upgrade"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
+        assert upgraded.returncode == 0, upgraded.stdout[-2000:] + upgraded.stderr[-3000:]
+        assert "upgraded from an empty database to revision" in upgraded.stdout
+        assert password not in upgraded.stdout + upgraded.stderr, "no secret in airflow-init's log"
         assert json.loads(passwords.read_text()) == {"admin": "not-a-real-password"}
         inventory = create_engine(admin_url.set(username=name, password=password, database=name))
         try:

@@ -15,7 +15,10 @@ from model_governance.services.evidence import S3AnchorStore, keyring_from_conne
 class GovernanceInventoryHook(BaseHook):
     """Open the inventory (SQLite under AIRFLOW_HOME by default, or the configured URL / connection).
 
-    The schema is migrated to the latest revision on first use, so a new deployment needs no extra step.
+    One engine per URL per process (``inventory.db.shared_engine``), so a sensor resuming many times, or
+    many tasks in one worker, reuse one connection pool. Tasks never migrate the schema: a database behind
+    this package's revision, or empty, fails with a ConfigurationError naming ``model-governance db
+    upgrade``, which airflow-init runs.
     """
 
     hook_name = "Model governance inventory"

@@ -1,12 +1,14 @@
 """The governance inventory: the system of record for use cases, models, statuses, approvals and evidence.
 
-Pure SQLAlchemy (no Airflow import): ``Inventory.from_url(url)`` opens it and migrates the schema.
+Pure SQLAlchemy (no Airflow import). ``Inventory.from_url(url)`` opens it on the process's engine for the URL
+and checks the schema is at this package's revision; ``model-governance db upgrade`` (``python -m
+model_governance.inventory upgrade``) migrates it, run once by airflow-init.
 """
 
 from __future__ import annotations
 
 from model_governance.inventory.audit import AuditTrailReport
-from model_governance.inventory.db import make_engine, migrate
+from model_governance.inventory.db import check_schema, make_engine, migrate, shared_engine, upgrade
 from model_governance.inventory.models import (
     Approval,
     ApprovalState,
@@ -51,7 +53,10 @@ __all__ = [
     "SyncWatermark",
     "UseCase",
     "UseCaseStatus",
+    "check_schema",
     "make_engine",
     "migrate",
     "parse_model_package_arn",
+    "shared_engine",
+    "upgrade",
 ]

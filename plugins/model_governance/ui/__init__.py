@@ -1,6 +1,7 @@
 """The governance dashboard served by the Airflow api-server (issue 9).
 
-- ``queries``: the dashboard's read queries over the inventory (pure SQLAlchemy, no Airflow import).
+- ``queries``: the dashboard's read queries, kept importable here; they live in the inventory
+  (``model_governance.inventory.dashboard``, ``Inventory.dashboard``).
 - ``monitoring``: the monitoring push API's input model and pass/fail rule (pure pydantic).
 - ``charts``: small inline SVG charts for the pages.
 - ``app``: the FastAPI app (pages, document download, monitoring API) built from injected services, so

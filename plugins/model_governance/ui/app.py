@@ -35,13 +35,8 @@ from model_governance.exceptions import (
     NotFoundError,
 )
 from model_governance.inventory import Inventory
-from model_governance.inventory.models import BusinessEntity, Document
-from model_governance.inventory.repository import parse_model_package_arn
-from model_governance.lifecycle import GovernanceStatus
-from model_governance.redaction import get_logger, redact, redact_text
-from model_governance.ui import charts
-from model_governance.ui.monitoring import MetricPush, describe_errors, parse_metric_push
-from model_governance.ui.queries import (
+from model_governance.inventory.arns import parse_model_package_arn
+from model_governance.inventory.dashboard import (
     REQUIRED_APPROVALS,
     URGENT_KINDS,
     URGENT_LABELS,
@@ -49,6 +44,11 @@ from model_governance.ui.queries import (
     Filters,
     ModelDetail,
 )
+from model_governance.inventory.models import BusinessEntity, Document
+from model_governance.lifecycle import GovernanceStatus
+from model_governance.redaction import get_logger, redact, redact_text
+from model_governance.ui import charts
+from model_governance.ui.monitoring import MetricPush, describe_errors, parse_metric_push
 
 log = get_logger(__name__)
 
@@ -287,7 +287,7 @@ def create_app(services: DashboardServices, *, url_prefix: str = URL_PREFIX) -> 
         return error_page(request, status_code, type(exc).__name__, str(exc))
 
     def queries() -> DashboardQueries:
-        return DashboardQueries(services.inventory().engine)
+        return services.inventory().dashboard
 
     @app.get("/", response_class=HTMLResponse)
     async def overview(request: Request) -> Response:

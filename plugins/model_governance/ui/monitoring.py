@@ -21,8 +21,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from model_governance.inventory.arns import MODEL_PACKAGE_ARN
 from model_governance.inventory.models import utcnow
-from model_governance.inventory.repository import MODEL_PACKAGE_ARN
 
 #: Clocks drift: a value stamped a little in the future is accepted.
 FUTURE_SKEW = timedelta(minutes=5)

@@ -127,7 +127,7 @@ def make_governed(
             },
         }
         monkeypatch.setenv("MODEL_GOVERNANCE_CONFIG", json.dumps(settings))
-        inventory = Inventory.from_url(url)
+        inventory = Inventory.from_url(url, upgrade_schema=True)
         inventory.ensure_business_entity(
             name=ENTITY, account_id=aws_sandbox.account_id, region=aws_sandbox.region, aws_conn_id=AWS_CONN_ID
         )

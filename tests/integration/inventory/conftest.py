@@ -14,7 +14,7 @@ PACKAGE_ARN = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/churn-model/
 
 @pytest.fixture
 def inventory(inventory_url: str) -> Inventory:
-    inv = Inventory.from_url(inventory_url)
+    inv = Inventory.from_url(inventory_url, upgrade_schema=True)
     inv.ensure_business_entity(
         name="retail", account_id=ACCOUNT, region="us-east-1", aws_conn_id="aws_default"
     )

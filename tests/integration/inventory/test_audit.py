@@ -54,7 +54,7 @@ def anchors() -> MemoryAnchors:
 
 @pytest.fixture
 def keyed(inventory_url: str, anchors: MemoryAnchors) -> Inventory:
-    inv = Inventory.from_url(inventory_url, audit_keyring=KEYS, anchors=anchors)
+    inv = Inventory.from_url(inventory_url, audit_keyring=KEYS, anchors=anchors, upgrade_schema=True)
     inv.ensure_business_entity(name="retail", account_id=ACCOUNT, region="us-east-1", aws_conn_id="aws")
     return inv
 
@@ -411,7 +411,7 @@ def test_an_anchor_store_outage_does_not_undo_the_write_and_a_retry_anchors(
     inventory_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     flaky = FlakyAnchors()
-    inventory = Inventory.from_url(inventory_url, audit_keyring=KEYS, anchors=flaky)
+    inventory = Inventory.from_url(inventory_url, audit_keyring=KEYS, anchors=flaky, upgrade_schema=True)
     inventory.ensure_business_entity(name="retail", account_id=ACCOUNT, region="us-east-1", aws_conn_id="a")
     use_case = inventory.create_use_case(business_entity="retail", name="c", risk_level="Low", owner="o@x.io")
     inventory.link_model_group(use_case_id=use_case.id, name="Churn-Model", arn=GROUP_ARN)
@@ -443,7 +443,7 @@ def test_an_anchor_store_outage_does_not_undo_the_write_and_a_retry_anchors(
 
 
 def test_rotated_key_still_verifies_old_links(inventory_url: str, anchors: MemoryAnchors) -> None:
-    old = Inventory.from_url(inventory_url, audit_keyring=KEYS, anchors=anchors)
+    old = Inventory.from_url(inventory_url, audit_keyring=KEYS, anchors=anchors, upgrade_schema=True)
     old.ensure_business_entity(name="retail", account_id=ACCOUNT, region="us-east-1", aws_conn_id="aws")
     use_case = old.create_use_case(business_entity="retail", name="c", risk_level="Low", owner="o@x.io")
     old.link_model_group(use_case_id=use_case.id, name="Churn-Model", arn=GROUP_ARN)

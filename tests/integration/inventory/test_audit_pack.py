@@ -26,7 +26,9 @@ KEYS = AuditKeyring("k1", {"k1": SECRET})
 
 
 def _governed(url: str, s3: object, bucket: str) -> Inventory:
-    inventory = Inventory.from_url(url, audit_keyring=KEYS, anchors=S3AnchorStore(s3, bucket))
+    inventory = Inventory.from_url(
+        url, audit_keyring=KEYS, anchors=S3AnchorStore(s3, bucket), upgrade_schema=True
+    )
     inventory.ensure_business_entity(name="retail", account_id=ACCOUNT, region="us-east-1", aws_conn_id="a")
     use_case = inventory.create_use_case(
         business_entity="retail", name="c", risk_level="High", owner="o@x.io"

@@ -25,7 +25,9 @@ def test_decisions_are_anchored_in_s3_and_a_rollback_is_caught(
     bucket = f"governance-{uuid.uuid4().hex[:8]}"
     aws_clients.s3.create_bucket(Bucket=bucket)
     store = S3AnchorStore(lambda: aws_clients.s3, bucket)
-    inventory = Inventory.from_url(f"sqlite:///{tmp_path / 'inv.db'}", audit_keyring=KEYS, anchors=store)
+    inventory = Inventory.from_url(
+        f"sqlite:///{tmp_path / 'inv.db'}", audit_keyring=KEYS, anchors=store, upgrade_schema=True
+    )
     inventory.ensure_business_entity(name="retail", account_id=ACCOUNT, region="us-east-1", aws_conn_id="a")
     use_case = inventory.create_use_case(business_entity="retail", name="c", risk_level="Low", owner="o@x.io")
     inventory.link_model_group(use_case_id=use_case.id, name="Churn-Model", arn=GROUP_ARN)

@@ -448,7 +448,7 @@ def _race(inventory: Inventory, model_id: int, targets: list[S]) -> list[object]
 @pytest.mark.postgres
 def test_concurrent_status_changes_one_wins(postgres_database: str) -> None:
     """Two workers change one model at once on PostgreSQL: one wins, the other gets a conflict."""
-    inventory = Inventory.from_url(postgres_database)
+    inventory = Inventory.from_url(postgres_database, upgrade_schema=True)
     inventory.ensure_business_entity(name="retail", account_id=ACCOUNT, region="us-east-1", aws_conn_id="a")
     use_case = inventory.create_use_case(business_entity="retail", name="c", risk_level="Low", owner="o@x.io")
     inventory.link_model_group(use_case_id=use_case.id, name="Churn-Model", arn=GROUP_ARN)

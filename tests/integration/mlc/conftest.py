@@ -126,7 +126,7 @@ def make_model(
             if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
                 s3.create_bucket(Bucket=bucket)
         s3.put_bucket_versioning(Bucket=governance_bucket, VersioningConfiguration={"Status": "Enabled"})
-        inventory = Inventory.from_url(url)
+        inventory = Inventory.from_url(url, upgrade_schema=True)
         inventory.ensure_business_entity(
             name=ENTITY, account_id=sandbox.account_id, region=sandbox.region, aws_conn_id=AWS_CONN_ID
         )

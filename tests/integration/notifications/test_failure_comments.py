@@ -34,7 +34,7 @@ def test_open_tickets_of_the_model_get_one_comment_per_failed_try(
     conn_id = connect(jira_sandbox, monkeypatch, "jira_failures")
     url = f"sqlite:///{tmp_path / 'inventory.db'}"
     config = load_config(json.dumps({"inventory": {"url": url}, "jira": {"conn_id": conn_id}}), environ={})
-    inventory = Inventory.from_url(url)
+    inventory = Inventory.from_url(url, upgrade_schema=True)
     inventory.ensure_business_entity(name="b", account_id="123456789012", region="us-east-1", aws_conn_id="a")
     use_case = inventory.create_use_case(business_entity="b", name="u", risk_level="Low", owner="o@x.io")
     inventory.link_model_group(

@@ -149,7 +149,7 @@ def make_registry(
 
 @pytest.fixture
 def inventory(tmp_path: Path) -> Inventory:
-    return Inventory.from_url(f"sqlite:///{tmp_path / 'inventory.db'}")
+    return Inventory.from_url(f"sqlite:///{tmp_path / 'inventory.db'}", upgrade_schema=True)
 
 
 @pytest.fixture

@@ -125,7 +125,7 @@ def test_a_poison_message_goes_to_the_dead_letter_queue_after_n_tries(
     aws_sandbox: AwsSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = f"sqlite:///{tmp_path / 'inventory.db'}"
-    inventory = Inventory.from_url(url)
+    inventory = Inventory.from_url(url, upgrade_schema=True)
     registry = make_registry(aws_sandbox, inventory, monkeypatch)
     source = _queue(aws_sandbox, f"events-{uuid.uuid4().hex[:8]}.fifo")
     dead = _queue(aws_sandbox, f"dead-{uuid.uuid4().hex[:8]}.fifo")
@@ -193,7 +193,7 @@ def test_ten_registries_sync_side_by_side_and_one_down_stops_no_other(
     aws_sandbox: AwsSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = f"sqlite:///{tmp_path / 'inventory.db'}"
-    inventory = Inventory.from_url(url)
+    inventory = Inventory.from_url(url, upgrade_schema=True)
     registries = []
     for index, region in enumerate(REGIONS):
         registry = make_registry(

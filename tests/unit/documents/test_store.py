@@ -37,7 +37,7 @@ def s3() -> Iterator[Any]:
 
 @pytest.fixture
 def inventory(tmp_path: Path) -> tuple[Inventory, int, int]:
-    inv = Inventory.from_url(f"sqlite:///{tmp_path / 'inventory.db'}")
+    inv = Inventory.from_url(f"sqlite:///{tmp_path / 'inventory.db'}", upgrade_schema=True)
     inv.ensure_business_entity(
         name="telco-eu", account_id="123456789012", region="us-east-1", aws_conn_id="aws"
     )

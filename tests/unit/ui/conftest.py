@@ -112,7 +112,7 @@ class Dashboard:
 def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Seeded]:
     """One seeded inventory file per session; each test gets a copy (tests may write to it)."""
     path = tmp_path_factory.mktemp("dashboard") / "inventory.db"
-    inventory = Inventory.from_url(f"sqlite:///{path}")
+    inventory = Inventory.from_url(f"sqlite:///{path}", upgrade_schema=True)
     stored: dict[str, bytes] = {}
 
     def store(key: str, content: bytes) -> str:
@@ -134,7 +134,7 @@ def dashboard(seeded_db: tuple[Path, Seeded], tmp_path: Path) -> Iterator[Dashbo
     source, seeded = seeded_db
     copy = tmp_path / "inventory.db"
     copy.write_bytes(source.read_bytes())
-    inventory = Inventory.from_url(f"sqlite:///{copy}", upgrade_schema=False)
+    inventory = Inventory.from_url(f"sqlite:///{copy}")
     services = FakeServices(inventory, stored=dict(_STORED))
     root = FastAPI()
     root.mount(URL_PREFIX, create_app(services))
