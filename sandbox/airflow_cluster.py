@@ -11,6 +11,7 @@ The admin password is written before the api-server starts, so it is known witho
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -194,6 +195,48 @@ class AirflowCluster:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
+
+    def kill_component(self, component: str) -> None:
+        """SIGKILL one component and every child it started, as a crash does: no graceful shutdown (with
+        LocalExecutor the scheduler's children are its executor workers and their task processes)."""
+        process = self.processes.pop(component)
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+    def restart_component(self, component: str, *, crash: bool = True) -> None:
+        """Kill (``crash``, SIGKILL) or stop (SIGTERM) one component, then start it again."""
+        if crash:
+            self.kill_component(component)
+        else:
+            self.stop_component(component)
+        self.start_component(component)
+
+    def task_processes(self) -> list[int]:
+        """Pids of the task processes running now under this cluster's components (the Task SDK titles
+        them ``airflow worker -- <task instance id>``; their supervisors are left alone)."""
+        import psutil
+
+        found: list[int] = []
+        for process in list(self.processes.values()):
+            try:
+                children = psutil.Process(process.pid).children(recursive=True)
+            except psutil.Error:
+                continue
+            for child in children:
+                with contextlib.suppress(psutil.Error):
+                    if " ".join(child.cmdline()).startswith("airflow worker --"):
+                        found.append(child.pid)
+        return found
+
+    def kill_task_processes(self) -> list[int]:
+        """SIGKILL every running task process (a worker lost mid-task); returns their pids."""
+        pids = self.task_processes()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return pids
 
     def _wait_for_api(self, timeout: float = 300) -> None:
         import urllib.request
