@@ -7,12 +7,14 @@ A manifest holds only facts that come from the registry and S3 (never a time or 
 model version with the same data gives the same bytes, the same hash and so the same snapshot::
 
     {
-      "manifest_version": 1,
+      "manifest_version": 3,
       "model_package": {"arn", "group", "version", "description", "creation_time",
                         "customer_metadata": {...without governance:* keys...},
                         "inference_containers": [
                             {"image", "image_digest", "framework", "framework_version", "model_data_url",
-                             "model_data": {"uri", "etag", "size", "version_id"} | null}]},
+                             "model_data": {"uri", "etag", "size", "version_id"} | null}],
+                        "model_card": {"status", "content": {...without governance's parts...}} | null,
+                        "model_metrics": [{"report", "uri", "content_type", "content_digest"}, ...]},
       "use_case": {"id", "name", "risk_level"},
       "assets": {"BASELINE_DATA": {"uri", "etag", "size", "version_id", "sha256"},
                  "COMPARATOR_DATA": {...}, "RISK_TEST_SCHEMA": {...}},
@@ -25,11 +27,24 @@ model version with the same data gives the same bytes, the same hash and so the 
 Each data asset is pinned by its S3 ``VersionId`` (null on an unversioned bucket) and the SHA-256 of its
 bytes, besides the ETag; the risk tests read exactly those bytes back (``model_governance.pinned_data``).
 Manifest version 2 added ``sha256``: a version 1 manifest is refused by the risk tests (take a new
-snapshot). Model artifacts are pinned by ETag, size and version id only (they can be many gigabytes and
+snapshot). Version 3 added the model card and the ``ModelMetrics`` report pointers; the risk tests read
+versions 2 and 3 alike (they need neither), and the review document says when a version 2 snapshot did not
+record them. Model artifacts are pinned by ETag, size and version id only (they can be many gigabytes and
 the risk tests do not read them).
 
 Keys under ``governance:`` in the package's customer metadata are left out: governance writes them itself
 (``governance:snapshot`` among them), and they must not feed back into the hash.
+
+The model card is the data scientist's card as it was: its ``ModelCardStatus`` and the parsed
+``ModelCardContent`` without what governance writes into it (``model_cards``: the fields in
+``GOVERNANCE_OWNED``, the ``GOVERNANCE_EVALUATION`` entry of ``evaluation_details``, governance's keys of
+``additional_information.custom_details``, the legacy top-level ``governance`` key), so governance's own
+links do not change the hash either. Fields governance only fills when empty (purpose of the model,
+business details) cannot be told apart once filled: a snapshot taken after the test results review records
+them, and the card status governance moved, as the card then was. ``model_metrics`` lists every report
+pointer of the package's ``ModelMetrics`` (``ModelQuality.Statistics`` and the others) with its content
+type and ``ContentDigest``; the reports themselves stay in S3 and are read (and their digests checked) when
+the review document is rendered (``services.review_context``).
 """
 
 from __future__ import annotations
@@ -43,10 +58,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from model_governance.exceptions import ConfigurationError, InvalidInputError
+from model_governance.model_cards import (
+    GOVERNANCE_EVALUATION,
+    GOVERNANCE_OWNED,
+    LEGACY_GOVERNANCE_KEY,
+    card_status,
+    parse_content,
+)
 from model_governance.pinned_data import DataPin, pins_from_manifest
 from model_governance.registry import GOVERNANCE_METADATA_PREFIX, MetadataKey
 
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3
+#: Manifest versions the risk tests can run on (version 3 only added the model card and metrics pointers).
+RISK_TEST_MANIFEST_VERSIONS = frozenset({2, 3})
 BASELINE_DATA = "BASELINE_DATA"
 COMPARATOR_DATA = "COMPARATOR_DATA"
 RISK_TEST_SCHEMA = "RISK_TEST_SCHEMA"
@@ -219,6 +243,90 @@ def threshold_overrides(configured: Mapping[Any, Mapping[str, Any]], risk_level:
     return {}
 
 
+#: The keys governance writes into a card's ``additional_information.custom_details``: the governance links
+#: (``registry.GovernanceLinks.card_details``), ``model_cards.custom_details`` and the review step's own.
+GOVERNANCE_CARD_DETAILS = frozenset(
+    {key.card_field for key in MetadataKey}
+    | {
+        "model_package_group",
+        "model_package_version",
+        "use_case",
+        "snapshot",
+        "risk_test_report",
+        "review_approved_in",
+    }
+)
+#: Prefixes of governance's ``custom_details`` keys (``review_document:<media type>`` -> SHA-256).
+GOVERNANCE_CARD_DETAIL_PREFIXES = ("review_document:",)
+
+#: ``ModelMetrics`` report pointers (botocore ``ModelMetrics``: each a ``MetricsSource``), in this order.
+MODEL_METRICS_REPORTS: tuple[tuple[str, str], ...] = (
+    ("ModelQuality", "Statistics"),
+    ("ModelQuality", "Constraints"),
+    ("ModelDataQuality", "Statistics"),
+    ("ModelDataQuality", "Constraints"),
+    ("Bias", "Report"),
+    ("Bias", "PreTrainingReport"),
+    ("Bias", "PostTrainingReport"),
+    ("Explainability", "Report"),
+)
+
+
+def _governance_detail(key: Any) -> bool:
+    text = str(key)
+    return text in GOVERNANCE_CARD_DETAILS or text.startswith(GOVERNANCE_CARD_DETAIL_PREFIXES)
+
+
+def data_scientist_card(card: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A package's ``ModelCard`` as the data scientist wrote it: ``{"status", "content"}`` with governance's
+    parts left out of the parsed content (see the module docstring); None for a package without a card."""
+    if not card:
+        return None
+    content = parse_content(card.get("ModelCardContent"))
+    content.pop(LEGACY_GOVERNANCE_KEY, None)
+    for section, name in GOVERNANCE_OWNED:
+        part = content.get(section)
+        if isinstance(part, dict):
+            part.pop(name, None)
+    evaluations = content.get("evaluation_details")
+    if isinstance(evaluations, list):
+        content["evaluation_details"] = [
+            entry
+            for entry in evaluations
+            if not (isinstance(entry, Mapping) and entry.get("name") == GOVERNANCE_EVALUATION)
+        ]
+    info = content.get("additional_information")
+    if isinstance(info, dict) and isinstance(info.get("custom_details"), Mapping):
+        info["custom_details"] = {
+            k: v for k, v in info["custom_details"].items() if not _governance_detail(k)
+        }
+        if not info["custom_details"]:
+            del info["custom_details"]
+    for section in list(content):
+        if content[section] in ({}, []):
+            del content[section]
+    return {"status": card_status(card).value, "content": content}
+
+
+def metrics_reports(model_metrics: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """Every report pointer of a package's ``ModelMetrics``: ``{"report": "ModelQuality.Statistics",
+    "uri", "content_type", "content_digest"}`` (digest None when the package gave none), in a fixed order."""
+    found: list[dict[str, Any]] = []
+    for kind, part in MODEL_METRICS_REPORTS:
+        source = ((model_metrics or {}).get(kind) or {}).get(part)
+        if not isinstance(source, Mapping) or not source.get("S3Uri"):
+            continue
+        found.append(
+            {
+                "report": f"{kind}.{part}",
+                "uri": str(source["S3Uri"]),
+                "content_type": source.get("ContentType") or None,
+                "content_digest": source.get("ContentDigest") or None,
+            }
+        )
+    return found
+
+
 def build_manifest(
     package: Mapping[str, Any],
     inputs: SnapshotInputs,
@@ -285,6 +393,8 @@ def build_manifest(
                 }
                 for container, digest in zip(containers, model_data, strict=True)
             ],
+            "model_card": data_scientist_card(package.get("ModelCard")),
+            "model_metrics": metrics_reports(package.get("ModelMetrics")),
         },
         "use_case": dict(use_case),
         "assets": {role: assets[role].to_dict() for role in sorted(ASSET_KEYS)},
@@ -362,11 +472,15 @@ def risk_test_plan(manifest: Mapping[str, Any], *, snapshot: str) -> RiskTestPla
 
     A manifest this module did not write (another version, hand edits) is refused naming what is wrong.
     """
-    if not isinstance(manifest, Mapping) or manifest.get("manifest_version") != MANIFEST_VERSION:
+    if (
+        not isinstance(manifest, Mapping)
+        or manifest.get("manifest_version") not in RISK_TEST_MANIFEST_VERSIONS
+    ):
         found = manifest.get("manifest_version") if isinstance(manifest, Mapping) else type(manifest).__name__
+        readable = " and ".join(str(v) for v in sorted(RISK_TEST_MANIFEST_VERSIONS))
         raise ConfigurationError(
-            f"Snapshot {snapshot} has manifest version {found!r}; this code reads version "
-            f"{MANIFEST_VERSION}. Take a new snapshot of the model version."
+            f"Snapshot {snapshot} has manifest version {found!r}; this code reads versions {readable}. "
+            "Take a new snapshot of the model version."
         )
     assets = manifest.get("assets") or {}
     locations: dict[str, S3Location] = {}

@@ -28,7 +28,9 @@ __all__ = [
     "Asset",
     "DecisionRequest",
     "Links",
+    "MetricReport",
     "ModelInfo",
+    "PolicyInfo",
     "ReviewContext",
     "SnapshotInfo",
     "TicketContext",
@@ -123,6 +125,43 @@ class Asset:
 
 
 @dataclass(frozen=True)
+class MetricReport:
+    """One report of the package's ``ModelMetrics`` (e.g. ``ModelQuality.Statistics``): where it is, its
+    registered content type and ``ContentDigest``, and what reading it gave: the number of metrics taken
+    from it, whether its digest was checked, or why it could not be read or parsed (``problem``)."""
+
+    report: str
+    uri: str
+    content_type: str | None = None
+    content_digest: str | None = None
+    read: bool = False
+    digest_verified: bool = False
+    metrics: int = 0
+    problem: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "report", _text(self.report, "metric report name", limit=64))
+        object.__setattr__(self, "uri", _text(self.uri, f"metric report {self.report} uri", limit=2048))
+        object.__setattr__(
+            self,
+            "content_type",
+            _text(self.content_type, f"metric report {self.report} content type", required=False, limit=256)
+            or None,
+        )
+        object.__setattr__(
+            self, "content_digest", _digest(self.content_digest, f"metric report {self.report} digest")
+        )
+        if isinstance(self.metrics, bool) or not isinstance(self.metrics, int) or self.metrics < 0:
+            raise InvalidInputError(
+                f"metric report {self.report} metrics must be a count, got {self.metrics!r}."
+            )
+        if self.problem is not None:
+            object.__setattr__(
+                self, "problem", _text(self.problem, f"metric report {self.report} problem", limit=2000)
+            )
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """One SageMaker model package version and what its registry entry says about it."""
 
@@ -140,6 +179,10 @@ class ModelInfo:
     model_card: Mapping[str, Any] = field(default_factory=dict)
     model_card_status: str | None = None
     created_at: datetime | None = None
+    #: The ``ModelMetrics`` reports the training metrics were read from (and any that could not be).
+    metric_reports: Sequence[MetricReport] = ()
+    #: What the document cannot show about the package and why (e.g. an older snapshot did not record it).
+    note: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "group_name", _text(self.group_name, "model.group_name", limit=63))
@@ -159,6 +202,14 @@ class ModelInfo:
             raise InvalidInputError("model.model_card must be the parsed ModelCardContent (a JSON object).")
         object.__setattr__(self, "model_card", redact(dict(self.model_card)))
         object.__setattr__(self, "created_at", _when(self.created_at, "model.created_at"))
+        reports = tuple(self.metric_reports)
+        for report in reports:
+            if not isinstance(report, MetricReport):
+                raise InvalidInputError(
+                    f"model.metric_reports holds a {type(report).__name__}; give MetricReport values."
+                )
+        object.__setattr__(self, "metric_reports", reports)
+        object.__setattr__(self, "note", _text(self.note, "model.note", required=False, limit=2000))
 
 
 @dataclass(frozen=True)
@@ -199,6 +250,8 @@ class ApprovalRecord:
     decided_by: str | None = None
     decided_at: datetime | None = None
     url: str | None = None
+    #: The approver's justification a failed-tests policy asked for (``approvals.justification_of``).
+    justification: str | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -216,6 +269,53 @@ class ApprovalRecord:
         )
         object.__setattr__(self, "decided_at", _when(self.decided_at, f"approval {self.jira_key} decided_at"))
         object.__setattr__(self, "url", _url(self.url, f"approval {self.jira_key} url"))
+        object.__setattr__(
+            self,
+            "justification",
+            _text(self.justification, f"approval {self.jira_key} justification", required=False, limit=4000)
+            or None,
+        )
+
+
+#: What a failed gated risk test does at the test results review (``config.ApprovalPolicy.failed_tests``).
+FAILED_TESTS_ACTIONS = ("block", "justify", "allow")
+
+
+@dataclass(frozen=True)
+class PolicyInfo:
+    """The approval policy of the use case's risk level (``approvals.policies`` in the settings): who may
+    decide each gate, whether one person may approve several gates of a version, what failed gated risk
+    tests do to the test results review, and which gated tests of this version failed."""
+
+    risk_level: str
+    one_person_many_gates: bool = True
+    failed_tests_action: str = "allow"
+    #: Approval kind -> the Jira groups whose members may decide it (empty: any reviewer not excluded).
+    approver_groups: Mapping[ApprovalKind, Sequence[str]] = field(default_factory=dict)
+    #: The version's failed gated risk tests (``approvals.failed_gated_tests``).
+    failed_tests: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        if self.risk_level not in ("High", "Medium", "Low"):
+            raise InvalidInputError(f"policy.risk_level {self.risk_level!r} is not one of High, Medium, Low.")
+        if self.failed_tests_action not in FAILED_TESTS_ACTIONS:
+            raise InvalidInputError(
+                f"policy.failed_tests_action {self.failed_tests_action!r} is not one of "
+                f"{', '.join(FAILED_TESTS_ACTIONS)}."
+            )
+        groups: dict[ApprovalKind, tuple[str, ...]] = {}
+        for kind, names in self.approver_groups.items():
+            try:
+                groups[ApprovalKind(kind)] = tuple(sorted(str(n) for n in names))
+            except ValueError:
+                known = ", ".join(k.value for k in ApprovalKind)
+                raise InvalidInputError(f"policy approver kind {kind!r} is not one of {known}.") from None
+        object.__setattr__(self, "approver_groups", groups)
+        object.__setattr__(
+            self,
+            "failed_tests",
+            tuple(sorted(_text(t, "policy.failed_tests", limit=500) for t in self.failed_tests)),
+        )
 
 
 def as_report(value: Any, name: str) -> RiskTestReport:
@@ -293,8 +393,14 @@ class ReviewContext:
     links: Links = field(default_factory=Links)
     #: Extra facts an organisation's template wants (JSON values); redacted like the model card.
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: The approval policy that applies to the use case's risk level (None: the document does not show one).
+    policy: PolicyInfo | None = None
 
     def __post_init__(self) -> None:
+        if self.policy is not None and not isinstance(self.policy, PolicyInfo):
+            raise InvalidInputError(
+                f"ReviewContext.policy must be a PolicyInfo, got {type(self.policy).__name__}."
+            )
         for name, kind in (
             ("use_case", UseCaseInfo),
             ("model", ModelInfo),

@@ -28,7 +28,13 @@ from model_governance.documents.charts import (
     disparity_chart,
     distribution_chart,
 )
-from model_governance.documents.context import ReviewContext, redact, redact_text
+from model_governance.documents.context import (
+    MetricReport,
+    PolicyInfo,
+    ReviewContext,
+    redact,
+    redact_text,
+)
 from model_governance.documents.environment import Flavor, TemplateSet, format_datetime, format_number
 from model_governance.documents.escaping import MarkdownSafe, escape_markdown
 from model_governance.exceptions import ConfigurationError, InvalidInputError
@@ -377,6 +383,88 @@ def _flatten(value: Any, prefix: str = "") -> Iterable[tuple[str, str]]:
         yield prefix, format_number(value) if isinstance(value, float | bool) else str(value)
 
 
+def _metric_report_view(report: MetricReport) -> dict[str, Any]:
+    """One ModelMetrics report as the templates show it: what reading it gave, in words."""
+    if report.problem:
+        outcome = f"not used: {report.problem}"
+    elif report.metrics:
+        outcome = f"{report.metrics} metric{'s' if report.metrics != 1 else ''} read"
+    elif report.read:
+        outcome = "read; it holds no model quality metrics"
+    else:
+        outcome = "listed, not read"
+    if report.digest_verified:
+        outcome += "; digest verified"
+    elif report.read and not report.content_digest:
+        outcome += "; no digest registered"
+    return {
+        "report": report.report,
+        "uri": report.uri,
+        "content_type": report.content_type or "n/a",
+        "digest": report.content_digest or "none registered",
+        "outcome": outcome,
+        "problem": bool(report.problem),
+    }
+
+
+_GATE_ORDER = (
+    ApprovalKind.PIA,
+    ApprovalKind.RISK_TEST_FAILURE,
+    ApprovalKind.TEST_RESULTS_REVIEW,
+    ApprovalKind.PRODUCTION,
+)
+_FAILED_TESTS_RULES = {
+    "block": "A failed gated risk test blocks the test results review: a move to Done is refused until the "
+    "version is re-tested.",
+    "justify": "A failed gated risk test may be approved only with a justification: a comment by the "
+    "approver starting with 'Justification:', written before the ticket is moved to Done.",
+    "allow": "Failed gated risk tests do not block the test results review; the reviewer decides.",
+}
+_FAILED_TESTS_CONSEQUENCES = {
+    "block": "so this review cannot be approved: reject it, or fix the data or the model and test it again.",
+    "justify": "so approving this review needs the approver's justification, recorded with the decision.",
+    "allow": "and the policy lets the reviewer approve them.",
+}
+
+
+def _policy_view(policy: PolicyInfo) -> dict[str, Any]:
+    """The approval policy of the risk level as rows of text (``approvals.policies`` in the settings)."""
+    gates = []
+    for kind in _GATE_ORDER:
+        groups = list(policy.approver_groups.get(kind, ()))
+        gates.append(
+            {
+                "label": KIND_LABELS[kind.value],
+                "approvers": f"members of {', '.join(groups)}"
+                if groups
+                else "any reviewer other than the people excluded from it",
+            }
+        )
+    failed = list(policy.failed_tests)
+    if failed:
+        count = f"{len(failed)} gated risk test{'s' if len(failed) != 1 else ''} failed"
+        consequence = (
+            f"{count} ({', '.join(failed)}), {_FAILED_TESTS_CONSEQUENCES[policy.failed_tests_action]}"
+        )
+    else:
+        consequence = "no gated risk test failed."
+    return {
+        "risk_level": policy.risk_level,
+        "gates": gates,
+        "one_person_many_gates": (
+            "One person may approve more than one of the PIA, test results review and production gates of a "
+            "model version."
+            if policy.one_person_many_gates
+            else "One person may approve only one of the PIA, test results review and production gates of a "
+            "model version."
+        ),
+        "failed_tests_action": policy.failed_tests_action,
+        "failed_tests_rule": _FAILED_TESTS_RULES[policy.failed_tests_action],
+        "failed_tests": failed,
+        "consequence": consequence,
+    }
+
+
 def build_review_variables(ctx: ReviewContext) -> dict[str, Any]:
     """The variables the review templates see (documented in ``templates/README.md``)."""
     if not isinstance(ctx, ReviewContext):
@@ -413,12 +501,20 @@ def build_review_variables(ctx: ReviewContext) -> dict[str, Any]:
             "description": model.description,
             "created_at": format_datetime(model.created_at) if model.created_at else None,
             "artifacts": [
-                {"role": a.role, "uri": a.uri, "digest": a.digest or "n/a"} for a in model.artifacts
+                {
+                    "role": a.role,
+                    "uri": a.uri,
+                    "digest": a.digest or "n/a",
+                    "version_id": a.version_id or "n/a",
+                }
+                for a in model.artifacts
             ],
             "training_metrics": [
                 {"name": name, "value": format_number(value)}
                 for name, value in sorted(model.training_metrics.items())
             ],
+            "metric_reports": [_metric_report_view(r) for r in model.metric_reports],
+            "note": model.note,
             "model_card_status": model.model_card_status,
             "model_card": [{"key": key, "value": text} for key, text in _flatten(model.model_card)],
         },
@@ -452,9 +548,11 @@ def build_review_variables(ctx: ReviewContext) -> dict[str, Any]:
                 "requested_by": a.requested_by or "n/a",
                 "decided_at": format_datetime(a.decided_at) if a.decided_at else "",
                 "decided_by": a.decided_by or "",
+                "justification": a.justification or "",
             }
             for a in ctx.approvals
         ],
+        "policy": _policy_view(ctx.policy) if ctx.policy is not None else None,
         "links": {
             "airflow_run": ctx.links.airflow_run,
             "model_package": ctx.links.model_package,

@@ -24,13 +24,16 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from model_governance.approvals import failed_gated_tests
 from model_governance.config import ApprovalKind
 from model_governance.documents.context import (
     ApprovalRecord,
     Asset,
     DecisionRequest,
     Links,
+    MetricReport,
     ModelInfo,
+    PolicyInfo,
     ReviewContext,
     SnapshotInfo,
     UseCaseInfo,
@@ -184,10 +187,47 @@ def sample_context(report: RiskTestReport, *, generated_at: datetime = GENERATED
             approval_status="PendingManualApproval",
             description="Retrained on 2024 applications with bureau attributes v3.",
             artifacts=(
-                Asset("MODEL_DATA", f"s3://ml-artifacts/{GROUP}/7/model.tar.gz", _digest("model.tar.gz")),
-                Asset("INFERENCE_IMAGE", "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgboost:1.7-1"),
+                Asset(
+                    "MODEL_DATA",
+                    f"s3://ml-artifacts/{GROUP}/7/model.tar.gz",
+                    hashlib.md5(b"model.tar.gz", usedforsecurity=False).hexdigest(),
+                    version_id="kP2x7vQ0bLzT9mWc.4hN",
+                ),
+                Asset(
+                    "INFERENCE_IMAGE",
+                    "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgboost:1.7-1",
+                    _digest("xgboost:1.7-1"),
+                ),
             ),
-            training_metrics={"validation:auc": 0.8123, "validation:logloss": 0.3391, "train:auc": 0.8401},
+            # As the review context service reads them from the package's ModelMetrics reports.
+            training_metrics={
+                "auc": 0.8123,
+                "accuracy": 0.8561,
+                "precision": 0.6412,
+                "recall": 0.5237,
+                "f1": 0.5765,
+                "confusion_matrix.0.0": 15904,
+                "confusion_matrix.0.1": 881,
+                "confusion_matrix.1.0": 1431,
+                "confusion_matrix.1.1": 1784,
+            },
+            metric_reports=(
+                MetricReport(
+                    "ModelQuality.Statistics",
+                    f"s3://ml-artifacts/{GROUP}/7/evaluation/statistics.json",
+                    content_type="application/json",
+                    content_digest=_digest("statistics.json"),
+                    read=True,
+                    digest_verified=True,
+                    metrics=9,
+                ),
+                MetricReport(
+                    "Bias.PostTrainingReport",
+                    f"s3://ml-artifacts/{GROUP}/7/clarify/analysis.json",
+                    content_type="application/json",
+                    read=True,
+                ),
+            ),
             model_card=model_card,
             model_card_status="PendingReview",
             created_at=datetime(2026, 2, 26, 9, 12, 0, tzinfo=UTC),
@@ -247,6 +287,18 @@ def sample_context(report: RiskTestReport, *, generated_at: datetime = GENERATED
             ),
             ApprovalRecord(
                 kind=ApprovalKind.TEST_RESULTS_REVIEW,
+                jira_key="MLC-121",
+                state="APPROVED",
+                requested_at=datetime(2026, 2, 2, 8, 0, tzinfo=UTC),
+                requested_by="airflow",
+                decided_by="Priya Natarajan",
+                decided_at=datetime(2026, 2, 3, 17, 45, tzinfo=UTC),
+                url="https://jira.example.com/browse/MLC-121",
+                justification="Version 6: the income drift follows the bureau's new income bands; the "
+                "validation team accepted it until version 7 is retrained on them.",
+            ),
+            ApprovalRecord(
+                kind=ApprovalKind.TEST_RESULTS_REVIEW,
                 jira_key="MLC-142",
                 state="OPEN",
                 requested_at=datetime(2026, 3, 1, 14, 5, tzinfo=UTC),
@@ -261,6 +313,17 @@ def sample_context(report: RiskTestReport, *, generated_at: datetime = GENERATED
             f"#/model-registry/{GROUP}/{VERSION}",
             dashboard="https://airflow.example.com/model-governance/models/42",
             jira_ticket="https://jira.example.com/browse/MLC-142",
+        ),
+        policy=PolicyInfo(
+            risk_level="High",
+            one_person_many_gates=False,
+            failed_tests_action="block",
+            approver_groups={
+                ApprovalKind.PIA: ("privacy-office",),
+                ApprovalKind.TEST_RESULTS_REVIEW: ("model-risk-validators",),
+                ApprovalKind.PRODUCTION: ("model-risk-committee",),
+            },
+            failed_tests=failed_gated_tests(report.to_dict()),
         ),
     )
 

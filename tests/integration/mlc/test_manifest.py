@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
 from model_governance.exceptions import ConfigurationError, InvalidInputError
+from model_governance.model_cards import GOVERNANCE_EVALUATION, CardFacts, custom_details
+from model_governance.registry import GovernanceLinks
 from model_governance.snapshots import (
     ObjectDigest,
     S3Location,
@@ -122,7 +125,7 @@ def test_keys_and_plans() -> None:
 
 def test_assets_are_pinned_by_version_and_sha256() -> None:
     manifest = _manifest(_package(), version_id="v-1")
-    assert manifest["manifest_version"] == 2
+    assert manifest["manifest_version"] == 3
     base = manifest["assets"]["BASELINE_DATA"]
     assert base == {
         "uri": "s3://data-bucket/base.parquet",
@@ -162,5 +165,108 @@ def test_a_data_asset_without_its_sha256_is_refused() -> None:
     del manifest["assets"]["RISK_TEST_SCHEMA"]["sha256"]
     with pytest.raises(ConfigurationError, match=r"RISK_TEST_SCHEMA .* without a SHA-256.*new snapshot"):
         risk_test_plan(manifest, snapshot="3")
-    with pytest.raises(ConfigurationError, match="manifest version 1; this code reads version 2"):
+    with pytest.raises(ConfigurationError, match="manifest version 1; this code reads versions 2 and 3"):
         risk_test_plan({**manifest, "manifest_version": 1}, snapshot="4")
+
+
+def test_a_version_2_manifest_still_runs_the_risk_tests() -> None:
+    manifest = _manifest(_package())
+    older = {**manifest, "manifest_version": 2, "model_package": dict(manifest["model_package"])}
+    del older["model_package"]["model_card"], older["model_package"]["model_metrics"]
+    assert risk_test_plan(older, snapshot="5").pins == risk_test_plan(manifest, snapshot="6").pins
+
+
+#: A card as SageMaker holds it after governance wrote into it: the data scientist's sections plus
+#: governance's owned fields, evaluation entry, custom details and the legacy top-level key.
+_DS_CARD = {
+    "model_overview": {"model_creator": "ds-team"},
+    "intended_uses": {"intended_uses": "batch scoring", "risk_rating": "Low"},
+    "training_details": {"training_observations": "3 epochs"},
+    "evaluation_details": [{"name": "holdout", "metric_groups": []}],
+    "additional_information": {"custom_details": {"owner_team": "churn-ds"}},
+}
+
+
+def _governed(content: dict[str, Any], details: dict[str, str]) -> dict[str, Any]:
+    card = json.loads(json.dumps(content))
+    card["model_overview"]["model_artifact"] = ["s3://models/churn/3/model.tar.gz"]
+    card["intended_uses"]["risk_rating"] = "High"
+    card["intended_uses"]["explanations_for_risk_rating"] = "rated High in the inventory"
+    card["evaluation_details"].append({"name": GOVERNANCE_EVALUATION, "metric_groups": []})
+    card["additional_information"]["custom_details"].update(details)
+    card["governance"] = {"old": "layout"}
+    return card
+
+
+def test_the_manifest_records_the_data_scientists_card_and_metrics_pointers() -> None:
+    digest = "sha256:" + "ab" * 32
+    package = _package()
+    package["ModelCard"] = {"ModelCardContent": json.dumps(_DS_CARD), "ModelCardStatus": "Draft"}
+    package["ModelMetrics"] = {
+        "Bias": {"Report": {"ContentType": "application/json", "S3Uri": "s3://reports/bias.json"}},
+        "ModelQuality": {
+            "Statistics": {
+                "ContentType": "application/json",
+                "ContentDigest": digest,
+                "S3Uri": "s3://reports/quality.json",
+            }
+        },
+    }
+    manifest = _manifest(package)
+    recorded = manifest["model_package"]
+    expected_card = json.loads(json.dumps(_DS_CARD))
+    del expected_card["intended_uses"]["risk_rating"]  # governance owns the rating
+    assert recorded["model_card"] == {"status": "Draft", "content": expected_card}
+    assert recorded["model_metrics"] == [
+        {
+            "report": "ModelQuality.Statistics",
+            "uri": "s3://reports/quality.json",
+            "content_type": "application/json",
+            "content_digest": digest,
+        },
+        {
+            "report": "Bias.Report",
+            "uri": "s3://reports/bias.json",
+            "content_type": "application/json",
+            "content_digest": None,
+        },
+    ]
+    # What governance writes into the card (links, owned fields, its evaluation) does not change the hash.
+    links = GovernanceLinks(1, 2, "Validation Complete", "ab" * 32, ("MLC-1",), "https://x/models/2")
+    details = {
+        **links.card_details(),
+        **custom_details(
+            CardFacts(
+                ARN,
+                "churn",
+                "High",
+                package_group="churn",
+                package_version=3,
+                snapshot="ab" * 32,
+                risk_report_uri="s3://gov/r.json",
+            )
+        ),
+        "review_approved_in": "MLC-9",
+        "review_document:text/html": "cd" * 32,
+    }
+    written = _governed(_DS_CARD, details)
+    governed = {**package, "ModelCard": {"ModelCardContent": json.dumps(written), "ModelCardStatus": "Draft"}}
+    assert content_hash(_manifest(governed)) == content_hash(manifest)
+    changed = json.loads(json.dumps(_DS_CARD))
+    changed["training_details"]["training_observations"] = "5 epochs"
+    edited = {**package, "ModelCard": {"ModelCardContent": json.dumps(changed), "ModelCardStatus": "Draft"}}
+    assert content_hash(_manifest(edited)) != content_hash(manifest), "the data scientist's edit counts"
+
+
+def test_a_package_without_card_or_metrics_records_none() -> None:
+    recorded = _manifest(_package())["model_package"]
+    assert recorded["model_card"] is None and recorded["model_metrics"] == []
+    only_governance = _package()
+    only_governance["ModelCard"] = {
+        "ModelCardContent": json.dumps({"additional_information": {"custom_details": {"model_id": "2"}}}),
+        "ModelCardStatus": "PendingReview",
+    }
+    assert _manifest(only_governance)["model_package"]["model_card"] == {
+        "status": "PendingReview",
+        "content": {},
+    }

@@ -14,7 +14,9 @@ from model_governance.documents.context import (
     Asset,
     DecisionRequest,
     Links,
+    MetricReport,
     ModelInfo,
+    PolicyInfo,
     ReviewContext,
     SnapshotInfo,
     TicketContext,
@@ -157,8 +159,32 @@ def model(**changes: Any) -> ModelInfo:
         governance_status="Pre Implementation Review",
         approval_status="PendingManualApproval",
         description="Gradient boosting on 2025 data.",
-        artifacts=(Asset("MODEL_DATA", "s3://ml-artifacts/churn/3/model.tar.gz", "sha256:" + "cd" * 32),),
+        artifacts=(
+            Asset(
+                "MODEL_DATA",
+                "s3://ml-artifacts/churn/3/model.tar.gz",
+                "sha256:" + "cd" * 32,
+                version_id="Wq1pLz0d8vKx3yQe.9rT",
+            ),
+        ),
         training_metrics={"validation:auc": 0.8012, "train:auc": 0.85},
+        metric_reports=(
+            MetricReport(
+                "ModelQuality.Statistics",
+                "s3://ml-artifacts/churn/3/evaluation.json",
+                content_type="application/json",
+                content_digest="sha256:" + "ef" * 32,
+                read=True,
+                digest_verified=True,
+                metrics=2,
+            ),
+            MetricReport(
+                "Explainability.Report",
+                "s3://ml-artifacts/churn/3/shap.json",
+                content_type="application/json",
+                problem="could not be read (NoSuchKey)",
+            ),
+        ),
         model_card={"model_overview": {"model_description": "Churn GBM", "model_owner": "ds-team"}},
         model_card_status="Draft",
         created_at=datetime(2026, 2, 20, 8, 0, tzinfo=UTC),
@@ -232,8 +258,33 @@ def review_context(**changes: Any) -> ReviewContext:
                 decided_by="Sam C",
                 decided_at=datetime(2026, 1, 6, 9, 0, tzinfo=UTC),
             ),
+            ApprovalRecord(
+                kind=ApprovalKind.TEST_RESULTS_REVIEW,
+                jira_key="MLC-3",
+                state="APPROVED",
+                requested_at=datetime(2026, 1, 20, 9, 0, tzinfo=UTC),
+                requested_by="airflow",
+                decided_by="Lee K",
+                decided_at=datetime(2026, 1, 21, 15, 0, tzinfo=UTC),
+                justification="Tenure drift follows the January price change; accepted until the Q2 retrain.",
+            ),
         ),
         links=links(),
+        policy=policy(),
+    )
+    return replace(base, **changes)
+
+
+def policy(**changes: Any) -> PolicyInfo:
+    base = PolicyInfo(
+        risk_level="High",
+        one_person_many_gates=False,
+        failed_tests_action="block",
+        approver_groups={
+            ApprovalKind.TEST_RESULTS_REVIEW: ("model-validators",),
+            ApprovalKind.PRODUCTION: ("model-risk-committee", "cro-office"),
+        },
+        failed_tests=("performance.auc", "stability.csi/tenure_months"),
     )
     return replace(base, **changes)
 

@@ -78,7 +78,7 @@ def test_the_sections_a_reviewer_needs_are_there(rendered: dict[str, bytes]) -> 
         "3. Model",
         "4. Snapshot",
         "5. Standard risk test results",
-        "6. Approval history",
+        "6. Approval policy and history",
         "7. Sign-off",
     ):
         assert f"<h2>{heading}</h2>" in html
@@ -88,6 +88,38 @@ def test_the_sections_a_reviewer_needs_are_there(rendered: dict[str, bytes]) -> 
     assert "model-validators" in html and "MLC-7" in html
     assert "validation:auc" in html and "0.8012" in html  # training metrics
     assert "model_overview.model_description" in html and "Churn GBM" in html  # model card
+    assert "Wq1pLz0d8vKx3yQe.9rT" in html  # the model artifact's S3 version
+
+
+@pytest.mark.parametrize("fmt", ["html", "markdown"])
+def test_metric_reports_policy_and_justifications_are_shown(rendered: dict[str, bytes], fmt: str) -> None:
+    text = rendered[fmt].decode()
+    if fmt == "markdown":
+        text = text.replace("\\", "")  # Markdown escapes punctuation
+    # Where the metrics came from, with the digest checked; an unreadable report is named, not hidden.
+    assert "ModelQuality.Statistics" in text and "2 metrics read; digest verified" in text
+    assert "shap.json" in text and "not used: could not be read (NoSuchKey)" in text
+    # The policy of the risk level, and what it means for this version's failed gated tests.
+    assert "Policy for risk level High" in text and "model-risk-committee" in text
+    assert "One person may approve only one of the PIA" in text
+    assert "2 gated risk tests failed (performance.auc, stability.csi/tenure" in text
+    assert "so this review cannot be approved" in text
+    assert "accepted until the Q2 retrain" in text  # the justification recorded with an approval
+
+
+def test_the_policy_section_follows_the_failed_tests_action() -> None:
+    for action, phrase in (
+        ("justify", "approving this review needs the approver's justification"),
+        ("allow", "the policy lets the reviewer approve them"),
+    ):
+        ctx = builders.review_context(policy=builders.policy(failed_tests_action=action))
+        html = render_review_document(ctx, formats=("html",))["html"].content.decode()
+        assert phrase.replace("'", "&#39;") in html
+    passed = builders.review_context(policy=builders.policy(failed_tests=()))
+    html = render_review_document(passed, formats=("html",))["html"].content.decode()
+    assert "This version: no gated risk test failed." in html
+    bare = render_review_document(builders.review_context(policy=None), formats=("html",))["html"]
+    assert "Policy for risk level" not in bare.content.decode()
 
 
 def test_failures_come_first_in_every_results_table(rendered: dict[str, bytes]) -> None:
@@ -186,7 +218,7 @@ def test_variables_are_plain_values() -> None:
         "not_applicable": 1,
         "info": 3,
     }
-    assert [a["jira_key"] for a in variables["approvals"]] == ["MLC-1", "MLC-5"]  # oldest first
+    assert [a["jira_key"] for a in variables["approvals"]] == ["MLC-1", "MLC-3", "MLC-5"]  # oldest first
 
 
 # -- errors ---------------------------------------------------------------------------------------------
