@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -55,12 +55,18 @@ class Person:
 
     @classmethod
     def from_jira(cls, raw: Mapping[str, Any] | None) -> Person:
-        raw = raw or {}
+        # A user Jira did not send, or sent in another shape, is nobody: such a mover never decides.
+        raw = raw if isinstance(raw, Mapping) else {}
+
+        def text(key: str) -> str | None:
+            value = raw.get(key)
+            return value if isinstance(value, str) and value else None
+
         return cls(
-            account_id=raw.get("accountId"),
-            name=raw.get("name") or raw.get("key"),
-            email=raw.get("emailAddress"),
-            display_name=raw.get("displayName"),
+            account_id=text("accountId"),
+            name=text("name") or text("key"),
+            email=text("emailAddress"),
+            display_name=text("displayName"),
         )
 
     @property
@@ -133,8 +139,9 @@ def decision_from_changelog(
     """
     latest: tuple[datetime, Mapping[str, Any], Mapping[str, Any]] | None = None
     for history in histories:
-        for item in history.get("items", []):
-            if item.get("field") != "status":
+        items = history.get("items") if isinstance(history, Mapping) else None
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, Mapping) or item.get("field") != "status":
                 continue
             created = parse_jira_time(history.get("created"))
             if latest is None or created >= latest[0]:
@@ -165,7 +172,15 @@ def parse_jira_time(value: Any) -> datetime:
     text = str(value)
     if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
         text = f"{text[:-2]}:{text[-2:]}"
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInputError(
+            f"A Jira time {text[:60]!r} is not a time Jira writes (e.g. 2026-11-22T10:00:00.000+0000); the "
+            "changelog or comment is malformed."
+        ) from None
+    # Jira always sends an offset; a time without one is taken as UTC, so times stay comparable.
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 #: Roles of the people who may not decide an approval.

@@ -144,6 +144,16 @@ class UnexpectedContent(Exception):
         )
 
 
+def jql_string(value: str) -> str:
+    """``value`` as one JQL string literal: double-quoted, backslashes and double quotes escaped."""
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def marker_jql(project_key: str, marker: str) -> str:
+    """The search for the ticket an approval gate opened: its marker label in its project, oldest first."""
+    return f"project = {jql_string(project_key)} AND labels = {jql_string(marker)} ORDER BY created ASC"
+
+
 def is_json_content_type(content_type: str | None) -> bool:
     """``application/json`` and its ``+json`` relatives, with or without parameters (charset)."""
     media = (content_type or "").split(";", 1)[0].strip().lower()
@@ -324,7 +334,7 @@ class JiraHook(BaseHook):
         return [issue["key"] for issue in (result or {}).get("issues", [])]
 
     def find_by_marker(self, marker: str, project_key: str) -> str | None:
-        keys = self.search_keys(f'project = "{project_key}" AND labels = "{marker}" ORDER BY created ASC')
+        keys = self.search_keys(marker_jql(project_key, marker))
         return keys[0] if keys else None
 
     # -- tickets --------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from typing import Any
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from model_governance.exceptions import JiraError
-from model_governance.hooks.jira import JiraHook
+from model_governance.hooks.jira import JiraHook, jql_string
 
 DECIDED = "decided"
 DELETED = "deleted"
@@ -40,6 +40,11 @@ def _status_name(issue: dict[str, Any]) -> str | None:
     status = fields.get("status") if isinstance(fields, dict) else None
     name = status.get("name") if isinstance(status, dict) else None
     return str(name) if name is not None else None
+
+
+def poll_jql(project_key: str, minutes: int) -> str:
+    """The shared poll's search: the project's tickets updated in the last ``minutes`` (Jira's own clock)."""
+    return f'project = {jql_string(project_key)} AND updated >= "-{int(minutes)}m" ORDER BY updated ASC'
 
 
 def poll_window_minutes(seconds_since_last_poll: float | None, poll_interval: float, margin: float) -> int:
@@ -129,7 +134,7 @@ class JiraApprovalTrigger(BaseEventTrigger):
         """
         client = await JiraHook.async_client(kwargs["jira_conn_id"])
         interval, margin = float(kwargs["poll_interval"]), float(kwargs["search_lag_margin"])
-        jql_project = str(kwargs["project_key"]).replace('"', "")
+        project = str(kwargs["project_key"])
         loop = asyncio.get_running_loop()
         last_good: float | None = None
         try:
@@ -138,7 +143,7 @@ class JiraApprovalTrigger(BaseEventTrigger):
                 minutes = poll_window_minutes(
                     None if last_good is None else started - last_good, interval, margin
                 )
-                jql = f'project = "{jql_project}" AND updated >= "-{minutes}m" ORDER BY updated ASC'
+                jql = poll_jql(project, minutes)
                 try:
                     issues = await client.search(jql, fields=("status", "updated"))
                     statuses = {str(i["key"]): _status_name(i) for i in issues}
@@ -146,7 +151,7 @@ class JiraApprovalTrigger(BaseEventTrigger):
                     log.warning(
                         "Jira approvals poll of project %s failed; every waiting approval keeps waiting and "
                         "the next poll in %gs covers the gap: %s",
-                        jql_project,
+                        project,
                         interval,
                         exc if isinstance(exc, JiraError) else f"{type(exc).__name__}: {exc}",
                     )
