@@ -21,6 +21,7 @@ from typing import Any
 from sandbox.aws import search
 from sandbox.aws.errors import AwsError
 from sandbox.aws.model_card_schema import check_content
+from sandbox.aws.search_index import PackageIndex, check_expression
 from sandbox.aws.validation import operation, sagemaker_model, validate
 
 # (kind, package description as Describe returns it, updated field names) -> None
@@ -134,6 +135,8 @@ class Registry:
         self._lock = threading.RLock()
         self._groups: dict[str, Group] = {}
         self._packages: dict[str, Package] = {}  # by ARN
+        self._index = PackageIndex()  # group, stage and modification order, for Search
+        self.search_index = True  # False: every Search scans all packages (the tests compare the two)
         self._create_tokens: dict[str, str] = {}  # ClientToken -> ARN
         self._update_tokens: dict[tuple[str, str], str] = {}  # (ARN, ClientToken) -> ARN
         self._clock = 0.0
@@ -345,6 +348,7 @@ class Registry:
             )
             package = Package(arn=arn, group=group_key, desc=desc, tags=tags)
             self._packages[arn] = package
+            self._index.put(arn, desc)
             if token:
                 self._create_tokens[token] = arn
             self._emit_event("create", package, [])
@@ -434,6 +438,7 @@ class Registry:
                 desc["LastModifiedTime"] = self._now()
                 desc["LastModifiedBy"] = user_context(self.account_id, self.region)
                 package.desc = desc
+                self._index.put(package.arn, desc)
             if token:
                 self._update_tokens[(package.arn, token)] = package.arn
             if updated:
@@ -495,6 +500,7 @@ class Registry:
         with self._lock:
             package = self._package(params["ModelPackageName"])
             del self._packages[package.arn]
+            self._index.remove(package.arn)
             package.desc["ModelPackageStatus"] = "Deleting"
             self._emit_event("delete", package, [])
             return {}
@@ -556,9 +562,17 @@ class Registry:
             # Filtered and sorted on shallow views under the lock; only the page returned is deep-copied,
             # so a search costs N cheap views rather than N deep copies per page.
             if resource == "ModelPackage":
-                records = [
-                    {**p.desc, **({"Tags": p.tags} if p.tags else {})} for p in self._packages.values()
-                ]
+                # Only the packages the index says can match are tested (all of them when it cannot
+                # narrow the expression); malformed filters fail as a full scan would fail them.
+                if self._packages:
+                    check_expression(expression)
+                arns = self._index.candidates(expression) if self.search_index else None
+                chosen = (
+                    self._packages.values()
+                    if arns is None
+                    else [self._packages[arn] for arn in arns if arn in self._packages]
+                )
+                records = [{**p.desc, **({"Tags": p.tags} if p.tags else {})} for p in chosen]
                 key_of = "ModelPackageArn"
             else:
                 records = [
@@ -587,6 +601,7 @@ class Registry:
         with self._lock:
             self._groups.clear()
             self._packages.clear()
+            self._index.clear()
             self._create_tokens.clear()
             self._update_tokens.clear()
 
