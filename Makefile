@@ -55,8 +55,14 @@ bench: setup
 	$(PY) benchmarks/sync.py
 
 # The main job end to end: sandboxes, Airflow, a use case and a model version approved to Deployed.
+# FAULTS=0.1 is chaos mode (Jira 429/5xx/dropped responses and AWS throttling at that rate each; it must
+# still end as a clean run); SEED=N seeds the faults; WORKDIR=dir instead of build/demo.
+FAULTS ?=
+SEED ?=
+WORKDIR ?=
 demo: setup
-	$(PY) -m sandbox.demo
+	$(PY) -m sandbox.demo $(if $(FAULTS),--faults $(FAULTS)) $(if $(SEED),--seed $(SEED)) \
+		$(if $(WORKDIR),--workdir $(WORKDIR))
 
 # The same stack, left running for a person: the Airflow UI and the Jira reviewer page.
 up: setup

@@ -15,8 +15,19 @@ scheduler, dag-processor, triggerer), then plays every person in the story:
   SageMaker (Deployment/Complete): governance records Deployed only when an endpoint serves the version.
 
 It waits until the model is Deployed, prints a summary (statuses with times, tickets and who approved
-them, the review document and its hash) and exits 0. ``--keep-running`` (``make up``) leaves everything
-running for a person to use instead of the bot: the Airflow UI and the Jira reviewer page.
+them, the review document and its hash), checks the end (below) and exits 0. ``--keep-running``
+(``make up``) leaves everything running for a person to use instead of the bot: the Airflow UI and the
+Jira reviewer page.
+
+Chaos mode: ``--faults 0.1`` (``make demo FAULTS=0.1``) turns on, for every caller (Airflow's tasks and
+triggerer, the bots, the demo itself), Jira 429s, 5xx answers and dropped responses (a write committed,
+then the connection closed) at that rate each, and AWS throttling at that rate; ``--seed`` (``SEED=``)
+seeds both sandboxes' fault generators, so a run meets the same faults again. The bots retry with backoff
+and read back as the product does. The run must end exactly as a clean one: Deployed, one ticket per gate,
+no status event twice, the audit chain intact; the faults that fired are printed.
+
+Exit codes: 0 the model is Deployed and every end check passed; 1 a run ended otherwise or an end check
+failed (the message says which); 2 bad arguments; 3 a run did not finish within ``--timeout``.
 """
 
 from __future__ import annotations
@@ -28,9 +39,13 @@ import json
 import shutil
 import sys
 import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OWNER = "owner@example.com"
@@ -60,9 +75,54 @@ class Demo:
     started: float = field(default_factory=time.monotonic)
     handled: set[str] = field(default_factory=set)
     first_seen: dict[str, float] = field(default_factory=dict)
+    #: Failures the bots met and retried (a fault of the sandboxes, seen from the outside).
+    retried: int = 0
 
     def say(self, message: str) -> None:
         print(f"[{time.monotonic() - self.started:6.1f}s] {message}", flush=True)
+
+
+#: boto3 retries of the demo's own clients, as the product's: adaptive, ten attempts (throttling included).
+AWS_RETRIES = {"mode": "adaptive", "max_attempts": 10}
+
+
+def aws_client(aws: Any, service: str) -> Any:
+    """A boto3 client on the AWS sandbox that rides out throttling as the product's clients do."""
+    return aws.client(service, retries=AWS_RETRIES)
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether a bot's call failed in a way worth retrying: 429/5xx, a lost connection, AWS throttling."""
+    import requests
+    from botocore.exceptions import ClientError
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from jira import JIRAError
+
+    if isinstance(exc, JIRAError):
+        return exc.status_code is None or exc.status_code == 429 or exc.status_code >= 500
+    if isinstance(exc, requests.exceptions.RequestException | BotoConnectionError):
+        return True
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        return "Throttl" in code or code in ("SlowDown", "RequestThrottled") or status >= 500
+    return False
+
+
+def retrying(demo: Demo | None, what: str, call: Callable[[], T], attempts: int = 8) -> T:
+    """``call()``, retried with backoff on transient failures (only for reads and idempotent writes)."""
+    delay = 0.5
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except Exception as exc:
+            if attempt == attempts or not transient(exc):
+                raise
+            if demo is not None:
+                demo.retried += 1
+            time.sleep(delay)
+            delay = min(delay * 2, 8.0)
+    raise AssertionError("unreachable")
 
 
 def governance_env(
@@ -138,11 +198,25 @@ def _connections(aws: Any, jira: Any, smtp: Any) -> dict[str, str]:
 
 
 def _approve_open_tickets(demo: Demo, jira: Any) -> None:
-    """The reviewer bot: every open governance ticket older than ``approve_after`` is moved to Done."""
-    client = jira.client()
+    """The reviewer bot: every open governance ticket older than ``approve_after`` is moved to Done.
+
+    As resilient as the product: reads are retried with backoff, the justification comment is read back
+    before it is (re)sent (its answer may be lost after Jira committed it), and a tick that still fails is
+    tried again at the next tick.
+    """
     try:
-        issues = client.enhanced_search_issues(
-            'project = MLC AND labels = "model-governance" AND status = "To Do"'
+        client = jira_client(jira, demo=demo)
+    except Exception as exc:
+        if not transient(exc):
+            raise
+        return  # Jira kept failing: the next tick tries again
+    try:
+        issues = retrying(
+            demo,
+            "search open tickets",
+            lambda: client.enhanced_search_issues(
+                'project = MLC AND labels = "model-governance" AND status = "To Do"'
+            ),
         )
         for issue in issues:
             if issue.key in demo.handled:
@@ -155,16 +229,43 @@ def _approve_open_tickets(demo: Demo, jira: Any) -> None:
             reviewer = next((who for label, who in REVIEWERS.items() if label in labels), REVIEWER)
             if "approval-test-results-review" in labels:
                 # Failed tests at a Medium use case: Done counts only with the approver's justification.
-                as_reviewer = jira.client(reviewer.split("@", 1)[0])
-                try:
-                    as_reviewer.add_comment(issue.key, JUSTIFICATION)
-                finally:
-                    as_reviewer.close()
+                justify(demo, jira, issue.key, reviewer)
             jira.transition_as(issue.key, "Done", reviewer)
             demo.handled.add(issue.key)
             demo.say(f"{reviewer} approved {issue.key}: {issue.fields.summary}")
+    except Exception as exc:
+        if not transient(exc):
+            raise
+        demo.retried += 1
+        demo.say(f"reviewer bot: Jira failed ({type(exc).__name__}); trying again at the next tick")
     finally:
         client.close()
+
+
+def jira_client(jira: Any, name: str = "mlc-bot", demo: Demo | None = None) -> Any:
+    """A ``jira.JIRA`` client; its constructor reads the server info (Cloud or not), retried like any read."""
+    return retrying(demo, "connect to Jira", lambda: jira.client(name))
+
+
+def justify(demo: Demo | None, jira: Any, key: str, reviewer: str) -> None:
+    """Add the reviewer's justification comment once: read back before each (re)send."""
+    as_reviewer = jira_client(jira, reviewer.split("@", 1)[0], demo)
+    try:
+        for attempt in range(1, 9):
+            comments = retrying(demo, "read comments", lambda: as_reviewer.comments(key))
+            if any(JUSTIFICATION in str(c.body) for c in comments):
+                return
+            try:
+                as_reviewer.add_comment(key, JUSTIFICATION)
+                return
+            except Exception as exc:
+                if attempt == 8 or not transient(exc):
+                    raise
+                if demo is not None:
+                    demo.retried += 1
+                time.sleep(min(0.5 * 2**attempt, 8.0))
+    finally:
+        as_reviewer.close()
 
 
 def _wait_run(demo: Demo, airflow: Any, jira: Any, dag_id: str, run_id: str) -> str:
@@ -185,7 +286,7 @@ def _register_model_version(demo: Demo, aws: Any, group: str) -> str:
 
     from model_governance.documents.sample import SCHEMA, credit_applications
 
-    s3, sagemaker = aws.client("s3"), aws.client("sagemaker")
+    s3, sagemaker = aws_client(aws, "s3"), aws_client(aws, "sagemaker")
     for bucket in (DATA_BUCKET, BUCKET):
         with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
             s3.create_bucket(Bucket=bucket)
@@ -252,7 +353,9 @@ def deployer_step(sagemaker: Any, arn: str) -> str | None:
     config = str(package["CustomerMetadataProperties"]["ENDPOINT_CONFIG"])
     try:
         status = sagemaker.describe_endpoint(EndpointName=config)["EndpointStatus"]
-    except sagemaker.exceptions.ClientError:
+    except sagemaker.exceptions.ClientError as exc:
+        if transient(exc):
+            raise  # throttled: look again at the next step, never create twice
         sagemaker.create_endpoint(EndpointName=config, EndpointConfigName=config)
         return None
     if status != "InService":
@@ -286,14 +389,20 @@ def run(args: argparse.Namespace) -> int:
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     demo = Demo(workdir, approve_after=args.approve_after, timeout=args.timeout)
-    aws = start_sandbox("--seed", "1")
-    jira = start_jira_sandbox("cloud", state_file=workdir / "jira.db")
+    aws = start_sandbox("--seed", str(args.seed))
+    jira = start_jira_sandbox("cloud", state_file=workdir / "jira.db", args=["--seed", str(args.seed)])
     smtp = start_smtp_sink(workdir / "mail")
     airflow = None
     try:
         demo.say(f"AWS sandbox {aws.endpoint_url}, Jira sandbox {jira.url} (reviewer page), SMTP {smtp.port}")
+        if args.faults:
+            chaos(aws, jira, args.faults, args.seed)
+            demo.say(
+                f"chaos mode: Jira 429/5xx/dropped responses and AWS throttling at {args.faults:g} each, "
+                f"seed {args.seed}, for every caller"
+            )
         inventory_url = f"sqlite:///{workdir / 'inventory.db'}"
-        aws.client("s3").create_bucket(Bucket=BUCKET)
+        retrying(demo, "create bucket", lambda: aws_client(aws, "s3").create_bucket(Bucket=BUCKET))
         airflow = AirflowCluster(
             home=workdir / "airflow", overrides=governance_env(aws, jira, smtp, inventory_url)
         ).start()
@@ -326,7 +435,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{airflow.task_states('use_case_registration', 'demo-use-case')}"
             )
         # The anchors let the summary's verify compare the chain with its newest head in S3.
-        inventory = Inventory.from_url(inventory_url, anchors=S3AnchorStore(aws.client("s3"), BUCKET))
+        inventory = Inventory.from_url(inventory_url, anchors=S3AnchorStore(aws_client(aws, "s3"), BUCKET))
         use_case = inventory.find_use_case(business_entity=ENTITY, name=form["name"])
         group = inventory.model_group_of_use_case(use_case.id) if use_case else None
         if group is None:
@@ -338,12 +447,18 @@ def run(args: argparse.Namespace) -> int:
         arn = _register_model_version(demo, aws, group.name)
         airflow.trigger("sagemaker_model_implementation", "demo-model-v1", conf={"package_arn": arn})
         deadline = time.monotonic() + demo.timeout
-        sagemaker = aws.client("sagemaker")
+        sagemaker = aws_client(aws, "sagemaker")
         deployed_reported = False
         run_state: str | None = None
         while time.monotonic() < deadline:
             _approve_open_tickets(demo, jira)
-            endpoint = deployer_step(sagemaker, arn)
+            try:
+                endpoint = deployer_step(sagemaker, arn)
+            except Exception as exc:
+                if not transient(exc):
+                    raise
+                demo.retried += 1
+                endpoint = None  # throttled: the deployer looks again at the next step
             if endpoint and not deployed_reported:
                 deployed_reported = True
                 demo.say(f"deployer deployed endpoint {endpoint} and reported it (Deployment/Complete)")
@@ -352,15 +467,92 @@ def run(args: argparse.Namespace) -> int:
                 break
             time.sleep(2)
         tasks = airflow.task_states("sagemaker_model_implementation", "demo-model-v1")
+        if run_state is None or run_state not in ("success", "failed"):
+            raise TimeoutError(f"sagemaker_model_implementation did not finish: {tasks}")
         if run_state != "success":
             raise RuntimeError(f"sagemaker_model_implementation ended {run_state}: {tasks}")
+        fired = fault_counts(aws, jira)
+        if args.faults:
+            # The product's work is done; the summary and the checks read without faults.
+            jira.clear_faults()
+            aws.set_faults(throttle_rate=0.0)
         _summary(inventory, arn, aws, workdir)
+        check_clean_end(inventory, arn, jira)
+        print(
+            f"faults fired: Jira {fired['jira']} "
+            f"({fired['jira_total']} of {fired['jira_requests']} requests), "
+            f"AWS throttled {fired['aws_throttled']} of {fired['aws_requests']} requests; "
+            f"the bots retried {demo.retried} times; {time.monotonic() - demo.started:.0f}s in all"
+        )
         return 0
     finally:
         if airflow is not None:
             airflow.stop()
         for process in (smtp, jira, aws):
             process.stop()
+
+
+def chaos(aws: Any, jira: Any, rate: float, seed: int) -> None:
+    """Turn on the faults of chaos mode in both sandboxes, for every caller."""
+    jira.set_faults(
+        seed=seed,
+        throttle={"rate": rate, "retry_after": 1},
+        error={"rate": rate, "status": 503},
+        # Every successful POST may lose its answer after the commit: creates, transitions, comments,
+        # remote links, attachments (and searches, which are reads).
+        drop={"rate": rate, "endpoints": ["POST /rest/api/*"]},
+    )
+    aws.set_faults(throttle_rate=rate, seed=seed)
+
+
+def fault_counts(aws: Any, jira: Any) -> dict[str, Any]:
+    """The faults the sandboxes injected so far, from their own counters."""
+    jira_counters, aws_counters = jira.counters(), aws.counters()
+    faults = {k: int(v) for k, v in jira_counters["faults"].items() if v}
+    return {
+        "jira": faults or "none",
+        "jira_total": sum(faults.values()),
+        "jira_requests": int(jira_counters["total"]),
+        "aws_throttled": sum(int(v) for v in aws_counters.get("throttled", {}).values()),
+        "aws_requests": sum(int(v) for v in aws_counters.get("requests", {}).values()),
+    }
+
+
+def check_clean_end(inventory: Any, arn: str, jira: Any) -> None:
+    """What any run, clean or under faults, must end with; RuntimeError naming what is wrong otherwise."""
+    model = inventory.get_model(arn)
+    problems = []
+    if model.status != "Deployed":
+        problems.append(f"the model is {model.status}, not Deployed")
+    events = [(e.from_status, e.to_status) for e in inventory.status_history(model)]
+    twice = [pair for pair, n in Counter(events).items() if n > 1]
+    if twice:
+        problems.append(f"status events recorded twice: {twice}")
+    audit = inventory.verify_audit_trail(model)
+    if not audit.ok:
+        problems.append(f"the audit chain is broken: {audit.problems}")
+    client = jira_client(jira)
+    try:
+        issues = client.enhanced_search_issues(
+            'project = MLC AND labels = "model-governance"', maxResults=False
+        )
+    finally:
+        client.close()
+    markers = Counter(
+        label for issue in issues for label in issue.fields.labels if label.startswith("mg-approval-")
+    )
+    duplicated = sorted(marker for marker, n in markers.items() if n > 1)
+    if duplicated or len(markers) != len(issues):
+        problems.append(f"more than one ticket for a gate: {duplicated} ({len(issues)} tickets)")
+    keys = {a.jira_key for a in inventory.approvals(model_id=model.id)}
+    if not keys <= {issue.key for issue in issues}:
+        problems.append(f"approvals name tickets that are not there: {sorted(keys)}")
+    if problems:
+        raise RuntimeError("the demo did not end as a clean run: " + "; ".join(problems))
+    print(
+        f"end checks: Deployed, one ticket per gate ({len(issues)} tickets), no status event twice, "
+        "audit chain intact"
+    )
 
 
 def _summary(inventory: Any, arn: str, aws: Any, workdir: Path) -> None:
@@ -391,7 +583,7 @@ def _summary(inventory: Any, arn: str, aws: Any, workdir: Path) -> None:
         verdict = {True: "passed", False: "failed", None: "needs review"}[run.passed]
         print(f"standard risk tests: {verdict} ({len(failed)} failed results); report {run.report_uri}")
     print("review documents (downloaded for you):")
-    s3 = aws.client("s3")
+    s3 = aws_client(aws, "s3")
     for document in inventory.documents(model):
         bucket, key = document.uri[len("s3://") :].split("/", 1)
         local = workdir / "documents" / key.rsplit("/", 1)[1]
@@ -425,7 +617,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-running", action="store_true", help="start everything and leave it running")
     parser.add_argument("--approve-after", type=float, default=3.0, help="seconds the reviewer bot waits")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds each DAG run may take")
-    return run(parser.parse_args(argv))
+    parser.add_argument(
+        "--faults",
+        type=_rate,
+        default=0.0,
+        help="chaos mode: Jira 429/5xx/dropped responses and AWS throttling at this rate each (0..1)",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="seed of both sandboxes' fault generators")
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except TimeoutError as exc:
+        print(f"demo failed: {exc}", file=sys.stderr)
+        return 3
+    except RuntimeError as exc:
+        print(f"demo failed: {exc}", file=sys.stderr)
+        return 1
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a rate between 0 and 1")
+    return value
 
 
 if __name__ == "__main__":

@@ -13,10 +13,13 @@ governance status along the mapping table, written to the inventory and to the p
 7. Approved for Deployment; with ``deployment.deploy_endpoint`` on, the snapshot's endpoint configuration
    is deployed to the SageMaker endpoint (created, or updated; waited for in the triggerer); then Deployed
    once SageMaker reports Deployment/Complete.
-Approvals wait in the triggerer; every step is safe to retry or re-run.
+Approvals wait in the triggerer; every step is safe to retry or re-run, so every task retries (twice,
+20 s apart): a worker, scheduler or triggerer lost mid-step costs a retry, not the run.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pendulum
 from airflow.sdk import DAG, Param
@@ -46,7 +49,12 @@ with DAG(
     catchup=False,
     max_active_runs=64,
     render_template_as_native_obj=True,
-    default_args={"on_failure_callback": notify_task_failure},
+    # Every step is idempotent (keyed by dag_id, run_id and task_id, or by content hash): retries are safe.
+    default_args={
+        "on_failure_callback": notify_task_failure,
+        "retries": 2,
+        "retry_delay": timedelta(seconds=20),
+    },
     tags=["model-governance"],
     doc_md=__doc__,
     params={
