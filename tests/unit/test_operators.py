@@ -9,8 +9,9 @@ import pytest
 
 from model_governance.exceptions import InvalidInputError
 from model_governance.operators.branching import ApprovalOutcomeBranchOperator
-from model_governance.operators.review_document import _run_url, _snapshot_prefix
+from model_governance.operators.review_document import _snapshot_prefix
 from model_governance.operators.use_case import RecordUseCaseOperator, model_group_name
+from model_governance.services.approvals import airflow_run_url
 
 GROUP_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
@@ -87,6 +88,6 @@ def test_paths_and_links() -> None:
     assert _snapshot_prefix("s3://gov/snapshots/g/1/abc.json", "gov") == "snapshots/g/1/abc"
     with pytest.raises(InvalidInputError, match="governance bucket"):
         _snapshot_prefix("s3://other/snapshots/x.json", "gov")
-    url = _run_url("http://airflow:8080", "mlc", "manual__2026-01-01T00:00:00+00:00")
+    url = airflow_run_url("http://airflow:8080", "mlc", "manual__2026-01-01T00:00:00+00:00")
     assert url == "http://airflow:8080/dags/mlc/runs/manual__2026-01-01T00%3A00%3A00%2B00%3A00"
-    assert _run_url("airflow:8080", "d", "r") is None
+    assert airflow_run_url("airflow:8080", "d", "r") is None

@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from model_governance.exceptions import InvalidInputError, RegistryError
 from model_governance.lifecycle import GovernanceStatus
-from model_governance.operators.model_lifecycle import _ModelOperator
+from model_governance.operators.base import ModelOperator, task_key
 from model_governance.registry import MetadataKey
-from model_governance.workloads import CREATE, DONE, UPDATE, endpoint_name, endpoint_step
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -29,7 +28,7 @@ if TYPE_CHECKING:
     from model_governance.hooks.sagemaker_jobs import SageMakerJobsHook
 
 
-class DeployEndpointOperator(_ModelOperator):
+class DeployEndpointOperator(ModelOperator):
     """Deploy the snapshot's endpoint configuration to the model's endpoint (when configured), deferrably.
 
     :param model_id: the inventory id of the model version (templated).
@@ -91,6 +90,8 @@ class DeployEndpointOperator(_ModelOperator):
 
     def _target(self) -> tuple[str, str, str]:
         """(endpoint name, endpoint configuration name, snapshot content hash)."""
+        from model_governance.workloads import endpoint_name
+
         snapshot = self.inventory.get_snapshot(int(self.snapshot_id))
         if snapshot.model_id != self.model.id:
             raise InvalidInputError(
@@ -112,16 +113,11 @@ class DeployEndpointOperator(_ModelOperator):
         )
         return name, str(config_name), snapshot.content_hash
 
-    def _jobs(self) -> tuple[SageMakerJobsHook, str, str]:
-        from model_governance.hooks.sagemaker_jobs import SageMakerJobsHook
-
-        entity = self.config.business_entity(self.inventory.business_entity_of_model(self.model).name)
-        hook = SageMakerJobsHook(aws_conn_id=entity.aws_conn_id, region_name=entity.region)
-        return hook, entity.aws_conn_id, entity.region
-
     def _step(self, context: Context, round_number: int) -> dict[str, Any]:
+        from model_governance.workloads import CREATE, DONE, UPDATE, endpoint_step
+
         name, config_name, content_hash = self._target()
-        hook, conn_id, region = self._jobs()
+        hook = self.entity.jobs
         described = hook.describe_endpoint(name)
         step = endpoint_step(described, config_name)
         if step == DONE:
@@ -153,23 +149,18 @@ class DeployEndpointOperator(_ModelOperator):
             )
         else:
             self.log.info("Endpoint %s is %s; waiting", name, described and described.get("EndpointStatus"))
-        self._defer(name, conn_id, region, round_number + 1)
+        self._defer(name, round_number + 1)
 
-    def _defer(self, name: str, conn_id: str, region: str, next_round: int) -> NoReturn:
-        from model_governance.triggers.sagemaker import ENDPOINT, SageMakerWaitTrigger
+    def _defer(self, name: str, next_round: int) -> NoReturn:
+        from model_governance.triggers.sagemaker import ENDPOINT
 
         settings = self.config.deployment
-        self.defer(
-            trigger=SageMakerWaitTrigger(
-                resource=ENDPOINT,
-                name=name,
-                aws_conn_id=conn_id,
-                region_name=region,
-                poll_interval=settings.poll_interval_seconds,
-            ),
-            method_name="execute_complete",
-            kwargs={"round_number": next_round, "endpoint": name},
+        self.defer_on_sagemaker(
+            ENDPOINT,
+            name,
+            poll_interval=settings.poll_interval_seconds,
             timeout=timedelta(minutes=settings.timeout_minutes),
+            kwargs={"round_number": next_round, "endpoint": name},
         )
 
     def _finish(
@@ -184,9 +175,8 @@ class DeployEndpointOperator(_ModelOperator):
         """The endpoint runs the snapshot's configuration: if that serves this version, report
         Deployment/Complete in SageMaker, as a deployer would."""
         how = self._serves(described, hook)
-        ti = context["ti"]
-        token = (ti.dag_id, ti.run_id, ti.task_id)
-        registry = self.registry()
+        token = task_key(context)
+        registry = self.entity.registry
         registry.write_status(
             self.model.package_arn,
             GovernanceStatus.DEPLOYED,

@@ -35,7 +35,11 @@ class JiraApprovalOperator(JiraApprovalSensor):
     """
 
     template_fields: Sequence[str] = (
-        *JiraApprovalSensor.template_fields,
+        "issue_key",
+        "model_owner",
+        "requester",
+        "model_id",
+        "use_case_id",
         "summary",
         "description",
         "links",
@@ -74,7 +78,7 @@ class JiraApprovalOperator(JiraApprovalSensor):
         ti = context["ti"]
         request = self.approval_request(context)
         summary, description = self._ticket_text(request)
-        ticket = self.service.open(
+        ticket = self.approvals.open(
             request,
             TicketText(
                 summary=summary,
@@ -118,9 +122,9 @@ class JiraApprovalOperator(JiraApprovalSensor):
         from model_governance.ticket_context import ticket_context
 
         links = dict(self.links or {})
-        duties = self.service.duties(request)
+        duties = self.approvals.duties(request)
         ctx = ticket_context(
-            self._inventory(),
+            self.inventory,
             kind=self.approval_kind,
             use_case_id=request.use_case_id,
             model_id=request.model_id,
@@ -145,15 +149,14 @@ class JiraApprovalOperator(JiraApprovalSensor):
                 f"attachment_uris of task {self.task_id!r} is a {type(self.attachment_uris).__name__}; "
                 "it must be a mapping of file name to s3:// URI (use render_template_as_native_obj)."
             )
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+        from model_governance.snapshots import parse_s3_uri
 
-        conn_id = self.aws_conn_id
-        if conn_id is None and self.model_id:
-            entity = self._inventory().business_entity_of_model(int(self.model_id))
-            conn_id = self.config.business_entity(entity.name).aws_conn_id
-        s3 = S3Hook(aws_conn_id=conn_id)
+        if self.aws_conn_id is None and self.model_id:
+            entity = self.connections.of_model(int(self.model_id))
+        else:  # the connection given (None: boto3's own credentials, as the Amazon provider takes them)
+            entity = self.connections.connection(self.aws_conn_id)
         files = {}
         for filename, uri in self.attachment_uris.items():
-            bucket, key = S3Hook.parse_s3_url(uri)
-            files[filename] = s3.get_key(key, bucket).get()["Body"].read()
+            location = parse_s3_uri(uri, what=f"Attachment {filename!r} of task {self.task_id!r}")
+            files[filename] = entity.evidence(location.bucket).read(location.key, what="The attachment")
         return files

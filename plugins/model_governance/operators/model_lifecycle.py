@@ -10,87 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
 
 from model_governance.exceptions import InvalidInputError, NotFoundError
-from model_governance.inventory import EventSource
-from model_governance.lifecycle import (
-    GovernanceStatus,
-    from_sagemaker,
-    may_go_to_sagemaker,
-    onboarding_status,
-    parse_status,
-)
+from model_governance.lifecycle import GovernanceStatus, from_sagemaker, onboarding_status, parse_status
 from model_governance.model_cards import CardFacts, CardStatus
-from model_governance.operators.use_case import _GovernanceOperator
+from model_governance.operators.base import GovernanceBaseOperator, ModelOperator, task_key
 from model_governance.registry import MetadataKey
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from model_governance.hooks.sagemaker_registry import SageMakerRegistryHook
-    from model_governance.inventory import Model
 
-
-class _ModelOperator(_GovernanceOperator):
-    """A step about one model version, found in the inventory by id."""
-
-    template_fields: Sequence[str] = ("model_id",)
-
-    def __init__(self, *, model_id: int | str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.model_id = model_id
-
-    @cached_property
-    def model(self) -> Model:
-        return self.inventory.get_model(int(self.model_id))
-
-    def registry(self) -> SageMakerRegistryHook:
-        from model_governance.hooks.sagemaker_registry import SageMakerRegistryHook
-
-        entity = self.config.business_entity(self.inventory.business_entity_of_model(self.model).name)
-        return SageMakerRegistryHook(aws_conn_id=entity.aws_conn_id, region_name=entity.region)
-
-    def move_to(
-        self, context: Context, status: GovernanceStatus, reason: str, *, actor: str | None = None
-    ) -> None:
-        """Record the status (inventory first: the system of record) and write it to SageMaker."""
-        ti = context["ti"]
-        self.inventory.transition(
-            self.model,
-            status,
-            source=EventSource.GOVERNANCE,
-            actor=actor or f"airflow:{ti.dag_id}/{ti.run_id}/{ti.task_id}",
-            reason=reason,
-        )
-        from model_governance.registry import GovernanceLinks
-        from model_governance.services.writeback import GovernanceWriteBack
-
-        entity = self.inventory.business_entity_of_model(self.model).name
-        row = self.inventory.governance_links(entity, model_ids=[self.model.id]).get(self.model.package_arn)
-        # The one write-back the sync uses too: lifecycle (where governance originates the status), approval
-        # status and links, in one UpdateModelPackage keyed by this task, only what differs.
-        result = GovernanceWriteBack(self.registry()).write(
-            status,
-            arn=self.model.package_arn,
-            links=GovernanceLinks.from_inventory(row, self.config.dashboard_base_url) if row else None,
-            write_lifecycle=may_go_to_sagemaker(status),
-            token_parts=(ti.dag_id, ti.run_id, ti.task_id),
-            description=reason,
-        )
-        self.log.info(
-            "Model %s is now %s: %s (SageMaker: %s)",
-            self.model.package_arn,
-            status.value,
-            reason,
-            result.describe() if result.written else "already in step",
-        )
-
-
-class OnboardModelOperator(_GovernanceOperator):
+class OnboardModelOperator(GovernanceBaseOperator):
     """Find the model version in SageMaker and the inventory (creating its record); return its id.
 
     The package's group must be linked to a use case (use_case_registration did that). A version already
@@ -104,7 +38,6 @@ class OnboardModelOperator(_GovernanceOperator):
         self.package_arn = package_arn
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from model_governance.hooks.sagemaker_registry import SageMakerRegistryHook
         from model_governance.inventory import parse_model_package_arn
 
         arn = str(self.package_arn or "").strip()
@@ -115,9 +48,7 @@ class OnboardModelOperator(_GovernanceOperator):
                 f"Model package {arn!r} is in group {parts.group_name!r}, which no use case owns; register "
                 "the use case first (use_case_registration) or register the version in its group."
             )
-        entity = self.config.business_entity(self.inventory.business_entity_of_group(group.id).name)
-        package = SageMakerRegistryHook(aws_conn_id=entity.aws_conn_id, region_name=entity.region)
-        described = package.describe_model_package(arn)
+        described = self.connections.of_group(group.id).registry.describe_model_package(arn)
         lifecycle = described.get("ModelLifeCycle") or {}
         # Only the statuses the table lets SageMaker originate are taken (issue 13): a version registered at a
         # governance-owned stage starts at Development Complete; the lifecycle sync reverts and reports it.
@@ -138,7 +69,7 @@ class OnboardModelOperator(_GovernanceOperator):
         return {"model_id": model.id, "status": model.status, "created": created}
 
 
-class SetModelStatusOperator(_ModelOperator):
+class SetModelStatusOperator(ModelOperator):
     """Move the model to ``status`` (a governance status from the table) with ``reason``."""
 
     template_fields: Sequence[str] = ("model_id", "reason")
@@ -154,7 +85,7 @@ class SetModelStatusOperator(_ModelOperator):
         return target.value
 
 
-class RejectModelOperator(_ModelOperator):
+class RejectModelOperator(ModelOperator):
     """A reviewer rejected the model: status Rejected (approval status Rejected), operators notified.
 
     The run then ends with the reason; the model can come back through a model change.
@@ -167,22 +98,17 @@ class RejectModelOperator(_ModelOperator):
         self.decision = decision
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from model_governance.notifications.email import notify_operators
-
         decision = self.decision if isinstance(self.decision, dict) else {}
         who = (decision.get("decided_by") or {}).get("display_name") or "a reviewer"
         reason = f"rejected by {who} in {decision.get('issue_key', 'Jira')}"
         self.move_to(context, GovernanceStatus.REJECTED, reason)
-        try:
-            notify_operators(f"Model {self.model.package_arn} rejected", reason, config=self.config)
-        except Exception:  # the rejection is recorded; a mail outage must not undo that
-            self.log.exception("Could not notify operators of the rejection")
+        # The rejection is recorded; a mail outage must not undo that.
+        self.notify(f"Model {self.model.package_arn} rejected", reason)
         return {"model_id": self.model.id, "status": GovernanceStatus.REJECTED.value, "reason": reason}
 
 
-class AcceptReviewDocumentOperator(_ModelOperator):
-    """The test results review was approved: its documents join the snapshot, the model card says so,
-    and the model is Validation Complete."""
+class _DecidedSnapshotStep(ModelOperator):
+    """A step that follows an approval of a snapshot: the snapshot and the decision the approval returned."""
 
     template_fields: Sequence[str] = ("model_id", "snapshot_id", "decision")
 
@@ -192,6 +118,16 @@ class AcceptReviewDocumentOperator(_ModelOperator):
         super().__init__(**kwargs)
         self.snapshot_id = snapshot_id
         self.decision = decision
+
+    def decided(self) -> dict[str, Any]:
+        return self.decision if isinstance(self.decision, dict) else {}
+
+
+class AcceptReviewDocumentOperator(_DecidedSnapshotStep):
+    """The test results review was approved: its documents join the snapshot, the model card says so,
+    and the model is Validation Complete."""
+
+    template_fields: Sequence[str] = ("model_id", "snapshot_id", "decision")
 
     def execute(self, context: Context) -> dict[str, Any]:
         snapshot_id = int(self.snapshot_id)
@@ -203,12 +139,11 @@ class AcceptReviewDocumentOperator(_ModelOperator):
             )
         self.inventory.approve_documents([d.id for d in documents])
         snapshot = self.inventory.get_snapshot(snapshot_id)
-        decision = self.decision if isinstance(self.decision, dict) else {}
-        ti = context["ti"]
-        self.registry().fill_model_card(
+        decision = self.decided()
+        self.entity.registry.fill_model_card(
             self.model.package_arn,
             self._card_facts(snapshot, documents, decision),
-            token_parts=(ti.dag_id, ti.run_id, ti.task_id),
+            token_parts=task_key(context),
             status=CardStatus.PENDING_REVIEW,
         )
         self.move_to(
@@ -237,30 +172,22 @@ class AcceptReviewDocumentOperator(_ModelOperator):
         )
 
 
-class MarkApprovedForDeploymentOperator(_ModelOperator):
+class MarkApprovedForDeploymentOperator(_DecidedSnapshotStep):
     """Production approval granted: status Approved for Deployment (approval status Approved) and the
     snapshot marked as the one deployed in production."""
 
     template_fields: Sequence[str] = ("model_id", "snapshot_id", "decision")
 
-    def __init__(
-        self, *, snapshot_id: int | str, decision: dict[str, Any] | str | None, **kwargs: Any
-    ) -> None:
-        super().__init__(**kwargs)
-        self.snapshot_id = snapshot_id
-        self.decision = decision
-
     def execute(self, context: Context) -> dict[str, Any]:
-        decision = self.decision if isinstance(self.decision, dict) else {}
+        decision = self.decided()
         self.move_to(
             context,
             GovernanceStatus.APPROVED_FOR_DEPLOYMENT,
             f"production approval granted in {decision.get('issue_key', 'Jira')}",
         )
         snapshot = self.inventory.mark_snapshot_deployed(int(self.snapshot_id))
-        ti = context["ti"]
-        self.registry().set_model_card_status(
-            self.model.package_arn, CardStatus.APPROVED, token_parts=(ti.dag_id, ti.run_id, ti.task_id)
+        self.entity.registry.set_model_card_status(
+            self.model.package_arn, CardStatus.APPROVED, token_parts=task_key(context)
         )
         return {
             "model_id": self.model.id,
@@ -269,7 +196,7 @@ class MarkApprovedForDeploymentOperator(_ModelOperator):
         }
 
 
-class WaitForDeploymentSensor(BaseSensorOperator, _ModelOperator):
+class WaitForDeploymentSensor(BaseSensorOperator, ModelOperator):
     """Wait until SageMaker reports the package Deployment/Complete and an endpoint serves the approved
     version, then record the model Deployed.
 
@@ -289,23 +216,19 @@ class WaitForDeploymentSensor(BaseSensorOperator, _ModelOperator):
         super().__init__(**kwargs)
 
     def poke(self, context: Context) -> bool:
-        from model_governance.hooks.sagemaker_jobs import SageMakerJobsHook
+        from model_governance.inventory import EventSource
         from model_governance.services.endpoints import DeploymentCheck
 
         if self.inventory.get_model(self.model.id).status == GovernanceStatus.DEPLOYED.value:
             return True  # the lifecycle sync recorded it, with the same evidence
-        described = self.registry().describe_model_package(self.model.package_arn)
+        described = self.entity.registry.describe_model_package(self.model.package_arn)
         lifecycle = described.get("ModelLifeCycle") or {}
         if (
             from_sagemaker(lifecycle.get("Stage", ""), lifecycle.get("StageStatus", ""))
             is not GovernanceStatus.DEPLOYED
         ):
             return False
-        entity = self.config.business_entity(self.inventory.business_entity_of_model(self.model).name)
-        check = DeploymentCheck(
-            inventory=self.inventory,
-            client=SageMakerJobsHook(aws_conn_id=entity.aws_conn_id, region_name=entity.region),
-        )
+        check = DeploymentCheck(inventory=self.inventory, client=self.entity.jobs)
         named = (described.get("CustomerMetadataProperties") or {}).get(MetadataKey.ENDPOINT)
         evidence = check.evidence(self.model, candidates=[named] if named else [])
         if evidence is None:

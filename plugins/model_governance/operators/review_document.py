@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from model_governance.config import ApprovalKind
 from model_governance.exceptions import InvalidInputError
-from model_governance.operators.model_lifecycle import _ModelOperator
+from model_governance.operators.base import ModelOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 ASSET_ROLES = ("BASELINE_DATA", "COMPARATOR_DATA", "RISK_TEST_SCHEMA")
 
 
-class RenderReviewDocumentOperator(_ModelOperator):
+class RenderReviewDocumentOperator(ModelOperator):
     """Render the review document (HTML, Markdown, PDF) and store it; returns where each file went.
 
     The document is deterministic: it prints no time but the risk test run's, so a re-run renders the same
@@ -37,24 +37,18 @@ class RenderReviewDocumentOperator(_ModelOperator):
         self.formats = formats
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
         from model_governance.documents.review import render_review_document
-        from model_governance.documents.store import store_document
+        from model_governance.documents.store import keep_document
 
         snapshot = self.inventory.get_snapshot(int(self.snapshot_id))
         review = self.review_context(context, snapshot)
         rendered = render_review_document(
             review, formats=self.formats, templates_dir=self.config.templates_dir
         )
-        entity = self.config.business_entity(self.inventory.business_entity_of_model(self.model).name)
-        s3 = S3Hook(aws_conn_id=entity.aws_conn_id, region_name=entity.region).get_conn()
         prefix = _snapshot_prefix(snapshot.uri, self.config.governance_bucket)
         files: dict[str, dict[str, Any]] = {}
         for fmt, document in sorted(rendered.items()):
-            stored = store_document(
-                s3, self.config.governance_bucket, prefix, document, self.inventory, self.model, snapshot.id
-            )
+            stored = keep_document(self.evidence, prefix, document, self.inventory, self.model, snapshot.id)
             files[document.filename] = {"format": fmt, "uri": stored.uri, "sha256": document.sha256}
         self.log.info("Review document stored: %s", ", ".join(f["uri"] for f in files.values()))
         # Reviewers open the HTML or the PDF from the ticket; the Markdown stays in S3 for diffing.
@@ -64,14 +58,12 @@ class RenderReviewDocumentOperator(_ModelOperator):
     def review_context(self, context: Context, snapshot: Snapshot) -> ReviewContext:
         from model_governance.documents.context import (
             ApprovalRecord,
-            Asset,
             DecisionRequest,
             Links,
             ReviewContext,
-            SnapshotInfo,
             as_report,
         )
-        from model_governance.ticket_context import model_info, use_case_info
+        from model_governance.ticket_context import model_info, snapshot_info, use_case_info
 
         run = self.inventory.latest_risk_test_run(self.model)
         if run is None or run.report is None or run.snapshot_id not in (None, snapshot.id):
@@ -79,18 +71,6 @@ class RenderReviewDocumentOperator(_ModelOperator):
                 f"Model {self.model.id} has no risk test report for snapshot {snapshot.id}; run the standard "
                 "risk tests first."
             )
-        manifest = snapshot.manifest or {}
-        assets = [
-            Asset(
-                role=role,
-                uri=str(item.get("uri")),
-                digest=item.get("etag") or item.get("digest"),
-                version_id=item.get("version_id"),
-                sha256=item.get("sha256"),
-            )
-            for role, item in sorted((manifest.get("assets") or {}).items())
-            if isinstance(item, dict) and item.get("uri")
-        ]
         use_case_id = self.inventory.use_case_of_group(self.model.model_group_id)
         approvals = [
             ApprovalRecord(
@@ -104,20 +84,13 @@ class RenderReviewDocumentOperator(_ModelOperator):
             )
             for a in self.inventory.approvals(model_id=self.model.id)
         ]
+        from model_governance.services.approvals import airflow_run_url
+
         ti = context["ti"]
-        base = self.config.airflow_base_url.rstrip("/")
         return ReviewContext(
             use_case=use_case_info(self.inventory, use_case_id),
             model=model_info(self.model),
-            snapshot=SnapshotInfo(
-                snapshot_id=str(snapshot.id),
-                content_hash=snapshot.content_hash,
-                uri=snapshot.uri,
-                assets=assets,
-                endpoint_config_name=manifest.get("endpoint_config_name"),
-                suite_version=manifest.get("risk_test_suite_version"),
-                created_at=snapshot.created_at,
-            ),
+            snapshot=snapshot_info(snapshot),
             risk_report=as_report(run.report, f"risk test run {run.run_key}"),
             generated_at=run.finished_at or run.started_at or datetime.now(UTC),
             decision=DecisionRequest(
@@ -125,16 +98,8 @@ class RenderReviewDocumentOperator(_ModelOperator):
                 approvers=self.config.jira.approver_groups.get(ApprovalKind.TEST_RESULTS_REVIEW, []),
             ),
             approvals=approvals,
-            links=Links(airflow_run=_run_url(base, ti.dag_id, ti.run_id)),
+            links=Links(airflow_run=airflow_run_url(self.config.airflow_base_url, ti.dag_id, ti.run_id)),
         )
-
-
-def _run_url(base: str, dag_id: str, run_id: str) -> str | None:
-    from urllib.parse import quote
-
-    if not base.startswith(("http://", "https://")):
-        return None
-    return f"{base}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
 
 
 def _snapshot_prefix(uri: str, bucket: str) -> str:

@@ -10,19 +10,15 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from model_governance.exceptions import ExternalServiceError, RegistryError
-from model_governance.inventory import SyncIssueKind
-from model_governance.operators.use_case import _GovernanceOperator
-from model_governance.sync import Finding, LifecycleSync, QueueMessage, SyncReport
+from model_governance.operators.base import GovernanceBaseOperator
 
 if TYPE_CHECKING:
-    from airflow.providers.amazon.aws.hooks.sqs import SqsHook
     from airflow.sdk import Context
 
     from model_governance.config import BusinessEntityConfig, GovernanceConfig
     from model_governance.services.endpoints import EndpointReconciler
+    from model_governance.sync import QueueMessage, SyncReport
 
 #: The asset a business entity's queue feeds (one per entity; the DAG file builds its watcher).
 ASSET_PREFIX = "model_governance.sagemaker_events."
@@ -34,6 +30,8 @@ def events_asset_name(business_entity: str) -> str:
 
 def queued_messages(context: Context, business_entity: str) -> list[QueueMessage]:
     """The SQS messages the triggering asset events of this run carry for ``business_entity``."""
+    from model_governance.sync import QueueMessage
+
     events = context.get("triggering_asset_events") or {}
     wanted = events_asset_name(business_entity)
     messages: dict[str, QueueMessage] = {}
@@ -52,7 +50,7 @@ def queued_messages(context: Context, business_entity: str) -> list[QueueMessage
     return list(messages.values())
 
 
-class SyncRegistryOperator(_GovernanceOperator):
+class SyncRegistryOperator(GovernanceBaseOperator):
     """Sync one business entity's registry with the inventory; returns the implementation runs to start.
 
     Queued events first (those of the asset events that triggered the run), then a reconcile: full when
@@ -70,20 +68,17 @@ class SyncRegistryOperator(_GovernanceOperator):
         self.full = full
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from model_governance.hooks.sagemaker_registry import SageMakerRegistryHook
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from model_governance.inventory import SyncIssueKind
+        from model_governance.sync import LifecycleSync
 
         entity = self.config.business_entity(self.business_entity)
-        self.inventory.ensure_business_entity(
-            name=entity.name,
-            account_id=entity.account_id,
-            region=entity.region,
-            aws_conn_id=entity.aws_conn_id,
-            role_arn=entity.role_arn,
-        )
+        self.record_business_entity(entity)
         settings = self.config.sync
         sync = LifecycleSync(
             inventory=self.inventory,
-            registry=SageMakerRegistryHook(aws_conn_id=entity.aws_conn_id, region_name=entity.region),
+            registry=self.connections.entity(entity).registry,
             business_entity=entity.name,
             lookback=timedelta(seconds=settings.lookback_seconds),
             dashboard_base_url=self.config.dashboard_base_url,
@@ -126,14 +121,13 @@ class SyncRegistryOperator(_GovernanceOperator):
 
     def _endpoints(self, entity: BusinessEntityConfig) -> EndpointReconciler:
         """What the registry's endpoints serve (Deployed means served; ungoverned endpoints found)."""
-        from model_governance.hooks.sagemaker_jobs import SageMakerJobsHook
-        from model_governance.hooks.sagemaker_registry import SageMakerRegistryHook
         from model_governance.services.endpoints import EndpointReconciler
 
+        hooks = self.connections.entity(entity)
         return EndpointReconciler(
             inventory=self.inventory,
-            client=SageMakerJobsHook(aws_conn_id=entity.aws_conn_id, region_name=entity.region),
-            registry=SageMakerRegistryHook(aws_conn_id=entity.aws_conn_id, region_name=entity.region),
+            client=hooks.jobs,
+            registry=hooks.registry,
             business_entity=entity.name,
             on_decommission=self.config.deployment.on_decommission,
         )
@@ -156,17 +150,15 @@ class SyncRegistryOperator(_GovernanceOperator):
 
     # -- messages ---------------------------------------------------------------------------------------
 
-    def _sqs(self, entity: BusinessEntityConfig) -> SqsHook:
-        from airflow.providers.amazon.aws.hooks.sqs import SqsHook
-
-        return SqsHook(aws_conn_id=entity.aws_conn_id, region_name=entity.region)
-
     def _settle(self, entity: BusinessEntityConfig, report: SyncReport) -> None:
         """Delete applied messages; a failed one is retried after a delay, and after
         ``sync.max_message_attempts`` failures it goes to the dead-letter queue (and operators hear)."""
         if entity.sqs_queue_url is None:
             return
-        client = self._sqs(entity).get_conn()
+        from model_governance.inventory import SyncIssueKind
+        from model_governance.sync import Finding
+
+        client = self.connections.entity(entity).sqs.get_conn()
         queue = entity.sqs_queue_url
         self._delete(client, queue, report.done_messages)
         settings = self.config.sync
@@ -215,6 +207,8 @@ class SyncRegistryOperator(_GovernanceOperator):
                     else {}
                 ),
             )
+        from model_governance.inventory import SyncIssueKind
+
         self.inventory.record_sync_issue(
             kind=SyncIssueKind.DEAD_LETTER,
             dedup_key=f"dead_letter:{entity.name}:{message.message_id}",

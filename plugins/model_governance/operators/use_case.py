@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
-
-from model_governance.config import GovernanceConfig, RiskLevel, load_config
+from model_governance.config import GovernanceConfig, RiskLevel
 from model_governance.exceptions import InvalidInputError
+from model_governance.operators.base import GovernanceBaseOperator
 from model_governance.registry import MetadataKey
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from model_governance.inventory import Inventory, UseCase
+    from model_governance.inventory import UseCase
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MODEL_TYPES = ("SAGEMAKER",)
@@ -33,21 +31,7 @@ def model_group_name(use_case_id: int, use_case_name: str) -> str:
     return f"uc-{use_case_id}-{slug}"[:63].rstrip("-")
 
 
-class _GovernanceOperator(BaseOperator):
-    """Shared access to the settings and the inventory, both opened at run time only."""
-
-    @cached_property
-    def config(self) -> GovernanceConfig:
-        return load_config()
-
-    @cached_property
-    def inventory(self) -> Inventory:
-        from model_governance.hooks.inventory import GovernanceInventoryHook
-
-        return GovernanceInventoryHook(self.config).get_conn()
-
-
-class RecordUseCaseOperator(_GovernanceOperator):
+class RecordUseCaseOperator(GovernanceBaseOperator):
     """Validate the registration form and record the use case as Proposed; returns its id and name.
 
     :param use_case: the form: name, description, business_entity, risk_level, owner,
@@ -67,13 +51,7 @@ class RecordUseCaseOperator(_GovernanceOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         form = self._validated(self.use_case)
         entity = self.config.business_entity(form["business_entity"])
-        self.inventory.ensure_business_entity(
-            name=entity.name,
-            account_id=entity.account_id,
-            region=entity.region,
-            aws_conn_id=entity.aws_conn_id,
-            role_arn=entity.role_arn,
-        )
+        self.record_business_entity(entity)
         record = self.inventory.create_use_case(
             business_entity=entity.name,
             name=form["name"],
@@ -127,7 +105,7 @@ class RecordUseCaseOperator(_GovernanceOperator):
         return form
 
 
-class CreateModelGroupOperator(_GovernanceOperator):
+class CreateModelGroupOperator(GovernanceBaseOperator):
     """Create the use case's SageMaker model package group (or find it), link it, approve the use case."""
 
     template_fields: Sequence[str] = ("use_case_id",)
@@ -137,14 +115,12 @@ class CreateModelGroupOperator(_GovernanceOperator):
         self.use_case_id = use_case_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from model_governance.hooks.sagemaker_registry import SageMakerRegistryHook
         from model_governance.inventory import UseCaseStatus
 
         use_case = self.inventory.get_use_case(int(self.use_case_id))
-        entity = self.config.business_entity(use_case.business_entity.name)
+        entity = self.connections.entity(use_case.business_entity.name)
         name = model_group_name(use_case.id, use_case.name)
-        registry = SageMakerRegistryHook(aws_conn_id=entity.aws_conn_id, region_name=entity.region)
-        arn, created = registry.ensure_model_package_group(
+        arn, created = entity.registry.ensure_model_package_group(
             name,
             description=f"Governed model group of use case {use_case.name!r} (id {use_case.id}).",
             tags={
@@ -164,7 +140,7 @@ class CreateModelGroupOperator(_GovernanceOperator):
         }
 
 
-class RecordUseCaseRejectionOperator(_GovernanceOperator):
+class RecordUseCaseRejectionOperator(GovernanceBaseOperator):
     """Record a rejected use case and tell the requester who rejected it and where."""
 
     template_fields: Sequence[str] = ("use_case_id", "decision")
@@ -190,7 +166,7 @@ class RecordUseCaseRejectionOperator(_GovernanceOperator):
         return {"use_case_id": use_case.id, "status": use_case.status}
 
 
-class EmailModelGroupCreatedOperator(_GovernanceOperator):
+class EmailModelGroupCreatedOperator(GovernanceBaseOperator):
     """Email the data science team the group name and how to register a governed model version."""
 
     template_fields: Sequence[str] = ("use_case_id",)

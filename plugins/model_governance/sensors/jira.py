@@ -1,15 +1,17 @@
 """Wait for a verified decision on a Jira approval ticket: deferred, separation of duties checked, recorded.
 
-A thin adapter over ``services.approvals.ApprovalService``, which every gate uses (the risk-test-failure
-loop of ``RunRiskTestsOperator`` too): this module builds the service for an Airflow task and waits.
+A thin adapter over ``services.approvals.ApprovalService``, which every gate uses. ``ApprovalWaitMixin`` is
+the wait itself, written once for ``JiraApprovalSensor`` (and so ``JiraApprovalOperator``) and for the
+risk-test-failure loop of ``RunRiskTestsOperator``: defer on the ticket through the shared Jira trigger,
+check the event the task resumes with, and return the verified decision or defer again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
@@ -21,89 +23,131 @@ from model_governance.exceptions import (
     NotFoundError,
 )
 from model_governance.hooks.jira import JiraHook
+from model_governance.operators.base import GovernanceBaseOperator
 from model_governance.services.approvals import ApprovalRequest, ApprovalService
-from model_governance.triggers.jira import DECIDED, DELETED, REMINDER_DUE, JiraApprovalTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from model_governance.config import GovernanceConfig
     from model_governance.inventory import Inventory, Model
 
 #: Approvals wait for weeks; Airflow's 7-day sensor default would fail them.
 WAIT_A_YEAR = timedelta(days=365)
 
 
-def approval_service(
-    *,
-    hook: JiraHook,
-    config: GovernanceConfig,
-    inventory: Inventory | None,
-    log: Any,
-    record: bool = True,
-) -> ApprovalService:
-    """The approval service of an Airflow task: its Jira hook, the inventory, the version's registrant
-    read from SageMaker (``CreatedBy``) through the model's business entity, and operator mail."""
+class ApprovalWaitMixin(GovernanceBaseOperator):
+    """Wait on a Jira approval ticket for a verified decision; mixed into a governance operator.
 
-    def registrant_of(model: Model) -> Mapping[str, Any] | None:
-        from model_governance.hooks.sagemaker_registry import SageMakerRegistryHook
+    The task sets ``jira_conn_id`` (None: ``jira.conn_id``), ``poll_interval`` (None:
+    ``jira.poll_interval_seconds``), ``direct_check_interval`` and ``search_lag_margin``; ``ticket_noun``
+    names its tickets in errors. ``approvals`` is the approval service, built over ``approval_inventory()``.
+    """
 
-        assert inventory is not None
-        entity = config.business_entity(inventory.business_entity_of_model(model).name)
-        registry = SageMakerRegistryHook(aws_conn_id=entity.aws_conn_id, region_name=entity.region)
-        return registry.describe_model_package(model.package_arn).get("CreatedBy")
+    #: How errors name the ticket waited on.
+    ticket_noun = "Approval ticket"
+    jira_conn_id: str | None
+    poll_interval: float | None
+    direct_check_interval: float
+    search_lag_margin: float
 
-    def notify(subject: str, body: str) -> None:
-        from model_governance.notifications.email import notify_operators
+    @cached_property
+    def hook(self) -> JiraHook:
+        return JiraHook(self.jira_conn_id or self.config.jira.conn_id)
 
-        try:
-            notify_operators(subject, body, config=config)
-        except Exception:  # a mail outage must not lose the approval; the log keeps the message
-            log.exception("Could not notify operators: %s", subject)
+    def approval_inventory(self) -> Inventory | None:
+        """Where requests and decisions are recorded (None: nothing to record them about)."""
+        return self.inventory
 
-    return ApprovalService(
-        jira=hook,
-        config=config,
-        inventory=inventory,
-        registrant_of=registrant_of,
-        notify=notify,
-        record=record,
-    )
+    @cached_property
+    def approvals(self) -> ApprovalService:
+        """The approval service: this task's Jira hook, the inventory, operator mail, and the version's
+        registrant read from SageMaker (``CreatedBy``) through the model's business entity."""
+
+        def registrant_of(model: Model) -> Mapping[str, Any] | None:
+            registry = self.connections.of_model(model).registry
+            return registry.describe_model_package(model.package_arn).get("CreatedBy")
+
+        return ApprovalService(
+            jira=self.hook,
+            config=self.config,
+            inventory=self.approval_inventory(),
+            registrant_of=registrant_of,
+            notify=self.notify,
+            record=getattr(self, "record_decision", True),
+        )
+
+    def defer_on_ticket(
+        self,
+        issue_key: str,
+        *,
+        kwargs: dict[str, Any],
+        timeout: timedelta | None,
+        remind_at: str | None = None,
+    ) -> NoReturn:
+        """Defer on the shared Jira approval trigger until ``issue_key`` is decided (or a reminder is due);
+        the task resumes in ``execute_complete`` with ``kwargs``."""
+        from model_governance.triggers.jira import JiraApprovalTrigger
+
+        settings = self.hook.settings
+        poll = (
+            self.poll_interval if self.poll_interval is not None else self.config.jira.poll_interval_seconds
+        )
+        self.defer(
+            trigger=JiraApprovalTrigger(
+                jira_conn_id=self.hook.jira_conn_id,
+                project_key=issue_key.rsplit("-", 1)[0],
+                issue_key=issue_key,
+                done_status=settings.done_status,
+                rejected_status=settings.rejected_status,
+                poll_interval=float(poll),
+                direct_check_interval=self.direct_check_interval,
+                search_lag_margin=self.search_lag_margin,
+                remind_at=remind_at,
+            ),
+            method_name="execute_complete",
+            kwargs=kwargs,
+            timeout=timeout,
+        )
+
+    def resumed_decision(
+        self,
+        request: ApprovalRequest,
+        event: Any,
+        issue_key: str | None,
+        *,
+        wait_again: Callable[[], NoReturn],
+        on_reminder: Callable[[], NoReturn] | None = None,
+    ) -> Decision:
+        """Back from the trigger: the ticket's verified decision; a refused move (or one undone since)
+        calls ``wait_again``, a due reminder ``on_reminder``; both defer, so neither returns."""
+        from model_governance.triggers.jira import DECIDED, DELETED, REMINDER_DUE
+
+        if not isinstance(event, dict) or "status" not in event or not issue_key:
+            raise JiraError(
+                f"Unexpected resume of task {self.task_id!r}: event {event!r} from the Jira approval "
+                f"trigger, ticket {issue_key!r}. Clear the task to go back to its ticket."
+            )
+        status = event["status"]
+        if status == DELETED:
+            raise NotFoundError(
+                f"{self.ticket_noun} {issue_key} was deleted before it was decided; clear this task to open "
+                "a new ticket, or restore the ticket in Jira."
+            )
+        if status == REMINDER_DUE and on_reminder is not None:
+            on_reminder()
+        if status != DECIDED:
+            raise JiraError(
+                f"The Jira approval trigger for {self.ticket_noun.lower()} {issue_key} reported "
+                f"{status!r}: {event}"
+            )
+        decision = self.approvals.verified_decision(request, issue_key)
+        if decision is None:  # refused (and moved back), or moved on again since the trigger saw it
+            wait_again()
+        assert decision is not None  # wait_again defers
+        return decision
 
 
-def defer_on_ticket(
-    task: Any,
-    *,
-    hook: JiraHook,
-    issue_key: str,
-    poll_interval: float,
-    direct_check_interval: float,
-    search_lag_margin: float,
-    kwargs: dict[str, Any],
-    timeout: timedelta | None,
-    remind_at: str | None = None,
-) -> None:
-    """Defer ``task`` on the shared Jira approval trigger until ``issue_key`` is decided (or a reminder)."""
-    settings = hook.settings
-    task.defer(
-        trigger=JiraApprovalTrigger(
-            jira_conn_id=hook.jira_conn_id,
-            project_key=issue_key.rsplit("-", 1)[0],
-            issue_key=issue_key,
-            done_status=settings.done_status,
-            rejected_status=settings.rejected_status,
-            poll_interval=poll_interval,
-            direct_check_interval=direct_check_interval,
-            search_lag_margin=search_lag_margin,
-            remind_at=remind_at,
-        ),
-        method_name="execute_complete",
-        kwargs=kwargs,
-        timeout=timeout,
-    )
-
-
-class JiraApprovalSensor(BaseSensorOperator):
+class JiraApprovalSensor(BaseSensorOperator, ApprovalWaitMixin):
     """Wait until a reviewer allowed to decide moves ``issue_key`` to Done (approved) or Rejected.
 
     Who may decide is the approval service's rule (docs/approvals.md): never the use case's owner, the
@@ -183,26 +227,8 @@ class JiraApprovalSensor(BaseSensorOperator):
         self.remind_every = remind_every
         self.escalate_after = escalate_after
 
-    @cached_property
-    def hook(self) -> JiraHook:
-        return JiraHook(self.jira_conn_id)
-
-    @cached_property
-    def config(self) -> GovernanceConfig:
-        from model_governance.config import load_config
-
-        return load_config()
-
-    @cached_property
-    def service(self) -> ApprovalService:
-        about = self.model_id or self.use_case_id
-        return approval_service(
-            hook=self.hook,
-            config=self.config,
-            inventory=self._inventory() if about else None,
-            log=self.log,
-            record=self.record_decision,
-        )
+    def approval_inventory(self) -> Inventory | None:
+        return self.inventory if self.model_id or self.use_case_id else None
 
     def approval_request(self, context: Context) -> ApprovalRequest:
         ti = context["ti"]
@@ -224,13 +250,13 @@ class JiraApprovalSensor(BaseSensorOperator):
         key = self._require_issue_key()
         request = self.approval_request(context)
         # Who may not decide is fixed when the wait starts (the operator did it when opening the ticket).
-        self.service.record_request(request, key)
+        self.approvals.record_request(request, key)
         if not self.deferrable:
             return super().execute(context)
         # A ticket decided already (a retry, a cleared task, a quick reviewer) is settled here rather than
         # through the triggerer: cheaper, and clear of Airflow's stale defer-exit race (see the trigger).
-        if self.service.is_decided(key):
-            decision = self.service.verified_decision(request, key)
+        if self.approvals.is_decided(key):
+            decision = self.approvals.verified_decision(request, key)
             if decision is not None:
                 return self._conclude(decision)
         self._defer(key, reminders_sent=0, waiting_since=datetime.now(UTC), escalated=False)
@@ -238,9 +264,9 @@ class JiraApprovalSensor(BaseSensorOperator):
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
         key = self._require_issue_key()
-        if not self.service.is_decided(key):
+        if not self.approvals.is_decided(key):
             return False
-        decision = self.service.verified_decision(self.approval_request(context), key)
+        decision = self.approvals.verified_decision(self.approval_request(context), key)
         if decision is None:
             return False
         return PokeReturnValue(is_done=True, xcom_value=self._conclude(decision))
@@ -254,26 +280,19 @@ class JiraApprovalSensor(BaseSensorOperator):
         waiting_since: str | None = None,
         escalated: bool = False,
     ) -> Any:
-        if not isinstance(event, dict) or "status" not in event or not issue_key:
-            raise JiraError(f"Unexpected event from the Jira approval trigger: {event!r}")
         since = datetime.fromisoformat(waiting_since) if waiting_since else datetime.now(UTC)
-        status = event["status"]
-        if status == DELETED:
-            raise NotFoundError(
-                f"Approval ticket {issue_key} was deleted before it was decided; clear this task to open a "
-                "new ticket, or restore the ticket in Jira."
-            )
-        if status == REMINDER_DUE:
-            escalated = self._remind(issue_key, reminders_sent + 1, since, escalated)
-            self._defer(
-                issue_key, reminders_sent=reminders_sent + 1, waiting_since=since, escalated=escalated
-            )
-        if status != DECIDED:
-            raise JiraError(f"Jira approval trigger for {issue_key} reported {status!r}: {event}")
-        decision = self.service.verified_decision(self.approval_request(context), issue_key)
-        if decision is None:
+
+        def remind() -> NoReturn:
+            assert issue_key is not None
+            nagged = self._remind(issue_key, reminders_sent + 1, since, escalated)
+            self._defer(issue_key, reminders_sent=reminders_sent + 1, waiting_since=since, escalated=nagged)
+
+        def wait_again() -> NoReturn:
+            assert issue_key is not None
             self._defer(issue_key, reminders_sent=reminders_sent, waiting_since=since, escalated=escalated)
-        assert decision is not None  # _defer does not return
+
+        request = self.approval_request(context)
+        decision = self.resumed_decision(request, event, issue_key, wait_again=wait_again, on_reminder=remind)
         return self._conclude(decision)
 
     # -- steps ----------------------------------------------------------------------------------------
@@ -283,7 +302,7 @@ class JiraApprovalSensor(BaseSensorOperator):
             raise InvalidInputError(f"Task {self.task_id!r} needs the approval ticket's issue_key.")
         return str(self.issue_key)
 
-    def _defer(self, key: str, *, reminders_sent: int, waiting_since: datetime, escalated: bool) -> None:
+    def _defer(self, key: str, *, reminders_sent: int, waiting_since: datetime, escalated: bool) -> NoReturn:
         remind_at = None
         if self.remind_every is not None:
             remind_at = (waiting_since + self.remind_every * (reminders_sent + 1)).isoformat()
@@ -291,27 +310,13 @@ class JiraApprovalSensor(BaseSensorOperator):
         if self.timeout is not None:
             total = self.timeout if isinstance(self.timeout, timedelta) else timedelta(seconds=self.timeout)
             remaining = max(timedelta(seconds=1), total - (datetime.now(UTC) - waiting_since))
-        defer_on_ticket(
-            self,
-            hook=self.hook,
-            issue_key=key,
-            poll_interval=self._poll_interval(),
-            direct_check_interval=self.direct_check_interval,
-            search_lag_margin=self.search_lag_margin,
-            remind_at=remind_at,
-            kwargs={
-                "issue_key": key,
-                "reminders_sent": reminders_sent,
-                "waiting_since": waiting_since.isoformat(),
-                "escalated": escalated,
-            },
-            timeout=remaining,
-        )
-
-    def _poll_interval(self) -> float:
-        if self.poll_interval is not None:
-            return float(self.poll_interval)
-        return self.config.jira.poll_interval_seconds
+        kwargs = {
+            "issue_key": key,
+            "reminders_sent": reminders_sent,
+            "waiting_since": waiting_since.isoformat(),
+            "escalated": escalated,
+        }
+        self.defer_on_ticket(key, kwargs=kwargs, timeout=remaining, remind_at=remind_at)
 
     def _remind(self, key: str, number: int, since: datetime, escalated: bool) -> bool:
         waited = datetime.now(UTC) - since
@@ -322,7 +327,7 @@ class JiraApprovalSensor(BaseSensorOperator):
             marker=f"mg-reminder-{number}",
         )
         if self.escalate_after is not None and not escalated and waited >= self.escalate_after:
-            self.service.notify(
+            self.approvals.notify(
                 f"Approval {key} waiting past its SLA",
                 f"{self.hook.browse_url(key)} has waited since {since.isoformat()} ({waited}).",
             )
@@ -337,8 +342,3 @@ class JiraApprovalSensor(BaseSensorOperator):
                 f"{decision.issue_key} was rejected by {who} at {decision.decided_at.isoformat()}.", result
             )
         return result
-
-    def _inventory(self) -> Inventory:
-        from model_governance.hooks.inventory import GovernanceInventoryHook
-
-        return GovernanceInventoryHook(self.config).get_conn()

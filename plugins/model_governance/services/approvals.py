@@ -503,6 +503,16 @@ class ApprovalService:
 # -- pure helpers -----------------------------------------------------------------------------------------
 
 
+def airflow_run_url(base: str, dag_id: str, run_id: str) -> str | None:
+    """The DAG run's page in the Airflow UI, for tickets and documents; None without an http(s) base."""
+    from urllib.parse import quote
+
+    base = base.rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        return None
+    return f"{base}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
+
+
 def accounts_for_email(email: str, candidates: Iterable[Person]) -> tuple[tuple[str, ...], str]:
     """The accounts an email names among user-search ``candidates``, and how they were chosen.
 

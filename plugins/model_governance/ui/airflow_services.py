@@ -139,15 +139,16 @@ class AirflowDashboardServices:
     # -- documents -----------------------------------------------------------------------------------
 
     def open_document(self, document: Document, entity: BusinessEntity) -> DocumentStream:
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+        from model_governance.operators.base import governance_connections
 
         if not document.uri.startswith("s3://"):
             raise RegistryError(
                 f"Document {document.id} is stored at {document.uri!r}, not in S3; "
                 "the dashboard downloads documents from S3 only."
             )
-        bucket, key = S3Hook.parse_s3_url(document.uri)
-        client = S3Hook(aws_conn_id=entity.aws_conn_id, region_name=entity.region).get_conn()
+        bucket, _, key = document.uri[len("s3://") :].partition("/")
+        # The entity as the inventory records it (the connection the document was stored with).
+        client = governance_connections(self.config()).entity(entity).s3_client
         try:
             response = client.get_object(Bucket=bucket, Key=key)
         except Exception as exc:

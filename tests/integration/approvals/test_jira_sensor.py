@@ -127,7 +127,7 @@ def test_deleted_ticket_and_bad_event(jira: JiraTarget) -> None:
     key, context, deferred = _open(jira, operator)
     with pytest.raises(NotFoundError, match=f"{key} was deleted"):
         operator.execute_complete(context, {"status": "deleted", "issue_key": key}, **deferred.kwargs)  # type: ignore[arg-type]
-    with pytest.raises(Exception, match="Unexpected event"):
+    with pytest.raises(Exception, match="Unexpected resume"):
         operator.execute_complete(context, None, **deferred.kwargs)  # type: ignore[arg-type]
 
 

@@ -1,0 +1,204 @@
+"""The base of every governance operator, in the shape of the Amazon provider's ``AwsBaseOperator``.
+
+``GovernanceBaseOperator`` gives a task what it works with, each opened at run time on first use, never in
+``__init__`` or at DAG parse: the deployment settings (``config``), the governance inventory
+(``inventory``) and the AWS connections of the business entities (``connections``: one lookup per entity,
+``services.connections``). ``ModelOperator`` adds the model version a step is about (``model_id``), its
+entity's hooks (``entity``), the evidence store (``evidence``) and the governed status move (``move_to``).
+
+Operators are thin adapters over the services: keyword-only constructors that only store their arguments,
+``template_fields`` written out in each class, the work in ``execute``. Heavy libraries (boto3, botocore,
+the Amazon provider's hooks, the risk test engine) are imported where they are used, so a DAG file that
+imports the operators parses cheaply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from airflow.sdk import BaseOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from model_governance.config import BusinessEntityConfig, GovernanceConfig
+    from model_governance.inventory import Inventory, Model
+    from model_governance.lifecycle import GovernanceStatus
+    from model_governance.services.connections import (
+        EntityConnections,
+        GovernanceConnections,
+        HookFactories,
+    )
+    from model_governance.services.evidence_store import EvidenceStore
+
+
+def aws_hook_factories() -> HookFactories:
+    """The hooks of a business entity's connection, as Airflow makes them (imported on first use)."""
+
+    def registry(conn_id: str | None, region: str | None) -> Any:
+        from model_governance.hooks.sagemaker_registry import SageMakerRegistryHook
+
+        return SageMakerRegistryHook(aws_conn_id=conn_id, region_name=region)
+
+    def s3(conn_id: str | None, region: str | None) -> Any:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        return S3Hook(aws_conn_id=conn_id, region_name=region)
+
+    def jobs(conn_id: str | None, region: str | None) -> Any:
+        from model_governance.hooks.sagemaker_jobs import SageMakerJobsHook
+
+        return SageMakerJobsHook(aws_conn_id=conn_id, region_name=region)
+
+    def sqs(conn_id: str | None, region: str | None) -> Any:
+        from airflow.providers.amazon.aws.hooks.sqs import SqsHook
+
+        return SqsHook(aws_conn_id=conn_id, region_name=region)
+
+    return {"registry": registry, "s3": s3, "jobs": jobs, "sqs": sqs}
+
+
+def governance_connections(config: GovernanceConfig, inventory: Any = None) -> GovernanceConnections:
+    """The business entities' connections as an Airflow task (or the api-server) opens them."""
+    from model_governance.services.connections import GovernanceConnections
+
+    return GovernanceConnections(
+        entity_settings=config.business_entity, factories=aws_hook_factories(), inventory=inventory
+    )
+
+
+def task_key(context: Context) -> tuple[str, str, str]:
+    """(dag_id, run_id, task_id): what every external write of the task is keyed by (never try_number)."""
+    ti = context["ti"]
+    return (ti.dag_id, ti.run_id, ti.task_id)
+
+
+class GovernanceBaseOperator(BaseOperator):
+    """Base of the governance operators: the settings, the inventory and the entities' connections."""
+
+    template_fields: Sequence[str] = ()
+
+    @cached_property
+    def config(self) -> GovernanceConfig:
+        from model_governance.config import load_config
+
+        return load_config()
+
+    @cached_property
+    def inventory(self) -> Inventory:
+        from model_governance.hooks.inventory import GovernanceInventoryHook
+
+        return GovernanceInventoryHook(self.config).get_conn()
+
+    @cached_property
+    def connections(self) -> GovernanceConnections:
+        return governance_connections(self.config, lambda: self.inventory)
+
+    def record_business_entity(self, entity: BusinessEntityConfig) -> None:
+        """The entity as configured, in the inventory (created once; its settings kept in step)."""
+        self.inventory.ensure_business_entity(
+            name=entity.name,
+            account_id=entity.account_id,
+            region=entity.region,
+            aws_conn_id=entity.aws_conn_id,
+            role_arn=entity.role_arn,
+        )
+
+    def notify(self, subject: str, body: str) -> None:
+        """Email the operators; a mail outage is logged, never fails the step it reports on."""
+        from model_governance.notifications.email import notify_operators
+
+        try:
+            notify_operators(subject, body, config=self.config)
+        except Exception:
+            self.log.exception("Could not notify operators: %s", subject)
+
+
+class ModelOperator(GovernanceBaseOperator):
+    """A step about one model version, found in the inventory by id.
+
+    :param model_id: the inventory id of the model version (templated).
+    """
+
+    template_fields: Sequence[str] = ("model_id",)
+
+    def __init__(self, *, model_id: int | str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.model_id = model_id
+
+    @cached_property
+    def model(self) -> Model:
+        return self.inventory.get_model(int(self.model_id))
+
+    @cached_property
+    def entity(self) -> EntityConnections:
+        """The connection, region and hooks of the model's business entity."""
+        return self.connections.of_model(self.model)
+
+    @cached_property
+    def evidence(self) -> EvidenceStore:
+        """The governance bucket, written through the model's connection."""
+        return self.entity.evidence(self.config.governance_bucket)
+
+    def move_to(
+        self, context: Context, status: GovernanceStatus, reason: str, *, actor: str | None = None
+    ) -> None:
+        """Record the status (inventory first: the system of record) and write it to SageMaker."""
+        from model_governance.inventory import EventSource
+        from model_governance.lifecycle import may_go_to_sagemaker
+        from model_governance.registry import GovernanceLinks
+        from model_governance.services.writeback import GovernanceWriteBack
+
+        key = task_key(context)
+        self.inventory.transition(
+            self.model,
+            status,
+            source=EventSource.GOVERNANCE,
+            actor=actor or "airflow:{}/{}/{}".format(*key),
+            reason=reason,
+        )
+        row = self.inventory.governance_links(self.entity.name, model_ids=[self.model.id]).get(
+            self.model.package_arn
+        )
+        # The one write-back the sync uses too: lifecycle (where governance originates the status), approval
+        # status and links, in one UpdateModelPackage keyed by this task, only what differs.
+        result = GovernanceWriteBack(self.entity.registry).write(
+            status,
+            arn=self.model.package_arn,
+            links=GovernanceLinks.from_inventory(row, self.config.dashboard_base_url) if row else None,
+            write_lifecycle=may_go_to_sagemaker(status),
+            token_parts=key,
+            description=reason,
+        )
+        self.log.info(
+            "Model %s is now %s: %s (SageMaker: %s)",
+            self.model.package_arn,
+            status.value,
+            reason,
+            result.describe() if result.written else "already in step",
+        )
+
+    def defer_on_sagemaker(
+        self, resource: str, name: str, *, poll_interval: float, timeout: timedelta, kwargs: dict[str, Any]
+    ) -> NoReturn:
+        """Wait in the triggerer until the entity's SageMaker ``resource`` (a Processing job, an endpoint)
+        called ``name`` settles; the task resumes in ``execute_complete`` with ``kwargs``."""
+        from model_governance.triggers.sagemaker import SageMakerWaitTrigger
+
+        conn_id = self.entity.aws_conn_id
+        assert conn_id is not None  # a business entity always names its connection
+        self.defer(
+            trigger=SageMakerWaitTrigger(
+                resource=resource,
+                name=name,
+                aws_conn_id=conn_id,
+                region_name=self.entity.region,
+                poll_interval=poll_interval,
+            ),
+            method_name="execute_complete",
+            kwargs=kwargs,
+            timeout=timeout,
+        )

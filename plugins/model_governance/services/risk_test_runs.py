@@ -1,0 +1,209 @@
+"""Where the standard risk tests run: in the worker on the snapshot's pinned data, or as a SageMaker
+Processing job (setting ``risk_tests.runner``); both give a ``RiskTestReport`` whose inputs name the
+snapshot's ``s3://`` URIs and, per input, what was actually tested.
+
+In the worker, the objects are read through the business entity's connection into a temporary folder and
+handed to the engine as local files, so the engine needs no AWS settings of its own; each object's SHA-256
+is verified against the snapshot's pin first. As a Processing job, SageMaker downloads the inputs and the
+container verifies the pins itself; the report it writes to the governance bucket says what it tested,
+which is checked against the pins here. No Airflow here: the S3 client and the jobs hook are passed in.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from model_governance.exceptions import (
+    ApprovalRejectedError,
+    ModelGovernanceError,
+    RiskTestInputError,
+)
+from model_governance.pinned_data import FetchedObject, check_pinned, fetch_pinned, object_sha256
+from model_governance.pinned_data import changed as pinned_changed
+from model_governance.snapshots import (
+    ASSET_KEYS,
+    BASELINE_DATA,
+    COMPARATOR_DATA,
+    RISK_TEST_SCHEMA,
+    RiskTestPlan,
+    S3Location,
+    canonical_json,
+)
+from model_governance.workloads import ProcessingSettings, risk_test_job_request, thresholds_key
+
+if TYPE_CHECKING:
+    from model_governance.config import RiskTestsConfig
+    from model_governance.inventory import Snapshot
+    from model_governance.risk_tests import RiskTestReport
+    from model_governance.services.evidence_store import EvidenceStore
+
+ROLES = (BASELINE_DATA, COMPARATOR_DATA, RISK_TEST_SCHEMA)
+#: The ``risk_tests`` settings a Processing job takes as they are.
+_PROCESSING_SETTINGS = ("image_uri", "role_arn", "instance_type", "volume_size_gb", "max_runtime_seconds")
+#: The report's name of each data input.
+REPORT_INPUTS = ((BASELINE_DATA, "baseline"), (COMPARATOR_DATA, "comparator"))
+
+
+def snapshot_reference(snapshot: Snapshot) -> dict[str, Any]:
+    return {"id": snapshot.id, "content_hash": snapshot.content_hash, "uri": snapshot.uri}
+
+
+def run_in_worker(
+    s3_client: Any, conn_id: str | None, plan: RiskTestPlan, snapshot: Snapshot, *, workers: int | None
+) -> RiskTestReport:
+    """Fetch the pinned inputs through the connection's S3 client and run the engine on the local copies."""
+    from model_governance.risk_tests import RiskTestSchema, run_risk_tests
+
+    with tempfile.TemporaryDirectory(prefix="risk-tests-") as folder:
+        # Exactly the bytes the snapshot pinned, or PinnedDataChangedError before anything is tested.
+        fetched: dict[str, FetchedObject] = {}
+        for role in ROLES:
+            pin = plan.pins[role]
+            # Keep the file name, so its format shows.
+            path = Path(folder) / f"{pin.role.lower()}-{PurePosixPath(pin.key).name}"
+            fetched[role] = fetch_pinned(s3_client, pin, path, conn_id=conn_id)
+        try:
+            schema_uri = plan.schema.uri
+            try:
+                data = json.loads(fetched[RISK_TEST_SCHEMA].path.read_bytes())
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise RiskTestInputError(
+                    f"the risk test schema {schema_uri} is not valid JSON ({exc}); fix the object"
+                ) from exc
+            schema = RiskTestSchema.from_dict(data, source=f"the risk test schema {schema_uri}")
+            report = run_risk_tests(
+                fetched[BASELINE_DATA].path,
+                fetched[COMPARATOR_DATA].path,
+                schema,
+                risk_level=plan.risk_level,
+                threshold_overrides={plan.risk_level: dict(plan.overrides)},
+                workers=workers,
+            )
+        except Exception as exc:
+            # Name the snapshot's URIs, not this worker's temporary copies.
+            message = str(exc)
+            for item in fetched.values():
+                message = message.replace(str(item.path), item.pin.uri)
+            if message != str(exc):
+                raise type(exc)(message) if _simple(exc) else RiskTestInputError(message) from exc
+            raise
+    provenance = {role: fetched[role].provenance() for role in ASSET_KEYS}
+    for role, name in REPORT_INPUTS:
+        report.inputs[name] = {**report.inputs.get(name, {}), **provenance[role]}
+    report.inputs["risk_test_schema"] = provenance[RISK_TEST_SCHEMA]
+    report.inputs["snapshot"] = snapshot_reference(snapshot)
+    return report
+
+
+def check_pins(s3_client: Any, conn_id: str | None, plan: RiskTestPlan) -> None:
+    """Before a job is submitted: refuse data whose pinned version is gone or whose bytes changed.
+
+    The job's container reads the pinned versions itself and verifies every SHA-256 (so a change after
+    this check is still refused); this check names the change here, as a refusal, instead of as a failed
+    job. An unversioned object with a new ETag but the same size is hashed to decide."""
+    for role in ROLES:
+        pin = plan.pins[role]
+        if check_pinned(s3_client, pin, conn_id=conn_id):
+            continue
+        sha = object_sha256(s3_client, pin.bucket, pin.key, version_id=pin.version_id, etag=None, what=role)
+        if sha != pin.sha256:
+            raise pinned_changed(pin, f"SHA-256 {sha}")
+
+
+def job_request(
+    name: str,
+    plan: RiskTestPlan,
+    settings: RiskTestsConfig,
+    evidence: EvidenceStore,
+    *,
+    tags: Mapping[str, str],
+) -> dict[str, Any]:
+    """The Processing job of one attempt; threshold overrides go to the governance bucket by hash first."""
+    assert settings.image_uri is not None and settings.role_arn is not None  # checked with the settings
+    thresholds = None
+    if plan.overrides:
+        body = canonical_json({plan.risk_level: dict(plan.overrides)})
+        stored = evidence.put(thresholds_key(body), body, what="the threshold overrides")
+        thresholds = S3Location(stored.bucket, stored.key)
+    return risk_test_job_request(
+        job_name=name,
+        settings=ProcessingSettings(
+            **{field: getattr(settings, field) for field in _PROCESSING_SETTINGS},
+            entrypoint=tuple(settings.entrypoint),
+        ),
+        **{field: getattr(plan, field) for field in ("baseline", "comparator", "schema", "risk_level")},
+        output_bucket=evidence.bucket,
+        thresholds=thresholds,
+        tags=dict(tags),
+        pins={
+            "baseline": plan.pins[BASELINE_DATA],
+            "comparator": plan.pins[COMPARATOR_DATA],
+            "schema": plan.pins[RISK_TEST_SCHEMA],
+        },
+    )
+
+
+def read_job_report(evidence: EvidenceStore, location: S3Location) -> RiskTestReport:
+    """The report a Processing job wrote to the governance bucket."""
+    from model_governance.risk_tests import RiskTestReport
+
+    body = evidence.read(location.key, what="the job's report")
+    try:
+        return RiskTestReport.from_dict(json.loads(body))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise RiskTestInputError(f"{location.uri} is not a risk test report ({exc})") from exc
+
+
+def add_job_provenance(
+    report: RiskTestReport,
+    plan: RiskTestPlan,
+    snapshot: Snapshot,
+    described: Mapping[str, Any],
+    location: S3Location,
+) -> RiskTestReport:
+    """The job's report with its inputs checked against the pins (``RiskTestInputError`` when it does not
+    show it tested them), the snapshot and the job named."""
+    for role, item in REPORT_INPUTS:
+        found = report.inputs.get(item, {})
+        report.inputs[item] = {**found, **_job_provenance(role, plan, found)}
+    report.inputs["risk_test_schema"] = _job_provenance(
+        RISK_TEST_SCHEMA, plan, report.inputs.get("risk_test_schema")
+    )
+    report.inputs["snapshot"] = snapshot_reference(snapshot)
+    report.inputs["processing_job"] = {
+        "name": str(described.get("ProcessingJobName")),
+        "arn": described.get("ProcessingJobArn"),
+        "image": (described.get("AppSpecification") or {}).get("ImageUri"),
+        "report": location.uri,
+    }
+    return report
+
+
+def _job_provenance(role: str, plan: RiskTestPlan, found: Any) -> dict[str, Any]:
+    """What the job says it tested (it verified the bytes itself), checked against the pin."""
+    pin = plan.pins[role]
+    item = found if isinstance(found, Mapping) else {}
+    if item.get("sha256") != pin.sha256 or (pin.version_id and item.get("version_id") != pin.version_id):
+        raise RiskTestInputError(
+            f"the job's report does not show that it tested the pinned {role} {pin.uri} "
+            f"({pin.describe()}; the report says version {item.get('version_id')!r}, SHA-256 "
+            f"{item.get('sha256')!r}). The job's image predates pinned data: rebuild it with this "
+            "version of the model_governance package (risk_tests.image_uri)."
+        )
+    return {
+        "source": pin.uri,
+        "etag": item.get("etag"),
+        "size": item.get("size"),
+        "version_id": item.get("version_id"),
+        "sha256": pin.sha256,
+        "matches_snapshot": True,
+    }
+
+
+def _simple(exc: BaseException) -> bool:
+    """True when ``type(exc)(message)`` rebuilds the exception (our single-message error classes)."""
+    return isinstance(exc, ModelGovernanceError) and not isinstance(exc, ApprovalRejectedError)

@@ -1,0 +1,67 @@
+"""SyncRegistryOperator as an adapter of LifecycleSync (a fake here): one entity's hooks, its queue's
+messages, and a registry that cannot be synced recorded and named."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest.mock import MagicMock
+
+import pytest
+
+import model_governance.sync as sync_module
+from model_governance.exceptions import RegistryError
+from model_governance.operators.sync import SyncRegistryOperator
+from model_governance.sync import SyncReport
+from tests.unit.operators.fakes import CONN_ID, ENTITY, REGION, Hooks, context, inventory, wire
+
+
+class FakeSync:
+    made: list[dict[str, Any]] = []  # noqa: RUF012
+    fail: Exception | None = None
+
+    def __init__(self, **kwargs: Any) -> None:
+        FakeSync.made.append(kwargs)
+
+    def apply_messages(self, messages: Any) -> SyncReport:
+        raise AssertionError("no queued messages in these tests")
+
+    def reconcile(self, *, full: bool) -> SyncReport:
+        if FakeSync.fail is not None:
+            raise FakeSync.fail
+        return SyncReport(business_entity=ENTITY, mode="full" if full else "incremental")
+
+
+@pytest.fixture(autouse=True)
+def fake_sync(monkeypatch: pytest.MonkeyPatch) -> None:
+    FakeSync.made, FakeSync.fail = [], None
+    monkeypatch.setattr(sync_module, "LifecycleSync", FakeSync)
+
+
+def _operator(hooks: Hooks, inv: Any) -> SyncRegistryOperator:
+    inv.pending_mlc_runs.return_value = [MagicMock(mlc_run_id="run-1", package_arn="arn:p")]
+    return wire(
+        SyncRegistryOperator(task_id="sync", business_entity=ENTITY, full="true"), inventory=inv, hooks=hooks
+    )
+
+
+def test_one_entitys_registry_is_synced_through_its_own_hooks() -> None:
+    hooks, inv = Hooks(), inventory()
+    result = _operator(hooks, inv).execute(context("sync"))
+    assert result["runs"] == [{"trigger_run_id": "run-1", "conf": {"package_arn": "arn:p"}}]
+    assert [r["mode"] for r in result["reports"]] == ["full"]
+    (made,) = FakeSync.made
+    assert made["registry"] is hooks.registry and made["endpoints"].registry is hooks.registry
+    assert {(kind, conn, region) for kind, conn, region in hooks.made} == {
+        ("registry", CONN_ID, REGION),
+        ("jobs", CONN_ID, REGION),
+    }, "each hook made once for the entity"
+    assert inv.ensure_business_entity.call_args.kwargs["name"] == ENTITY
+
+
+def test_a_registry_that_cannot_be_synced_is_recorded_and_named() -> None:
+    hooks, inv = Hooks(), inventory()
+    FakeSync.fail = RegistryError("throttled")
+    with pytest.raises(RegistryError, match=f"business entity '{ENTITY}' .*connection '{CONN_ID}'"):
+        _operator(hooks, inv).execute(context("sync"))
+    assert inv.record_sync_issue.call_args.kwargs["business_entity"] == ENTITY
+    assert not inv.resolve_sync_issues.called
