@@ -131,3 +131,17 @@ def test_the_module_command_finds_the_inventory_in_the_settings(tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "home" / "model_governance.db").is_file()
     Inventory.from_url(configured)
+
+
+def test_the_sandbox_cluster_upgrades_the_inventory_its_settings_name(tmp_path: Path) -> None:
+    """``AirflowCluster.start`` (make demo, the e2e tier) runs the upgrade as airflow-init would, for the
+    inventory in its environment (here without starting Airflow)."""
+    from sandbox.airflow_cluster import AirflowCluster
+
+    url = f"sqlite:///{tmp_path / 'demo-inventory.db'}"
+    cluster = AirflowCluster(
+        home=tmp_path / "airflow",
+        overrides={"MODEL_GOVERNANCE_CONFIG": json.dumps({"inventory": {"url": url}})},
+    )
+    cluster.upgrade_inventory()
+    assert Inventory.from_url(url).list_models() == []
