@@ -153,12 +153,11 @@ class ModelOperator(GovernanceBaseOperator):
         from model_governance.services.writeback import GovernanceWriteBack
 
         key = task_key(context)
+        actor = actor or "airflow:{}/{}/{}".format(*key)
+        if self._moved_on_since(status, actor):
+            return
         self.inventory.transition(
-            self.model,
-            status,
-            source=EventSource.GOVERNANCE,
-            actor=actor or "airflow:{}/{}/{}".format(*key),
-            reason=reason,
+            self.model, status, source=EventSource.GOVERNANCE, actor=actor, reason=reason
         )
         row = self.inventory.governance_links(self.entity.name, model_ids=[self.model.id]).get(
             self.model.package_arn
@@ -180,6 +179,26 @@ class ModelOperator(GovernanceBaseOperator):
             reason,
             result.describe() if result.written else "already in step",
         )
+
+    def _moved_on_since(self, status: GovernanceStatus, actor: str) -> bool:
+        """True when this task already made this step in this DAG run and the model has moved on since (a
+        cleared, re-run DAG run of a model that went further): the step is done; moving the model back, or
+        writing the old status to SageMaker, would undo the later steps."""
+        current = self.inventory.get_model(self.model.id).status
+        if current == status.value:
+            return False  # still here: the ordinary retry, a no-op transition and write-back
+        done = any(
+            event.actor == actor and event.to_status == status.value
+            for event in self.inventory.status_history(self.model)
+        )
+        if done:
+            self.log.info(
+                "Model %s: this task moved it to %s in this run already; it is %s now, so nothing is written",
+                self.model.package_arn,
+                status.value,
+                current,
+            )
+        return done
 
     def defer_on_sagemaker(
         self, resource: str, name: str, *, poll_interval: float, timeout: timedelta, kwargs: dict[str, Any]

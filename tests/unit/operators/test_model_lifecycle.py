@@ -47,6 +47,35 @@ def test_a_status_step_records_first_then_writes_sagemaker_once_keyed_by_the_tas
     assert ("registry", CONN_ID, REGION) in hooks.made
 
 
+def test_a_step_this_task_made_in_a_rerun_run_writes_nothing_once_the_model_moved_on() -> None:
+    """A cleared DAG run of a model that went on to Deployed: start_review made its step in this run, so it
+    neither moves the model back nor writes the old status to SageMaker."""
+    hooks, inv = Hooks(), inventory(model(status="Deployed"))
+    earlier = MagicMock(actor="airflow:mlc/manual__1/start_review", to_status="Pre Implementation Review")
+    inv.status_history.return_value = [earlier]
+    step = wire(
+        SetModelStatusOperator(
+            task_id="start_review", model_id="7", status="Pre Implementation Review", reason="r"
+        ),
+        inventory=inv,
+        hooks=hooks,
+    )
+    assert step.execute(context("start_review")) == "Pre Implementation Review"
+    inv.transition.assert_not_called()
+    assert hooks.registry.calls == []
+    # Another run's step is no excuse: the move is attempted (and the life cycle graph decides).
+    earlier.actor = "airflow:mlc/manual__0/start_review"
+    step = wire(
+        SetModelStatusOperator(
+            task_id="start_review", model_id="7", status="Pre Implementation Review", reason="r"
+        ),
+        inventory=inv,
+        hooks=hooks,
+    )
+    step.execute(context("start_review"))
+    inv.transition.assert_called_once()
+
+
 def test_a_rejection_is_recorded_even_when_mail_fails() -> None:
     hooks, inv = Hooks(), inventory()
     step = wire(
