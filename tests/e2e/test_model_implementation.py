@@ -9,8 +9,6 @@ import json
 import time
 import uuid
 
-import pytest
-
 from model_governance.operators.risk_tests import run_key_prefix
 from model_governance.workloads import risk_test_job_name
 from sandbox.demo import (
