@@ -215,8 +215,13 @@ class AirflowCluster:
 
     def task_processes(self) -> list[int]:
         """Pids of the task processes running now under this cluster's components (the Task SDK titles
-        them ``airflow worker -- <task instance id>``; their supervisors are left alone)."""
+        them ``airflow worker -- <task instance id>``; their supervisors and the LocalExecutor's own
+        ``airflow worker -- LocalExecutor: ...`` processes are left alone)."""
+        import re
+
         import psutil
+
+        title = re.compile(r"^airflow worker -- [0-9a-fA-F-]{32,36}$")
 
         found: list[int] = []
         for process in list(self.processes.values()):
@@ -226,7 +231,7 @@ class AirflowCluster:
                 continue
             for child in children:
                 with contextlib.suppress(psutil.Error):
-                    if " ".join(child.cmdline()).startswith("airflow worker --"):
+                    if title.match(" ".join(child.cmdline()).strip()):
                         found.append(child.pid)
         return found
 
