@@ -26,7 +26,11 @@ from __future__ import annotations
 
 import json
 import logging
+import random
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -197,6 +201,12 @@ SYNC_ACTOR = "sagemaker-lifecycle-sync"
 _GONE = (GovernanceStatus.DECOMMISSIONED,)
 #: A version reaching this status starts its implementation run (the MLC's entry condition).
 MLC_ENTRY_STATUS = GovernanceStatus.DEVELOPMENT_COMPLETE
+
+#: Write-back threads per registry (one LifecycleSync per business entity, so per registry).
+WRITE_CONCURRENCY = 8
+#: A write throttled even after botocore's adaptive retries is tried again this many times, backing off.
+_THROTTLE_RETRIES = 5
+_THROTTLE_FIRST_DELAY = 0.5
 
 
 class RegistryClient(Protocol):
@@ -451,6 +461,7 @@ class LifecycleSync:
         stop_run: Callable[[str, str], bool] | None = None,
         endpoints: EndpointReconciler | None = None,
         log: logging.Logger | None = None,
+        write_concurrency: int = WRITE_CONCURRENCY,
     ) -> None:
         self.inventory = inventory
         self.registry = registry
@@ -468,6 +479,11 @@ class LifecycleSync:
         self._links: dict[str, GovernanceLinks] | None = None
         #: The one governance write-back (shared with the MLC's status steps).
         self.writeback = GovernanceWriteBack(registry)
+        #: Write-backs of a sync pass go to this many threads (1: one after another, as they are decided).
+        self.write_concurrency = max(1, write_concurrency)
+        self._writes = _ConcurrentWrites(registry)
+        self._pending: list[_PendingWrite] = []
+        self._write_failures: dict[str, tuple[PackageObservation, Exception]] = {}
 
     # -- entry points -----------------------------------------------------------------------------------
 
@@ -487,7 +503,29 @@ class LifecycleSync:
         present: set[str] = set()
         # Read every page before writing anything: the write-back moves a package's LastModifiedTime, and
         # a listing sorted by it would shift under the paginator.
-        for package in list(packages):
+        with self._writing():
+            newest = self._reconcile_packages(list(packages), report, present, newest)
+        for seen, exc in self._write_failures.values():  # a write SageMaker refused: that package's finding
+            self._package_failed(report, seen, exc)
+        if full:
+            self._decommission_missing(present, report)
+        if self.endpoints is not None:
+            served = self.endpoints.reconcile()
+            report.writes += served.writes
+            report.findings.extend(Finding(f.kind, f.package_arn, f.detail) for f in served.findings)
+        self._flush_states()
+        report.watermark = newest
+        self.inventory.advance_sync_watermark(self.business_entity, last_modified=newest, full=full)
+        return report
+
+    def _reconcile_packages(
+        self,
+        packages: list[dict[str, Any]],
+        report: SyncReport,
+        present: set[str],
+        newest: datetime | None,
+    ) -> datetime | None:
+        for package in packages:
             report.seen += 1
             try:
                 seen = observe(package)
@@ -505,16 +543,7 @@ class LifecycleSync:
                 except Exception as exc:  # e.g. a write-back SageMaker refuses: that package's finding
                     self._models = None
                     self._package_failed(report, seen, exc)
-        if full:
-            self._decommission_missing(present, report)
-        if self.endpoints is not None:
-            served = self.endpoints.reconcile()
-            report.writes += served.writes
-            report.findings.extend(Finding(f.kind, f.package_arn, f.detail) for f in served.findings)
-        self._flush_states()
-        report.watermark = newest
-        self.inventory.advance_sync_watermark(self.business_entity, last_modified=newest, full=full)
-        return report
+        return newest
 
     def apply_messages(self, messages: Sequence[QueueMessage]) -> SyncReport:
         """Apply queue messages: each names a package; its current state is read in bulk (Search), so a
@@ -544,6 +573,30 @@ class LifecycleSync:
         found = (
             {p["ModelPackageArn"]: p for p in self.registry.search_packages(list(by_arn))} if by_arn else {}
         )
+        done: dict[str, list[QueueMessage]] = {}
+        with self._writing():
+            self._apply_found(by_arn, found, deleted, actors, report, done)
+        for arn, arn_messages in done.items():
+            if arn in self._write_failures:  # its write-back failed: the message stays for a retry
+                failure = self._write_failures[arn][1]
+                self.log.warning("Sync of %s failed: %s", arn, failure)
+                report.failed_messages.extend(
+                    (m, redact_text(f"{type(failure).__name__}: {failure}")) for m in arn_messages
+                )
+            else:
+                report.done_messages.extend(arn_messages)
+        self._flush_states()
+        return report
+
+    def _apply_found(
+        self,
+        by_arn: dict[str, list[QueueMessage]],
+        found: dict[str, dict[str, Any]],
+        deleted: dict[str, PackageEvent],
+        actors: dict[str, str],
+        report: SyncReport,
+        done: dict[str, list[QueueMessage]],
+    ) -> None:
         for arn, arn_messages in by_arn.items():
             report.seen += 1
             try:
@@ -561,9 +614,7 @@ class LifecycleSync:
                     (m, redact_text(f"{type(exc).__name__}: {exc}")) for m in arn_messages
                 )
                 continue
-            report.done_messages.extend(arn_messages)
-        self._flush_states()
-        return report
+            done[arn] = arn_messages
 
     # -- the rules ---------------------------------------------------------------------------------------
 
@@ -573,7 +624,39 @@ class LifecycleSync:
             self._models = {m.package_arn: m for m in self.inventory.governed_models(self.business_entity)}
         return self._models.get(package_arn)
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A sync pass's write-backs run on a small thread pool (``write_concurrency``); every one of them
+        has finished (and its failure is in ``_write_failures``) when the pass's states are recorded."""
+        self._write_failures = {}
+        if self.write_concurrency <= 1:
+            yield
+            return
+        with ThreadPoolExecutor(self.write_concurrency, thread_name_prefix="sync-write") as pool:
+            self._writes.pool = pool
+            try:
+                yield
+            finally:
+                self._drain_writes()
+                self._writes.pool = None
+
+    def _drain_writes(self) -> None:
+        """Wait for the write-backs in flight; a failed one is not counted, and its package's state is not
+        remembered (so the next sync sees it again), exactly as if it had failed in line."""
+        pending, self._pending = self._pending, []
+        for write in pending:
+            exc = write.future.exception()
+            if exc is None:
+                continue
+            if not isinstance(exc, Exception):
+                raise exc
+            self._write_failures[write.seen.package_arn] = (write.seen, exc)
+            write.report.writes -= 1
+            self._state_updates.pop(write.model_id, None)
+            self._models = None
+
     def _flush_states(self) -> None:
+        self._drain_writes()
         if self._state_updates:
             self.inventory.record_sagemaker_states(self._state_updates)
             for model in (self._models or {}).values():  # the cached rows learn what was just recorded
@@ -829,7 +912,8 @@ class LifecycleSync:
         links = (
             self._governance_links(model_ids=[model.id]) if changed_now else self._governance_links()
         ).get(arn)
-        result = self.writeback.write(
+        writeback = self.writeback if self._writes.pool is None else self._writes.writeback
+        result = writeback.write(
             GovernanceStatus(model.status),
             package=package,
             links=links,
@@ -840,6 +924,9 @@ class LifecycleSync:
         )
         if result.written:
             report.writes += 1
+            future = self._writes.take_future()
+            if future is not None:
+                self._pending.append(_PendingWrite(observe(package), model.id, report, future))
         return result.body
 
     def _drift_finding(
@@ -872,3 +959,56 @@ class LifecycleSync:
         if model_ids is None:
             self._links = links
         return links
+
+
+@dataclass
+class _PendingWrite:
+    seen: PackageObservation
+    model_id: int
+    report: SyncReport
+    future: Future[Any]
+
+
+def _throttled(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__} {exc} {exc.__cause__!r}"
+    return "Throttl" in text or "TooManyRequests" in text or "RequestLimitExceeded" in text
+
+
+class _ConcurrentWrites:
+    """Hands a sync's ``UpdateModelPackage`` calls to a thread pool: what to write is decided in line (the
+    write-back's body does not depend on the call's answer), the calls run side by side.
+
+    The ClientToken is the same as in line (it comes from the package and the write), so a write repeated
+    after throttling is answered, not applied twice. botocore's adaptive retry mode (one token bucket per
+    client, shared by the threads) absorbs most throttling; a write still throttled after it backs off
+    here (0.5 s, 1 s, 2 s ... with jitter) before failing.
+    """
+
+    def __init__(self, registry: RegistryClient) -> None:
+        self.registry = registry
+        self.pool: ThreadPoolExecutor | None = None
+        self.writeback = GovernanceWriteBack(self)  # type: ignore[arg-type]
+        self._future: Future[Any] | None = None
+
+    def describe_model_package(self, arn: str) -> dict[str, Any]:
+        return self.registry.describe_model_package(arn)
+
+    def update_model_package(self, arn: str, body: Mapping[str, Any], *, token_parts: Sequence[str]) -> None:
+        assert self.pool is not None
+        self._future = self.pool.submit(self._write, arn, dict(body), tuple(token_parts))
+
+    def take_future(self) -> Future[Any] | None:
+        future, self._future = self._future, None
+        return future
+
+    def _write(self, arn: str, body: dict[str, Any], token_parts: tuple[str, ...]) -> Any:
+        delay = _THROTTLE_FIRST_DELAY
+        for attempt in range(_THROTTLE_RETRIES + 1):
+            try:
+                return self.registry.update_model_package(arn, body, token_parts=token_parts)
+            except Exception as exc:
+                if attempt == _THROTTLE_RETRIES or not _throttled(exc):
+                    raise
+                time.sleep(delay * (1.0 + random.random()))  # noqa: S311 - jitter, not security
+                delay *= 2
+        raise AssertionError("unreachable")
