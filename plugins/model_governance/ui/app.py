@@ -11,9 +11,12 @@ with autoescaping; charts are inline SVG; there is no JavaScript.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +28,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import ValidationError
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from model_governance.exceptions import (
@@ -225,6 +229,48 @@ async def _read_limited(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
+def _export_evidence_pack(services: DashboardServices, model_id: int) -> tuple[Path, Path, str]:
+    """Write the model's audit pack and its zip into a new temporary folder (the caller removes it);
+    returns the folder, the zip and the zip's download name. Review documents are read through the
+    dashboard's document store, so the pack holds what the document links serve."""
+    from model_governance.services.evidence import export_pack
+
+    inventory = services.inventory()
+    model = inventory.get_model(model_id)
+    queries = inventory.dashboard
+    documents = {
+        str(row["uri"]): int(row["id"]) for row in inventory.chained_records(model.id).get("document", [])
+    }
+
+    def fetch(uri: str) -> bytes:
+        document, entity = queries.document(documents[uri])
+        return b"".join(services.open_document(document, entity).chunks)
+
+    folder = Path(tempfile.mkdtemp(prefix="mg-evidence-"))
+    try:
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{model.model_group.name}-v{model.version}").strip("-.")
+        pack = export_pack(inventory, model.id, folder / f"evidence-{slug or model.id}", fetch=fetch)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    archive = pack.with_name(pack.name + ".zip")
+    return folder, archive, archive.name
+
+
+def _file_sha256(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest(), path.stat().st_size
+
+
+def _read_chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 16):
+            yield chunk
+
+
 def create_app(services: DashboardServices, *, url_prefix: str = URL_PREFIX) -> FastAPI:
     """The dashboard app; mount it at ``url_prefix`` (links to Airflow pages are made relative to it)."""
     app = FastAPI(
@@ -423,6 +469,31 @@ def create_app(services: DashboardServices, *, url_prefix: str = URL_PREFIX) -> 
         if stream.content_length is not None:
             headers["Content-Length"] = str(stream.content_length)
         return StreamingResponse(stream.chunks, media_type=document.media_type, headers=headers)
+
+    @app.get("/models/{model_id}/evidence.zip")
+    async def evidence_pack(request: Request, model_id: str) -> Response:
+        """The model's audit pack (``services.evidence.export_pack``) as a zip, behind the page's login."""
+        refused = await page_user(request)
+        if refused is not None:
+            return refused
+        number = whole_number("model id", model_id)
+        folder, archive, name = await run_in_threadpool(_export_evidence_pack, services, number)
+        sha256, size = await run_in_threadpool(_file_sha256, archive)
+        headers = {
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Length": str(size),
+            "X-Content-SHA256": sha256,
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        }
+        user = _user_name(request.state.mg_user)
+        log.info("dashboard: evidence pack of model %s (%s bytes) for %s", number, size, user)
+        return StreamingResponse(
+            _read_chunks(archive),
+            media_type="application/zip",
+            headers=headers,
+            background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+        )
 
     @app.post(
         "/api/v1/metrics",
