@@ -7,10 +7,10 @@ Two layers:
 - The keyed chain (``mg_audit_link``): every fact compliance rests on (status events, approval requests
   and decisions, snapshots, risk test runs, documents) is appended, in the transaction that writes it, as
   a link whose MAC is HMAC-SHA256(key, previous MAC || link header || canonical record). The key is not in
-  the database (an Airflow connection or an environment variable, see ``AuditKeyring``), so someone who
-  can write to the database can neither forge a link nor re-chain after deleting one. The chain head is
-  also anchored outside the database (``Anchor``, written to S3) so a database rolled back or restored
-  from an older backup is caught against the newest anchor.
+  the database (an Airflow connection or an environment variable, see ``AuditKeyring`` in audit_key.py),
+  so someone who can write to the database can neither forge a link nor re-chain after deleting one. The
+  chain head is also anchored outside the database (``Anchor``, written to S3) so a database rolled back
+  or restored from an older backup is caught against the newest anchor.
 
 ``verify_links`` checks a chain: every MAC, every status step against the life cycle graph, that each
 approval-dependent step follows its verified approval, that the database's current rows are what was
@@ -22,21 +22,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
-from model_governance.exceptions import ConfigurationError, IllegalTransitionError, UnknownStatusError
+from model_governance.exceptions import IllegalTransitionError, UnknownStatusError
+from model_governance.inventory.audit_key import AUDIT_CONN_ID as AUDIT_CONN_ID
+from model_governance.inventory.audit_key import AUDIT_KEYS_ENV as AUDIT_KEYS_ENV
+from model_governance.inventory.audit_key import MIN_SECRET_BYTES as MIN_SECRET_BYTES
+from model_governance.inventory.audit_key import AuditKeyring as AuditKeyring
+from model_governance.inventory.audit_key import missing_key_message as missing_key_message
 from model_governance.lifecycle import GovernanceStatus, check_transition
-
-#: ``key_id:secret[,key_id:secret...]``; the first key signs new links, the others only verify old ones.
-AUDIT_KEYS_ENV = "MODEL_GOVERNANCE_AUDIT_KEYS"
-#: The Airflow connection holding the key: login = key id, password = secret; extra ``{"previous":
-#: {"key_id": "secret"}}`` for keys rotated out (still needed to verify the links they signed).
-AUDIT_CONN_ID = "model_governance_audit"
-MIN_SECRET_BYTES = 16
 
 
 class _EventFields(Protocol):
@@ -143,74 +140,6 @@ def verify_chain(
             f"the model's status {current_status!r} is not the last event's status {previous.to_status!r}"
         )
     return AuditTrailReport(model_id=model_id, events_checked=len(events), problems=problems)
-
-
-# -- the key ----------------------------------------------------------------------------------------------
-
-
-class AuditKeyring:
-    """The audit MAC keys by id: ``current_id`` signs new links, every key verifies the links it signed."""
-
-    def __init__(self, current_id: str, keys: Mapping[str, bytes | str]) -> None:
-        parsed = {
-            str(k).strip(): v.encode("utf-8") if isinstance(v, str) else bytes(v) for k, v in keys.items()
-        }
-        if current_id not in parsed:
-            raise ConfigurationError(f"Audit key id {current_id!r} has no secret in the keyring.")
-        for key_id, secret in parsed.items():
-            if not key_id or ":" in key_id or "," in key_id:
-                raise ConfigurationError(f"Audit key id {key_id!r} must be non-empty, without ':' or ','.")
-            if len(secret) < MIN_SECRET_BYTES:
-                raise ConfigurationError(
-                    f"Audit key {key_id!r} is shorter than {MIN_SECRET_BYTES} bytes; use a random secret "
-                    "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)."
-                )
-        self.current_id = current_id
-        self._keys = parsed
-
-    def __repr__(self) -> str:  # never the secrets
-        return f"AuditKeyring(current_id={self.current_id!r}, key_ids={sorted(self._keys)!r})"
-
-    @property
-    def key_ids(self) -> list[str]:
-        return sorted(self._keys)
-
-    def has(self, key_id: str) -> bool:
-        return key_id in self._keys
-
-    def mac(self, key_id: str, message: bytes) -> str:
-        return hmac.new(self._keys[key_id], message, hashlib.sha256).hexdigest()
-
-    @classmethod
-    def parse(cls, text: str, *, source: str) -> AuditKeyring:
-        """Read ``key_id:secret[,key_id:secret...]`` (first = current)."""
-        pairs = [item.strip() for item in (text or "").split(",") if item.strip()]
-        keys: dict[str, str] = {}
-        for item in pairs:
-            key_id, sep, secret = item.partition(":")
-            if not sep:
-                raise ConfigurationError(f"{source}: {item[:8]!r}... is not key_id:secret.")
-            keys[key_id.strip()] = secret.strip()
-        if not keys:
-            raise ConfigurationError(f"{source} is empty; set it to key_id:secret.")
-        return cls(next(iter(keys)), keys)
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> AuditKeyring:
-        """The keyring from ``MODEL_GOVERNANCE_AUDIT_KEYS``, or a ConfigurationError saying what to set."""
-        value = (os.environ if environ is None else environ).get(AUDIT_KEYS_ENV, "")
-        if not value.strip():
-            raise ConfigurationError(missing_key_message())
-        return cls.parse(value, source=f"environment variable {AUDIT_KEYS_ENV}")
-
-
-def missing_key_message() -> str:
-    return (
-        "No audit key is configured: the audit chain is signed with a key the database does not hold. "
-        f"Create the Airflow connection {AUDIT_CONN_ID!r} (login = key id, password = a random secret of at "
-        f"least {MIN_SECRET_BYTES} bytes), or set the environment variable {AUDIT_KEYS_ENV}=key_id:secret "
-        "(outside Airflow: the CLI, tests, the demo)."
-    )
 
 
 # -- canonical records ------------------------------------------------------------------------------------
