@@ -94,7 +94,7 @@ def dashboard_stack(
         return f"s3://{BUCKET}/{key}"
 
     inventory_url = f"sqlite:///{home / 'inventory.db'}"
-    inventory = Inventory.from_url(inventory_url)
+    inventory = Inventory.from_url(inventory_url, upgrade_schema=True)  # seeded before any cluster starts
     seeded = seed_inventory(inventory, store_document=store, bucket=BUCKET)
     aws_conn = json.dumps(
         {
