@@ -6,7 +6,9 @@ params a user could have changed since.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from model_governance.config import ApprovalKind
 from model_governance.documents.context import (
@@ -36,7 +38,18 @@ def use_case_info(inventory: Inventory, use_case: UseCase | int) -> UseCaseInfo:
     )
 
 
-def model_info(model: Model) -> ModelInfo:
+def model_info(model: Model, manifest: Mapping[str, Any] | None = None) -> ModelInfo:
+    """The model version from the inventory, and from its snapshot ``manifest`` when given: description,
+    registration time, artifacts with their digests, and the data scientist's model card as the snapshot
+    recorded it (manifest version 3; an older manifest gets a note saying what it did not record)."""
+    package: Mapping[str, Any] = (manifest or {}).get("model_package") or {}
+    card = package.get("model_card") if isinstance(package.get("model_card"), Mapping) else None
+    note = ""
+    if manifest is not None and int(manifest.get("manifest_version") or 0) < 3:
+        note = (
+            f"The snapshot (manifest version {manifest.get('manifest_version')}) did not record the model "
+            "card or the ModelMetrics reports; a new snapshot of the version records them."
+        )
     return ModelInfo(
         group_name=model.model_group.name,
         group_arn=model.model_group.arn,
@@ -44,7 +57,50 @@ def model_info(model: Model) -> ModelInfo:
         package_arn=model.package_arn,
         governance_status=model.status,
         approval_status=model.approval_status,
+        description=str(package.get("description") or ""),
+        artifacts=artifacts_of(package),
+        model_card=dict((card or {}).get("content") or {}),
+        model_card_status=(card or {}).get("status"),
+        created_at=_parse_time(package.get("creation_time")),
+        note=note,
     )
+
+
+def artifacts_of(package: Mapping[str, Any]) -> tuple[Asset, ...]:
+    """The model artifacts a manifest's ``model_package`` pinned: each container's model data (URI, ETag,
+    S3 version id) and its image (with the image digest SageMaker recorded)."""
+    containers = [c for c in package.get("inference_containers") or [] if isinstance(c, Mapping)]
+    found: list[Asset] = []
+    for index, container in enumerate(containers, start=1):
+        suffix = f" {index}" if len(containers) > 1 else ""
+        data = container.get("model_data") if isinstance(container.get("model_data"), Mapping) else None
+        url = (data or {}).get("uri") or container.get("model_data_url")
+        if url:
+            found.append(
+                Asset(
+                    f"MODEL_DATA{suffix}",
+                    str(url),
+                    digest=(data or {}).get("etag") or None,
+                    version_id=(data or {}).get("version_id") or None,
+                )
+            )
+        if container.get("image"):
+            found.append(
+                Asset(
+                    f"INFERENCE_IMAGE{suffix}", str(container["image"]), container.get("image_digest") or None
+                )
+            )
+    return tuple(found)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def snapshot_info(snapshot: Snapshot, *, pins: bool = True) -> SnapshotInfo:
