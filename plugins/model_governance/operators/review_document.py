@@ -4,10 +4,8 @@ in S3 under the snapshot (by SHA-256) and record it in the inventory."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from model_governance.config import ApprovalKind
 from model_governance.exceptions import InvalidInputError
 from model_governance.operators.base import ModelOperator
 
@@ -16,8 +14,6 @@ if TYPE_CHECKING:
 
     from model_governance.documents.context import ReviewContext
     from model_governance.inventory import Snapshot
-
-ASSET_ROLES = ("BASELINE_DATA", "COMPARATOR_DATA", "RISK_TEST_SCHEMA")
 
 
 class RenderReviewDocumentOperator(ModelOperator):
@@ -56,49 +52,19 @@ class RenderReviewDocumentOperator(ModelOperator):
         return {"files": files, "attachment_uris": attach}
 
     def review_context(self, context: Context, snapshot: Snapshot) -> ReviewContext:
-        from model_governance.documents.context import (
-            ApprovalRecord,
-            DecisionRequest,
-            Links,
-            ReviewContext,
-            as_report,
-        )
-        from model_governance.ticket_context import model_info, snapshot_info, use_case_info
-
-        run = self.inventory.latest_risk_test_run(self.model)
-        if run is None or run.report is None or run.snapshot_id not in (None, snapshot.id):
-            raise InvalidInputError(
-                f"Model {self.model.id} has no risk test report for snapshot {snapshot.id}; run the standard "
-                "risk tests first."
-            )
-        use_case_id = self.inventory.use_case_of_group(self.model.model_group_id)
-        approvals = [
-            ApprovalRecord(
-                kind=ApprovalKind(a.kind),
-                jira_key=a.jira_key,
-                state=a.state,
-                requested_at=a.created_at,
-                requested_by=a.requested_by,
-                decided_by=a.decided_by,
-                decided_at=a.decided_at,
-            )
-            for a in self.inventory.approvals(model_id=self.model.id)
-        ]
+        """Everything the document shows, from the inventory, the snapshot and the package's metrics
+        reports in S3 (services/review_context.py)."""
         from model_governance.services.approvals import airflow_run_url
+        from model_governance.services.review_context import build_review_context
 
         ti = context["ti"]
-        return ReviewContext(
-            use_case=use_case_info(self.inventory, use_case_id),
-            model=model_info(self.model),
-            snapshot=snapshot_info(snapshot),
-            risk_report=as_report(run.report, f"risk test run {run.run_key}"),
-            generated_at=run.finished_at or run.started_at or datetime.now(UTC),
-            decision=DecisionRequest(
-                kind=ApprovalKind.TEST_RESULTS_REVIEW,
-                approvers=self.config.jira.approver_groups.get(ApprovalKind.TEST_RESULTS_REVIEW, []),
-            ),
-            approvals=approvals,
-            links=Links(airflow_run=airflow_run_url(self.config.airflow_base_url, ti.dag_id, ti.run_id)),
+        return build_review_context(
+            self.inventory,
+            self.model,
+            snapshot,
+            s3=self.entity.s3_client,
+            settings=self.config,
+            airflow_run_url=airflow_run_url(self.config.airflow_base_url, ti.dag_id, ti.run_id),
         )
 
 
