@@ -61,6 +61,8 @@ class ApprovalKind(StrEnum):
     RISK_TEST_FAILURE = "RISK_TEST_FAILURE"
     TEST_RESULTS_REVIEW = "TEST_RESULTS_REVIEW"
     PRODUCTION = "PRODUCTION"
+    #: The periodic revalidation of a Deployed model (dags/model_revalidation.py; docs/monitoring.md).
+    REVALIDATION = "REVALIDATION"
 
 
 class RiskLevel(StrEnum):
@@ -349,6 +351,85 @@ class SyncConfig(_Settings):
     airflow_api_conn_id: str | None = None
 
 
+#: What a monitoring breach does beyond its finding ticket and the owner's notification
+#: (docs/monitoring.md): ``finding`` only; ``model_change`` also moves a Deployed model to Model Change in
+#: Progress (governance's status, written back to SageMaker).
+BreachAction = Literal["finding", "model_change"]
+
+
+def _default_on_breach() -> dict[RiskLevel, BreachAction]:
+    return {RiskLevel.HIGH: "model_change", RiskLevel.MEDIUM: "finding", RiskLevel.LOW: "finding"}
+
+
+class MonitoringConfig(_Settings):
+    """Monitoring that acts: a pushed metric that breaches its threshold opens (or updates) one Jira
+    finding per model and breach kind, which the ``model_monitoring`` DAG closes when the metric clears."""
+
+    #: Per risk level: ``finding`` (ticket and owner notified) or ``model_change`` (also moves a Deployed
+    #: model to Model Change in Progress). A level left out keeps its default (High: model_change, Medium
+    #: and Low: finding).
+    on_breach: dict[RiskLevel, BreachAction] = Field(default_factory=_default_on_breach)
+    #: How often the ``model_monitoring`` DAG opens, updates and closes the finding tickets (cron);
+    #: null: manual runs only.
+    schedule: Annotated[str | None, Field(min_length=9)] = "*/5 * * * *"
+    #: Findings worked per run at most (the rest wait for the next run).
+    max_findings_per_run: Annotated[int, Field(ge=1, le=10000)] = 500
+    #: Notify the use case's owner when a finding opens (and when it closes).
+    notify_owner: bool = True
+
+    @field_validator("on_breach", mode="after")
+    @classmethod
+    def _every_level(cls, actions: dict[RiskLevel, BreachAction]) -> dict[RiskLevel, BreachAction]:
+        return {**_default_on_breach(), **actions}
+
+    def action(self, risk_level: RiskLevel | str | None) -> BreachAction:
+        """The breach action of a risk level; an unknown level is a clear error."""
+        try:
+            level = RiskLevel(risk_level)
+        except ValueError:
+            known = ", ".join(level.value for level in RiskLevel)
+            raise ConfigurationError(
+                f"Risk level {risk_level!r} has no monitoring.on_breach action; use one of {known}."
+            ) from None
+        return self.on_breach[level]
+
+
+def _default_intervals() -> dict[RiskLevel, int]:
+    return {RiskLevel.HIGH: 90, RiskLevel.MEDIUM: 180, RiskLevel.LOW: 365}
+
+
+class RevalidationConfig(_Settings):
+    """Scheduled revalidation of Deployed models (dags/model_revalidation.py, docs/monitoring.md)."""
+
+    #: Days between revalidations per risk level; a revalidation approval is valid this long. A level left
+    #: out keeps its default (High 90, Medium 180, Low 365).
+    interval_days: dict[RiskLevel, Annotated[int, Field(ge=1, le=3650)]] = Field(
+        default_factory=_default_intervals
+    )
+    #: Start a revalidation this many days before it is due (the reviewers need time).
+    lead_days: Annotated[int, Field(ge=0, le=365)] = 14
+    #: The package's customer metadata key naming the latest production data (an ``s3://`` URI, Parquet
+    #: or CSV, same schema as the baseline): what the standard risk tests compare with the baseline.
+    production_data_key: Annotated[str, Field(min_length=1, max_length=128)] = "PRODUCTION_DATA"
+    #: Revalidations started per DAG run at most (Airflow maps at most 1,024 tasks).
+    max_per_run: Annotated[int, Field(ge=1, le=1024)] = 100
+
+    @field_validator("interval_days", mode="after")
+    @classmethod
+    def _every_level(cls, days: dict[RiskLevel, int]) -> dict[RiskLevel, int]:
+        return {**_default_intervals(), **days}
+
+    def interval(self, risk_level: RiskLevel | str) -> int:
+        try:
+            level = RiskLevel(risk_level)
+        except ValueError:
+            known = ", ".join(level.value for level in RiskLevel)
+            raise ConfigurationError(
+                f"Risk level {risk_level!r} has no revalidation.interval_days; use one of {known}."
+            ) from None
+        return self.interval_days[level]
+
+
 ThresholdValue = float | tuple[float, float]
 
 #: What a well-formed value looks like, for settings checked by a pattern.
@@ -380,6 +461,8 @@ class GovernanceConfig(_Settings):
     deployment: DeploymentConfig = Field(default_factory=DeploymentConfig)
     risk_tests: RiskTestsConfig = Field(default_factory=RiskTestsConfig)
     sync: SyncConfig = Field(default_factory=SyncConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    revalidation: RevalidationConfig = Field(default_factory=RevalidationConfig)
     #: A folder of Jinja templates that override ours by name (review_document/, jira/, email/).
     templates_dir: str | None = None
     airflow_base_url: str = "http://localhost:8080"

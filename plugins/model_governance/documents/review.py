@@ -68,6 +68,7 @@ KIND_LABELS = {
     ApprovalKind.RISK_TEST_FAILURE.value: "Risk test failure review",
     ApprovalKind.TEST_RESULTS_REVIEW.value: "Test results review",
     ApprovalKind.PRODUCTION.value: "Production approval",
+    ApprovalKind.REVALIDATION.value: "Revalidation approval",
 }
 CATEGORY_LABELS = {
     "performance": "Performance",
