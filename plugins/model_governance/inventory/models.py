@@ -321,6 +321,54 @@ class Metric(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class ActionKind(StrEnum):
+    """A governance action an operator asks for (services/actions.py; the ``model_governance_action`` DAG)."""
+
+    HOLD = "hold"
+    RESUME = "resume"
+    START_CHANGE = "start_change"
+    DECOMMISSION = "decommission"
+    PROPOSE = "propose"
+    ADVANCE = "advance"
+    HAND_OVER = "hand_over"
+
+
+class ActionState(StrEnum):
+    REQUESTED = "REQUESTED"
+    DONE = "DONE"
+    FAILED = "FAILED"
+
+
+class GovernanceAction(Base):
+    """One governance action: who asked, why, about which model or use case, and what it did
+    (migration 0009). ``request_key`` (DAG id, run id, target) makes recording it idempotent; it is
+    chained in the model's audit chain (the use case's for an action about a use case).
+
+    A ``start_change`` action links the change's challenger (``challenger_model_id``: the group's next
+    version, whose implementation run is the change) to its champion (``model_id``, the Deployed version)."""
+
+    __tablename__ = "mg_governance_action"
+    __table_args__ = (Index("ix_mg_governance_action_use_case", "use_case_id", "action"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_key: Mapped[str] = mapped_column(String(600), unique=True)
+    action: Mapped[str] = mapped_column(String(32))
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("mg_model.id"), index=True)
+    use_case_id: Mapped[int | None] = mapped_column(ForeignKey("mg_use_case.id"))
+    requested_by: Mapped[str] = mapped_column(String(320))
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default=ActionState.REQUESTED.value)
+    from_status: Mapped[str | None] = mapped_column(String(64))
+    to_status: Mapped[str | None] = mapped_column(String(64))
+    dag_id: Mapped[str | None] = mapped_column(String(250))
+    run_id: Mapped[str | None] = mapped_column(String(250))
+    challenger_model_id: Mapped[int | None] = mapped_column(ForeignKey("mg_model.id"))
+    #: What it did (statuses written to SageMaker, endpoints, card) or why it failed.
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class SyncIssueKind(StrEnum):
     """What the lifecycle sync found that a person should know about (the dashboard's urgent issues)."""
 
@@ -373,3 +421,86 @@ class SyncFailure(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     dead_lettered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class FindingState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class MonitoringFinding(Base):
+    """One monitoring finding: a model's metric (the breach kind) past its threshold, from the first
+    breaching value until a passing one clears it (migration 0010).
+
+    ``open_key`` (``<model id>/<kind>``) is set while the finding is open and cleared when it closes: the
+    unique constraint keeps at most one open finding per model and breach kind, however many pushes race.
+    The ``jira_*`` columns say how far the ``model_monitoring`` DAG has carried it into Jira.
+    """
+
+    __tablename__ = "mg_monitoring_finding"
+    __table_args__ = (Index("ix_mg_monitoring_finding_state", "state", "first_seen"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("mg_model.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(128))
+    open_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default=FindingState.OPEN.value)
+    value: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    direction: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(128), default="")
+    #: Breaching values seen so far (the ticket is updated while it grows).
+    breaches: Mapped[int] = mapped_column(Integer, default=1)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cleared_value: Mapped[float | None] = mapped_column(Float)
+    jira_key: Mapped[str | None] = mapped_column(String(64))
+    #: How many breaches the ticket has been told about; the DAG comments when ``breaches`` is ahead.
+    jira_breaches: Mapped[int] = mapped_column(Integer, default=0)
+    jira_closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    owner_notified: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: What the risk level's ``monitoring.on_breach`` policy did (``finding``, ``model_change``, or why not).
+    action: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class RevalidationState(StrEnum):
+    RUNNING = "RUNNING"  # tests and document under way, or the approval ticket open
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+
+
+class RevalidationSchedule(Base):
+    """When a Deployed model is next due for revalidation (migration 0010); kept by the revalidation DAG."""
+
+    __tablename__ = "mg_revalidation_schedule"
+    __table_args__ = (Index("ix_mg_revalidation_schedule_due", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("mg_model.id"), unique=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    interval_days: Mapped[int] = mapped_column(Integer)
+    last_revalidated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The approval that made the last revalidation count (valid until ``due_at``).
+    approval_jira_key: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Revalidation(Base):
+    """One revalidation of a model by one task of one DAG run (``run_key``): tests, document, approval."""
+
+    __tablename__ = "mg_revalidation"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("mg_model.id"), index=True)
+    run_key: Mapped[str] = mapped_column(String(512), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default=RevalidationState.RUNNING.value)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    risk_test_run_key: Mapped[str | None] = mapped_column(String(512))
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    document_uri: Mapped[str | None] = mapped_column(String(2048))
+    jira_key: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -22,6 +22,7 @@ from model_governance.inventory.arns import (
 )
 from model_governance.inventory.dashboard import DashboardQueries
 from model_governance.inventory.evidence import Evidence
+from model_governance.inventory.monitoring import Monitoring
 from model_governance.inventory.status import ModelsAndStatus
 from model_governance.inventory.sync_state import SyncState
 from model_governance.inventory.use_cases import UseCases
@@ -36,7 +37,7 @@ __all__ = [
 ]
 
 
-class Inventory(UseCases, ModelsAndStatus, Approvals, Evidence, AuditVerification, SyncState):
+class Inventory(UseCases, ModelsAndStatus, Approvals, Evidence, AuditVerification, SyncState, Monitoring):
     """The governance inventory's repository. One per task; cheap to create from an engine, and
     ``Inventory.from_url`` reuses the process's engine for the URL."""
 
