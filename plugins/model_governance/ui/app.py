@@ -52,7 +52,7 @@ from model_governance.inventory.models import BusinessEntity, Document
 from model_governance.lifecycle import GovernanceStatus
 from model_governance.redaction import get_logger, redact, redact_text
 from model_governance.ui import charts
-from model_governance.ui.monitoring import MetricPush, describe_errors, parse_metric_push
+from model_governance.ui.monitoring import MetricPush, describe_errors, parse_metric_push, record_push
 
 log = get_logger(__name__)
 
@@ -546,17 +546,8 @@ def create_app(services: DashboardServices, *, url_prefix: str = URL_PREFIX) -> 
             return JSONResponse({"detail": describe_errors(exc.errors())}, status_code=422)
         inventory = await run_in_threadpool(services.inventory)
         try:
-            metric = await run_in_threadpool(
-                lambda: inventory.record_metric(
-                    push.model_ref,
-                    name=push.metric,
-                    value=push.value,
-                    recorded_at=push.recorded_at,
-                    source=push.source,
-                    threshold=push.threshold,
-                    passed=push.passed,
-                )
-            )
+            # The value, and the finding it opens, updates or clears (Jira is the monitoring DAG's job).
+            metric, evaluation = await run_in_threadpool(lambda: record_push(inventory, push))
         except NotFoundError:
             field = "model_id" if push.model_id is not None else "model_package_arn"
             return _problem(
@@ -584,6 +575,7 @@ def create_app(services: DashboardServices, *, url_prefix: str = URL_PREFIX) -> 
                 "passed": metric.passed,
                 "recorded_at": metric.recorded_at.isoformat(),
                 "model_url": f"{base}/models/{metric.model_id}",
+                "finding": evaluation.to_dict(),
             },
             status_code=201,
         )
