@@ -376,6 +376,9 @@ class MonitoringConfig(_Settings):
     max_findings_per_run: Annotated[int, Field(ge=1, le=10000)] = 500
     #: Notify the use case's owner when a finding opens (and when it closes).
     notify_owner: bool = True
+    #: Statuses a finding ticket passes through, in order, when the workflow has no direct move to the
+    #: done status (``jira.done_status``) from where the ticket stands.
+    close_via: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=lambda: ["In Progress"])
 
     @field_validator("on_breach", mode="after")
     @classmethod

@@ -258,7 +258,7 @@ class MonitoringService:
             f"({self._bound(finding)}). The finding is closed.",
             marker=f"{marker}-cleared",
         )
-        jira.transition(key, jira.settings.done_status)
+        self._close(key)
         finding = self.inventory.update_finding(finding.id, jira_closed=True)
         if self.config.monitoring.notify_owner:
             self._tell_owner(model, finding, key, opened=False)
@@ -266,6 +266,27 @@ class MonitoringService:
         return finding
 
     # -- steps ----------------------------------------------------------------------------------------
+
+    def _close(self, key: str) -> None:
+        """Move the ticket to the done status; through ``monitoring.close_via`` when the workflow has no
+        direct move (each move is read back, so a repeat is a no-op)."""
+        from model_governance.exceptions import JiraError
+
+        jira = self._jira()
+        done = jira.settings.done_status
+        try:
+            jira.transition(key, done)
+            return
+        except JiraError as exc:
+            if getattr(exc, "status_code", None) != 400 or not self.config.monitoring.close_via:
+                raise
+        for status in self.config.monitoring.close_via:
+            try:
+                jira.transition(key, status)
+            except JiraError as exc:
+                if getattr(exc, "status_code", None) != 400:
+                    raise
+        jira.transition(key, done)
 
     def _jira(self) -> FindingJira:
         if self.jira is None:
