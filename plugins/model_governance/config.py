@@ -385,7 +385,7 @@ class MonitoringConfig(_Settings):
     def _every_level(cls, actions: dict[RiskLevel, BreachAction]) -> dict[RiskLevel, BreachAction]:
         return {**_default_on_breach(), **actions}
 
-    def action(self, risk_level: RiskLevel | str | None) -> BreachAction:
+    def action(self, risk_level: RiskLevel | str) -> BreachAction:
         """The breach action of a risk level; an unknown level is a clear error."""
         try:
             level = RiskLevel(risk_level)

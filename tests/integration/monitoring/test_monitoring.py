@@ -42,7 +42,8 @@ def _carry(jira: Any, run: str) -> dict[str, Any]:
     from tests.integration.monitoring.conftest import FakeTI
 
     operator = CarryMonitoringFindingsOperator(task_id="carry_findings", jira_conn_id=jira.conn_id)
-    return operator.execute({"ti": FakeTI(run_id=run, task_id="carry_findings", dag_id="model_monitoring")})
+    ti = FakeTI(run_id=run, task_id="carry_findings", dag_id="model_monitoring")
+    return operator.execute({"ti": ti})  # type: ignore[typeddict-item]
 
 
 def test_a_breach_pushed_three_times_opens_one_finding_ticket(
