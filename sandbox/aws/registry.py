@@ -592,7 +592,10 @@ class Registry:
                 matched, sort_by, params.get("SortOrder", "Descending") == "Descending", key_of
             )
             page, token = self._page(matched, params, _query_of(params))
-            out: dict[str, Any] = {"Results": [{resource: copy.deepcopy(rec)} for rec in page]}
+            # No deep copy: a package's description is copy-on-write (an update builds a new dict and
+            # swaps it in; nothing edits a stored one in place), so the page's views stay as they were
+            # while the response is serialised outside the lock.
+            out: dict[str, Any] = {"Results": [{resource: dict(rec)} for rec in page]}
         if token:
             out["NextToken"] = token
         return out

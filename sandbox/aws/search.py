@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -20,7 +21,7 @@ def resolve(record: Any, name: str) -> Any:
     """
     if name == "":
         return record
-    if isinstance(record, Mapping):
+    if type(record) is dict or isinstance(record, Mapping):  # dict first: the ABC check is slow
         if name in record:
             return record[name]
         head, dot, rest = name.partition(".")
@@ -80,7 +81,7 @@ def filter_matches(record: Mapping[str, Any], flt: Mapping[str, Any]) -> bool:
         return actual is not _MISSING
     if operator == "NotExists":
         return actual is _MISSING
-    if actual is _MISSING or isinstance(actual, Mapping):
+    if actual is _MISSING or (type(actual) is not str and isinstance(actual, Mapping)):
         return False
     assert raw is not None
     if operator == "Contains":
@@ -90,6 +91,8 @@ def filter_matches(record: Mapping[str, Any], flt: Mapping[str, Any]) -> bool:
     if isinstance(actual, list):
         return False
     if operator == "In":
+        if isinstance(actual, str):  # a text property compares the parts as given: one set lookup
+            return actual in _in_values(raw)
         return any(actual == _coerce(actual, part.strip(), name) for part in raw.split(","))
     expected = _coerce(actual, raw, name)
     comparisons = {
@@ -101,6 +104,12 @@ def filter_matches(record: Mapping[str, Any], flt: Mapping[str, Any]) -> bool:
         "LessThanOrEqualTo": lambda a, b: a <= b,
     }
     return bool(comparisons[operator](actual, expected))
+
+
+@functools.lru_cache(maxsize=1024)
+def _in_values(raw: str) -> frozenset[str]:
+    """The comma-separated parts of an ``In`` filter's value, stripped (parsed once per value)."""
+    return frozenset(part.strip() for part in raw.split(","))
 
 
 def _nested_matches(record: Mapping[str, Any], nested: Mapping[str, Any]) -> bool:
@@ -143,8 +152,9 @@ def sort_records(records: list[dict[str, Any]], sort_by: str, descending: bool, 
             return (0, float(value), rec.get(key_of, ""))
         return (0, str(value), rec.get(key_of, ""))
 
-    present = [r for r in records if key(r)[0] == 0]
-    missing = [r for r in records if key(r)[0] == 1]
-    present.sort(key=key, reverse=descending)
-    missing.sort(key=lambda r: r.get(key_of, ""))
-    records[:] = present + missing
+    keyed = [(key(r), r) for r in records]  # each key computed once
+    present = [(k, r) for k, r in keyed if k[0] == 0]
+    missing = [(k, r) for k, r in keyed if k[0] == 1]
+    present.sort(key=lambda item: item[0], reverse=descending)
+    missing.sort(key=lambda item: item[1].get(key_of, ""))
+    records[:] = [r for _, r in present] + [r for _, r in missing]
