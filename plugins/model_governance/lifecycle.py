@@ -29,6 +29,9 @@ stateDiagram-v2
     state "development phase (any of the above from Model Definition on)" as Dev
     Dev --> OnHoldDevelopment
     OnHoldDevelopment --> Dev: resume (back to where it was)
+    state "an MLC gate waiting (Pre Implementation Review, Validation Complete, Awaiting Approval)" as Gate
+    Gate --> OnHoldDevelopment: hold (the gate's wait stays parked)
+    OnHoldDevelopment --> Gate: resume (back to where it was)
     Dev --> PreImplementationReview: MLC step 2 (PIA)
     PreImplementationReview --> ValidationComplete: steps 3-5 (snapshot, risk tests, review document)
     ValidationComplete --> AwaitingApproval: step 6 (production approval ticket)
@@ -166,6 +169,15 @@ DEVELOPMENT_PHASE: frozenset[GovernanceStatus] = frozenset(
     }
 )
 
+#: Statuses of the implementation MLC in which a run waits on a Jira gate (PIA and test results review at
+#: Pre Implementation Review, production approval at Validation Complete / Awaiting Approval): a hold
+#: (actions "hold"/"resume", services/actions.py) parks the wait and resumes to the same status.
+MLC_GATE_PHASE: frozenset[GovernanceStatus] = frozenset(
+    {S.PRE_IMPLEMENTATION_REVIEW, S.VALIDATION_COMPLETE, S.AWAITING_APPROVAL}
+)
+#: The two hold statuses of the table.
+ON_HOLD: frozenset[GovernanceStatus] = frozenset({S.ON_HOLD_PROPOSAL, S.ON_HOLD_DEVELOPMENT})
+
 #: Statuses from which a model enters the implementation MLC (PIA approval, step 2).
 _READY_FOR_REVIEW = DEVELOPMENT_PHASE - {S.DATA_ACQUISITION, S.FEATURE_ENGINEERING}
 
@@ -180,7 +192,7 @@ _TRANSITIONS: dict[GovernanceStatus, set[GovernanceStatus]] = {
     S.FEATURE_ENGINEERING_COMPLETE: {S.UNDER_DEVELOPMENT, S.DEVELOPMENT_COMPLETE},
     S.DEVELOPMENT_COMPLETE: {S.UNDER_DEVELOPMENT},
     S.MODEL_CHANGE_IN_PROGRESS: {S.UNDER_DEVELOPMENT, S.DEVELOPMENT_COMPLETE},
-    S.ON_HOLD_DEVELOPMENT: set(DEVELOPMENT_PHASE),
+    S.ON_HOLD_DEVELOPMENT: set(DEVELOPMENT_PHASE | MLC_GATE_PHASE),
     S.PRE_IMPLEMENTATION_REVIEW: {S.VALIDATION_COMPLETE, S.REJECTED, S.MODEL_CHANGE_IN_PROGRESS},
     S.VALIDATION_COMPLETE: {S.AWAITING_APPROVAL, S.REJECTED},
     S.AWAITING_APPROVAL: {S.APPROVED_FOR_DEPLOYMENT, S.REJECTED},
@@ -190,7 +202,7 @@ _TRANSITIONS: dict[GovernanceStatus, set[GovernanceStatus]] = {
     S.DECOMMISSIONING: {S.DECOMMISSIONED},
     S.DECOMMISSIONED: set(),
 }
-for _status in DEVELOPMENT_PHASE:
+for _status in DEVELOPMENT_PHASE | MLC_GATE_PHASE:
     _TRANSITIONS[_status].add(S.ON_HOLD_DEVELOPMENT)
 for _status in _READY_FOR_REVIEW:
     _TRANSITIONS[_status].add(S.PRE_IMPLEMENTATION_REVIEW)

@@ -126,6 +126,29 @@ def test_hold_change_reject_decommission_paths(source: GovernanceStatus, target:
     assert can_transition(source, target)
 
 
+@pytest.mark.parametrize("gate", [S.PRE_IMPLEMENTATION_REVIEW, S.VALIDATION_COMPLETE, S.AWAITING_APPROVAL])
+def test_a_model_waiting_on_an_mlc_gate_can_be_held_and_resumed_to_the_same_status(
+    gate: GovernanceStatus,
+) -> None:
+    assert gate in lifecycle.MLC_GATE_PHASE
+    assert can_transition(gate, S.ON_HOLD_DEVELOPMENT)
+    assert can_transition(S.ON_HOLD_DEVELOPMENT, gate)
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [
+        (S.APPROVED_FOR_DEPLOYMENT, S.ON_HOLD_DEVELOPMENT),  # approved: change or decommission instead
+        (S.DEPLOYED, S.ON_HOLD_DEVELOPMENT),
+        (S.ON_HOLD_DEVELOPMENT, S.APPROVED_FOR_DEPLOYMENT),  # a resume never skips a gate
+        (S.ON_HOLD_DEVELOPMENT, S.DEPLOYED),
+        (S.ON_HOLD_PROPOSAL, S.PRE_IMPLEMENTATION_REVIEW),
+    ],
+)
+def test_holds_do_not_open_a_way_around_the_gates(source: GovernanceStatus, target: GovernanceStatus) -> None:
+    assert not can_transition(source, target)
+
+
 @pytest.mark.parametrize(
     ("source", "target"),
     [

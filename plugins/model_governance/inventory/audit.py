@@ -182,6 +182,7 @@ RECORD_KINDS: Mapping[str, str] = {
     "snapshot": "mg_snapshot",
     "risk_test_run": "mg_risk_test_run",
     "document": "mg_document",
+    "governance_action": "mg_governance_action",
 }
 
 #: Status steps that only a verified approval of this kind allows (the MLC's gates, see
@@ -371,6 +372,7 @@ def verify_links(
     latest: dict[tuple[str, int], _LinkFields] = {}
     approved_kinds: set[str] = set()
     last_status: str | None = None
+    held_from: str | None = None  # the status a hold (On Hold - ...) left, which its resume returns to
     status_links = 0
     for expected_seq, link in enumerate(links, start=1):
         where = describe_link(link)
@@ -397,7 +399,8 @@ def verify_links(
             approved_kinds.add(str(record.get("kind")))
         if link.kind == "status_event":
             status_links += 1
-            problems.extend(_check_step(where, record, last_status, approved_kinds))
+            problems.extend(_check_step(where, record, last_status, approved_kinds, held_from))
+            held_from = record.get("from_status") if record.get("to_status") in _HOLDS else None
             last_status = record.get("to_status")
     if current is not None:
         problems.extend(_check_rows(chain, latest, current))
@@ -437,11 +440,21 @@ def _check_rows(
     return problems
 
 
+#: The hold statuses: a resume goes back to the status the hold left, approved then (no new approval).
+_HOLDS = frozenset({GovernanceStatus.ON_HOLD_PROPOSAL.value, GovernanceStatus.ON_HOLD_DEVELOPMENT.value})
+
+
 def _check_step(
-    where: str, record: Mapping[str, Any], last_status: str | None, approved_kinds: set[str]
+    where: str,
+    record: Mapping[str, Any],
+    last_status: str | None,
+    approved_kinds: set[str],
+    held_from: str | None = None,
 ) -> list[str]:
     problems: list[str] = []
     origin, target = record.get("from_status"), record.get("to_status")
+    # A resume goes back where the hold found it: that status's approval was checked then.
+    resumed = origin in _HOLDS and target is not None and target == held_from
     if origin != last_status:
         problems.append(f"{where} starts from {origin!r} but the chain's previous status is {last_status!r}")
     if origin is not None and target is not None:
@@ -453,7 +466,7 @@ def _check_step(
         needed = APPROVAL_REQUIRED.get(GovernanceStatus(target)) if target is not None else None
     except ValueError:
         needed = None
-    if needed is not None:
+    if needed is not None and not resumed:
         if needed in approved_kinds:
             approved_kinds.discard(needed)  # one approval allows one step: a re-review needs a new ticket
         else:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from model_governance.inventory.actions import GovernanceActions
 from model_governance.inventory.approvals import Approvals
 from model_governance.inventory.arns import (
     MODEL_PACKAGE_ARN,
@@ -37,7 +38,16 @@ __all__ = [
 ]
 
 
-class Inventory(UseCases, ModelsAndStatus, Approvals, Evidence, AuditVerification, SyncState, Monitoring):
+class Inventory(
+    GovernanceActions,
+    UseCases,
+    ModelsAndStatus,
+    Approvals,
+    Evidence,
+    AuditVerification,
+    SyncState,
+    Monitoring,
+):
     """The governance inventory's repository. One per task; cheap to create from an engine, and
     ``Inventory.from_url`` reuses the process's engine for the URL."""
 

@@ -22,6 +22,7 @@ from model_governance.inventory.base import InventoryBase, chain_links, status_e
 from model_governance.inventory.models import (
     Approval,
     Document,
+    GovernanceAction,
     Model,
     RiskTestRun,
     Snapshot,
@@ -78,6 +79,15 @@ class AuditVerification(InventoryBase):
                 CurrentRecord("approval", a.id, row_fields(a), f"approval id {a.id} ({a.kind} {a.jira_key})")
                 for a in approvals
             ]
+            actions = session.scalars(
+                select(GovernanceAction).where(
+                    GovernanceAction.use_case_id == use_case_id, GovernanceAction.model_id.is_(None)
+                )
+            )
+            rows += [
+                CurrentRecord("governance_action", a.id, row_fields(a), f"governance action id {a.id}")
+                for a in actions
+            ]
             return verify_links(
                 chain=chain_name, links=links, keyring=self.audit_keyring, current=rows, anchor=anchor
             )
@@ -110,4 +120,7 @@ class AuditVerification(InventoryBase):
         for doc in session.scalars(select(Document).where(Document.model_id == model_id)):
             label = f"document id {doc.id} ({doc.kind})"
             rows.append(CurrentRecord("document", doc.id, row_fields(doc), label))
+        for action in session.scalars(select(GovernanceAction).where(GovernanceAction.model_id == model_id)):
+            label = f"governance action id {action.id} ({action.action})"
+            rows.append(CurrentRecord("governance_action", action.id, row_fields(action), label))
         return rows

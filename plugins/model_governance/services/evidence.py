@@ -162,6 +162,7 @@ ROW_FILES: Mapping[str, str] = {
     "snapshot": "snapshots.json",
     "risk_test_run": "risk_test_runs.json",
     "document": "documents.json",
+    "governance_action": "governance_actions.json",
 }
 
 
