@@ -92,6 +92,8 @@ class ApprovalWaitMixin(GovernanceBaseOperator):
         poll = (
             self.poll_interval if self.poll_interval is not None else self.config.jira.poll_interval_seconds
         )
+        # A decided ticket parked while its model is on hold: look again after a poll interval, not at once.
+        parked = getattr(self.__dict__.get("approvals"), "parked", None)
         self.defer(
             trigger=JiraApprovalTrigger(
                 jira_conn_id=self.hook.jira_conn_id,
@@ -103,6 +105,7 @@ class ApprovalWaitMixin(GovernanceBaseOperator):
                 direct_check_interval=self.direct_check_interval,
                 search_lag_margin=self.search_lag_margin,
                 remind_at=remind_at,
+                **({"start_delay": float(poll)} if parked else {}),
             ),
             method_name="execute_complete",
             kwargs=kwargs,

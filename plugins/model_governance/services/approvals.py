@@ -169,6 +169,8 @@ class ApprovalService:
         self.notify = notify or (lambda subject, body: None)
         #: False: read the inventory (risk level, other gates) but record nothing in it.
         self.record = record
+        #: Why the last ``verified_decision`` parked a decided ticket (its model or use case on hold).
+        self.parked: str | None = None
 
     # -- opening ----------------------------------------------------------------------------------------
 
@@ -436,6 +438,8 @@ class ApprovalService:
         decision = self.jira.decision(key)
         if decision is None:
             return None  # moved on again (e.g. reopened) since the trigger saw it
+        if self.park_while_on_hold(request, key):
+            return None
         rules = self.rules(request, key)
         mover = decision.decided_by
         groups = self.jira.user_groups(mover) if rules.approver_groups and mover.account else []
@@ -448,6 +452,26 @@ class ApprovalService:
             return None
         self.record_decision(key, decision, justification)
         return decision
+
+    def park_while_on_hold(self, request: ApprovalRequest, key: str) -> bool:
+        """True when the approval's model (or its use case) is on hold (governance action ``hold``): the
+        decision is not taken yet, the ticket says so once, and the wait goes on until the resume."""
+        self.parked = None
+        if self.inventory is None or not (request.model_id or request.use_case_id):
+            return False
+        hold = self.inventory.current_hold(model_id=request.model_id, use_case_id=request.use_case_id)
+        if hold is None:
+            return False
+        self.parked = (
+            f"on hold since {hold.created_at:%Y-%m-%d %H:%M} UTC by {hold.requested_by}: {hold.reason}"
+        )
+        self.jira.comment(
+            key,
+            f"This decision is parked: the {'model' if hold.model_id else 'use case'} is {self.parked}. It "
+            "counts once the hold is resumed (governance action resume); nothing needs to be moved again.",
+            marker=f"mg-on-hold-{hold.id}",
+        )
+        return True
 
     def record_decision(self, key: str, decision: Decision, justification: str | None = None) -> None:
         if self._recorded(key) is None:
