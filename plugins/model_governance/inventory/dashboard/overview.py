@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, func, or_, select
 
 from model_governance.inventory.dashboard.base import DashboardBase
+from model_governance.inventory.dashboard.monitoring import monitoring_issues
 from model_governance.inventory.dashboard.read_models import (
     NO_FILTERS,
     URGENT_KINDS,
@@ -246,6 +247,11 @@ class OverviewQueries(DashboardBase):
                         jira_key=approval.jira_key,
                     )
                 )
+
+            # Overdue revalidations and open monitoring findings with their age (dashboard/monitoring.py).
+            found, found_counts = monitoring_issues(session, scoped, self._count, now=now, per_kind=per_kind)
+            items.extend(found)
+            counts.update(found_counts)
 
             # Open sync issues, by kind.
             entities = {i: n for i, n in session.execute(select(BusinessEntity.id, BusinessEntity.name))}
