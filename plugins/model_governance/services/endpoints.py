@@ -458,6 +458,8 @@ class EndpointReconciler:
         report.endpoints = len(endpoints)
         models = {m.package_arn.lower(): m for m in self.inventory.governed_models(self.business_entity)}
         linked = self.inventory.linked_group_arns(self.business_entity)
+        # A champion whose model change is under way (action start_change) still serves until replaced.
+        changing = self.inventory.changing_champions(self.business_entity)
         current: dict[str, tuple[str, Model | None, str]] = {}  # dedup key -> (package, model, detail)
         readable = True
         for endpoint in endpoints:
@@ -473,7 +475,7 @@ class EndpointReconciler:
                 if model is None and not _in_linked_group(reference, linked):
                     continue  # a package of a group no use case owns: not governed here
                 status = GovernanceStatus(model.status) if model is not None else None
-                if status in SERVABLE:
+                if status in SERVABLE or reference in changing:
                     continue
                 if status in _RETIRED and self.on_decommission == "delete_endpoint":
                     assert model is not None
