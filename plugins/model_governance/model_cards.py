@@ -333,6 +333,19 @@ def governance_sections(facts: CardFacts, *, gated_only: bool = False) -> dict[s
     return sections
 
 
+def governance_fills(facts: CardFacts) -> dict[tuple[str, str], Any]:
+    """The (section, field) values governance writes into its sections' fields that the card leaves empty
+    (``merge_content``): after the review they read as the card's own, so a snapshot retaken then must
+    recognise them as governance's (``snapshots.data_scientist_card``)."""
+    return {
+        (section, name): value
+        for section, offered in governance_sections(facts).items()
+        if isinstance(offered, Mapping) and section != "additional_information"
+        for name, value in offered.items()
+        if (section, name) not in GOVERNANCE_OWNED
+    }
+
+
 def merge_content(existing: Mapping[str, Any], governance: Mapping[str, Any]) -> dict[str, Any]:
     """``governance`` sections merged into the card's ``existing`` content by the ownership rules above:
     nothing of the data scientist's is dropped; governance's fields win only where governance owns them."""

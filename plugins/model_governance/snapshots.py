@@ -13,7 +13,7 @@ model version with the same data gives the same bytes, the same hash and so the 
                         "inference_containers": [
                             {"image", "image_digest", "framework", "framework_version", "model_data_url",
                              "model_data": {"uri", "etag", "size", "version_id"} | null}],
-                        "model_card": {"status", "content": {...without governance's parts...}} | null,
+                        "model_card": {"content": {...without governance's parts...}} | null,
                         "model_metrics": [{"report", "uri", "content_type", "content_digest"}, ...]},
       "use_case": {"id", "name", "risk_level"},
       "assets": {"BASELINE_DATA": {"uri", "etag", "size", "version_id", "sha256"},
@@ -35,16 +35,16 @@ the risk tests do not read them).
 Keys under ``governance:`` in the package's customer metadata are left out: governance writes them itself
 (``governance:snapshot`` among them), and they must not feed back into the hash.
 
-The model card is the data scientist's card as it was: its ``ModelCardStatus`` and the parsed
-``ModelCardContent`` without what governance writes into it (``model_cards``: the fields in
-``GOVERNANCE_OWNED``, the ``GOVERNANCE_EVALUATION`` entry of ``evaluation_details``, governance's keys of
-``additional_information.custom_details``, the legacy top-level ``governance`` key), so governance's own
-links do not change the hash either. Fields governance only fills when empty (purpose of the model,
-business details) cannot be told apart once filled: a snapshot taken after the test results review records
-them, and the card status governance moved, as the card then was. ``model_metrics`` lists every report
-pointer of the package's ``ModelMetrics`` (``ModelQuality.Statistics`` and the others) with its content
-type and ``ContentDigest``; the reports themselves stay in S3 and are read (and their digests checked) when
-the review document is rendered (``services.review_context``).
+The model card is the data scientist's card as it was: the parsed ``ModelCardContent`` without what
+governance writes into it (``model_cards``: the fields in ``GOVERNANCE_OWNED``, the fields governance fills
+when the card left them empty (purpose of the model, business details: a field holding exactly governance's
+value), the ``GOVERNANCE_EVALUATION`` entry of ``evaluation_details``, governance's keys of
+``additional_information.custom_details``, the legacy top-level ``governance`` key), and without its
+``ModelCardStatus``, which governance moves through the gates. So governance's own writes never change the
+hash: a snapshot retaken after the test results review (a cleared DAG run) is the same snapshot.
+``model_metrics`` lists every report pointer of the package's ``ModelMetrics`` (``ModelQuality.Statistics``
+and the others) with its content type and ``ContentDigest``; the reports themselves stay in S3 and are read
+(and their digests checked) when the review document is rendered (``services.review_context``).
 """
 
 from __future__ import annotations
@@ -62,7 +62,6 @@ from model_governance.model_cards import (
     GOVERNANCE_EVALUATION,
     GOVERNANCE_OWNED,
     LEGACY_GOVERNANCE_KEY,
-    card_status,
     parse_content,
 )
 from model_governance.pinned_data import DataPin, pins_from_manifest
@@ -277,9 +276,16 @@ def _governance_detail(key: Any) -> bool:
     return text in GOVERNANCE_CARD_DETAILS or text.startswith(GOVERNANCE_CARD_DETAIL_PREFIXES)
 
 
-def data_scientist_card(card: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """A package's ``ModelCard`` as the data scientist wrote it: ``{"status", "content"}`` with governance's
-    parts left out of the parsed content (see the module docstring); None for a package without a card."""
+def data_scientist_card(
+    card: Mapping[str, Any] | None, fills: Mapping[tuple[str, str], Any] | None = None
+) -> dict[str, Any] | None:
+    """A package's ``ModelCard`` as the data scientist wrote it: ``{"content"}`` with governance's parts left
+    out of the parsed content (see the module docstring); None for a package without a card.
+
+    ``fills`` (``model_cards.governance_fills``) are the values governance writes into fields the card left
+    empty: a field holding exactly that value is governance's. The status is governance's too (it moves it
+    through the gates). Both are left out so that a snapshot retaken after the review (a cleared run) is the
+    same snapshot."""
     if not card:
         return None
     content = parse_content(card.get("ModelCardContent"))
@@ -288,6 +294,10 @@ def data_scientist_card(card: Mapping[str, Any] | None) -> dict[str, Any] | None
         part = content.get(section)
         if isinstance(part, dict):
             part.pop(name, None)
+    for (section, name), value in (fills or {}).items():
+        part = content.get(section)
+        if isinstance(part, dict) and part.get(name) == value:
+            del part[name]
     evaluations = content.get("evaluation_details")
     if isinstance(evaluations, list):
         content["evaluation_details"] = [
@@ -305,7 +315,7 @@ def data_scientist_card(card: Mapping[str, Any] | None) -> dict[str, Any] | None
     for section in list(content):
         if content[section] in ({}, []):
             del content[section]
-    return {"status": card_status(card).value, "content": content}
+    return {"content": content}
 
 
 def metrics_reports(model_metrics: Mapping[str, Any] | None) -> list[dict[str, Any]]:
@@ -339,8 +349,10 @@ def build_manifest(
     risk_level: str,
     overrides: Mapping[str, Any],
     thresholds: Mapping[str, Any],
+    card_fills: Mapping[tuple[str, str], Any] | None = None,
 ) -> dict[str, Any]:
-    """The manifest (see the module docstring) from the package and what S3 and SageMaker answered."""
+    """The manifest (see the module docstring) from the package and what S3 and SageMaker answered;
+    ``card_fills``: what governance writes into the card's empty fields (``model_cards.governance_fills``)."""
     missing = sorted(set(ASSET_KEYS) - set(assets))
     if missing:
         raise InvalidInputError(f"build_manifest needs the S3 digest of every asset; missing {missing}.")
@@ -393,7 +405,7 @@ def build_manifest(
                 }
                 for container, digest in zip(containers, model_data, strict=True)
             ],
-            "model_card": data_scientist_card(package.get("ModelCard")),
+            "model_card": data_scientist_card(package.get("ModelCard"), card_fills),
             "model_metrics": metrics_reports(package.get("ModelMetrics")),
         },
         "use_case": dict(use_case),

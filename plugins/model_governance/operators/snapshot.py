@@ -87,6 +87,7 @@ class CreateSnapshotOperator(ModelOperator):
     ui_color = "#eef6ee"
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from model_governance.model_cards import CardFacts, governance_fills
         from model_governance.risk_tests import ENGINE_VERSION, resolve_thresholds
         from model_governance.snapshots import (
             SNAPSHOT_METADATA_KEY,
@@ -135,6 +136,17 @@ class CreateSnapshotOperator(ModelOperator):
             risk_level=use_case.risk_level,
             overrides=overrides,
             thresholds=thresholds.to_dict(),
+            card_fills=governance_fills(
+                CardFacts(
+                    package_arn=arn,
+                    use_case_name=use_case.name,
+                    risk_level=use_case.risk_level,
+                    use_case_description=use_case.description or "",
+                    owner=use_case.owner,
+                    business_entity=use_case.business_entity.name,
+                    package_description=package.get("ModelPackageDescription"),
+                )
+            ),
         )
         digest = content_hash(manifest)
         key = snapshot_key(inputs.group, inputs.version, digest)

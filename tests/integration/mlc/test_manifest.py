@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 
 from model_governance.exceptions import ConfigurationError, InvalidInputError
-from model_governance.model_cards import GOVERNANCE_EVALUATION, CardFacts, custom_details
+from model_governance.model_cards import (
+    GOVERNANCE_EVALUATION,
+    CardFacts,
+    custom_details,
+    governance_fills,
+    governance_sections,
+    merge_content,
+)
 from model_governance.registry import GovernanceLinks
 from model_governance.snapshots import (
     ObjectDigest,
@@ -46,7 +53,12 @@ def _package(**metadata: str) -> dict[str, Any]:
     }
 
 
-def _manifest(package: dict[str, Any], *, version_id: str | None = None) -> dict[str, Any]:
+def _manifest(
+    package: dict[str, Any],
+    *,
+    version_id: str | None = None,
+    card_fills: dict[tuple[str, str], Any] | None = None,
+) -> dict[str, Any]:
     inputs = snapshot_inputs(package)
     digests = {
         role: ObjectDigest(
@@ -69,6 +81,7 @@ def _manifest(package: dict[str, Any], *, version_id: str | None = None) -> dict
         risk_level="Low",
         overrides={},
         thresholds={"risk_level": "Low", "bounds": {}},
+        card_fills=card_fills,
     )
 
 
@@ -216,7 +229,7 @@ def test_the_manifest_records_the_data_scientists_card_and_metrics_pointers() ->
     recorded = manifest["model_package"]
     expected_card = json.loads(json.dumps(_DS_CARD))
     del expected_card["intended_uses"]["risk_rating"]  # governance owns the rating
-    assert recorded["model_card"] == {"status": "Draft", "content": expected_card}
+    assert recorded["model_card"] == {"content": expected_card}
     assert recorded["model_metrics"] == [
         {
             "report": "ModelQuality.Statistics",
@@ -266,7 +279,32 @@ def test_a_package_without_card_or_metrics_records_none() -> None:
         "ModelCardContent": json.dumps({"additional_information": {"custom_details": {"model_id": "2"}}}),
         "ModelCardStatus": "PendingReview",
     }
-    assert _manifest(only_governance)["model_package"]["model_card"] == {
-        "status": "PendingReview",
-        "content": {},
-    }
+    assert _manifest(only_governance)["model_package"]["model_card"] == {"content": {}}
+
+
+def test_a_snapshot_retaken_after_the_review_is_the_same_snapshot() -> None:
+    """A cleared DAG run retakes the snapshot after governance filled the card at the review: the card's
+    empty fields governance filled, and the status it moved to Approved, leave the hash as it was."""
+    package = _package()
+    package["ModelCard"] = {"ModelCardContent": json.dumps(_DS_CARD), "ModelCardStatus": "Draft"}
+    facts = CardFacts(
+        ARN,
+        "churn",
+        "Low",
+        use_case_description="Predict churn",
+        owner="owner@example.com",
+        business_entity="retail-bank",
+        package_description="churn model",
+    )
+    fills = governance_fills(facts)
+    before = _manifest(package, card_fills=fills)
+    filled = merge_content(_DS_CARD, governance_sections(facts))
+    assert filled["business_details"]["line_of_business"] == "retail-bank"
+    assert filled["intended_uses"]["purpose_of_model"] == "Predict churn"
+    package["ModelCard"] = {"ModelCardContent": json.dumps(filled), "ModelCardStatus": "Approved"}
+    assert content_hash(_manifest(package, card_fills=fills)) == content_hash(before)
+    # The data scientist's own business details are theirs, and count.
+    own = json.loads(json.dumps(filled))
+    own["business_details"]["line_of_business"] = "cards"
+    package["ModelCard"] = {"ModelCardContent": json.dumps(own), "ModelCardStatus": "Approved"}
+    assert content_hash(_manifest(package, card_fills=fills)) != content_hash(before)

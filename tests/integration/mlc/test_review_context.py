@@ -129,7 +129,7 @@ def test_the_review_context_comes_from_the_real_package(make_model: Callable[...
     snapshot = _snapshot(model, version)
     recorded = snapshot.manifest["model_package"]
     assert snapshot.manifest["manifest_version"] == 3
-    assert recorded["model_card"]["status"] == "Draft"
+    assert "status" not in recorded["model_card"], "governance moves the card status: not the snapshot's"
     assert recorded["model_card"]["content"]["additional_information"] == {
         "custom_details": {"owner_team": "churn-ds"}
     }, "governance's link is not part of the data scientist's card"
@@ -148,7 +148,8 @@ def test_the_review_context_comes_from_the_real_package(make_model: Callable[...
     assert info.model_card["training_details"] == {"training_observations": "converged after 40 rounds"}
     assert "risk_rating" not in info.model_card["intended_uses"], "governance owns the rating"
     assert (
-        info.model_card_status == "Draft" and info.description == "churn classifier v2, with its evaluation"
+        info.model_card_status is None  # governance moves the status: the snapshot keeps only the content
+        and info.description == "churn classifier v2, with its evaluation"
     )
     assert info.training_metrics == {
         "auc": 0.9134,
