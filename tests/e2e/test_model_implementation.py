@@ -49,6 +49,16 @@ def _use_case_with_group(stack: Stack) -> str:
     return group
 
 
+def _explain(stack: Stack, run_id: str) -> str:
+    """The run's task states, and the end of each failed task's log: what a failed assertion needs."""
+    states = stack.airflow.task_states(DAG_ID, run_id)
+    lines = [f"{task}: {state}" for task, state in sorted(states.items())]
+    for task, state in sorted(states.items()):
+        if state == "failed":
+            lines += [f"--- {task} log (end) ---", stack.airflow.task_log(DAG_ID, run_id, task)[-3000:]]
+    return "\n".join(lines)
+
+
 def _drive(
     stack: Stack,
     run_id: str,
@@ -104,7 +114,7 @@ def test_model_version_goes_to_deployed_and_a_rerun_creates_nothing_twice(stack:
     arn = _register_model_version(Demo(stack.home, approve_after=0, timeout=600), stack.aws, group)
     run_id = f"mlc-{uuid.uuid4().hex[:8]}"
     stack.airflow.trigger(DAG_ID, run_id, conf={"package_arn": arn})
-    assert _drive(stack, run_id, arn) == "success", stack.airflow.task_states(DAG_ID, run_id)
+    assert _drive(stack, run_id, arn) == "success", _explain(stack, run_id)
 
     model = stack.inventory.get_model(arn)
     assert model.status == "Deployed"
@@ -162,7 +172,7 @@ def test_model_version_goes_to_deployed_and_a_rerun_creates_nothing_twice(stack:
         for action in ("CreateProcessingJob", "CreateEndpoint", "UpdateEndpoint")
     }
     stack.airflow.clear_run(DAG_ID, run_id)  # this run only: the stack is shared
-    assert _drive(stack, run_id, arn) == "success", stack.airflow.task_states(DAG_ID, run_id)
+    assert _drive(stack, run_id, arn) == "success", _explain(stack, run_id)
     assert (
         len(stack.jira.client().enhanced_search_issues('project = MLC AND labels = "model-governance"'))
         == tickets
@@ -205,7 +215,7 @@ def test_a_risk_test_job_fails_its_ticket_is_done_and_the_rerun_takes_the_model_
     stack.aws.set_workloads(fail_processing_jobs=1, processing_failure_reason=reason)
     try:
         stack.airflow.trigger(DAG_ID, run_id, conf={"package_arn": arn})
-        assert _drive(stack, run_id, arn) == "success", stack.airflow.task_states(DAG_ID, run_id)
+        assert _drive(stack, run_id, arn) == "success", _explain(stack, run_id)
     finally:
         stack.aws.set_workloads(fail_processing_jobs=0)
 
