@@ -233,7 +233,14 @@ print(json.dumps({
     "sys_path": sys.path,
 }))
 """
-DAG_MODULES = ("use_case_registration", "sagemaker_model_implementation", "sagemaker_lifecycle_sync")
+DAG_MODULES = (
+    "use_case_registration",
+    "sagemaker_model_implementation",
+    "sagemaker_lifecycle_sync",
+    "model_governance_action",
+    "model_monitoring",
+    "model_revalidation",
+)
 
 
 def _copy_sources(dest: Path) -> Path:

@@ -469,6 +469,7 @@ class RevalidationState(StrEnum):
     RUNNING = "RUNNING"  # tests and document under way, or the approval ticket open
     APPROVED = "APPROVED"
     REJECTED = "REJECTED"
+    FAILED = "FAILED"  # the tests could not run (e.g. the production data changed under them); not running
 
 
 class RevalidationSchedule(Base):

@@ -214,12 +214,15 @@ class Monitoring(InventoryBase):
             return row
 
     def start_revalidation(self, model: int | str | Model, *, run_key: str, due_at: datetime) -> Revalidation:
-        """This task's revalidation of the model (created once per ``run_key``; a retry gets it back)."""
+        """This task's revalidation of the model (created once per ``run_key``; a retry gets it back, running
+        again if it had failed)."""
         key = require(run_key, "revalidation run key")[:512]
         with self._transaction() as session:
             model_id = self._model(session, model).id
-            found = session.scalar(select(Revalidation).where(Revalidation.run_key == key))
+            found = session.scalar(select(Revalidation).where(Revalidation.run_key == key).with_for_update())
             if found is not None:
+                if found.state == RevalidationState.FAILED.value:  # the task retried: running again
+                    found.state = RevalidationState.RUNNING.value
                 return found
             row = Revalidation(
                 model_id=model_id,

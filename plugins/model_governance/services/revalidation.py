@@ -198,7 +198,9 @@ class RevalidationService:
             etag=etag,
             what="PRODUCTION_DATA",
         )
-        pin = DataPin(COMPARATOR_DATA, uri, sha, version, etag, int(head.get("ContentLength", 0)))
+        # The production data stands in the comparator's place, but is named as what it is in a refusal.
+        asset = self.config.revalidation.production_data_key
+        pin = DataPin(asset, uri, sha, version, etag, int(head.get("ContentLength", 0)))
         plan = plan_of(snapshot.manifest, snapshot=f"{snapshot.id} ({snapshot.uri})")
         plan = replace(
             plan,
@@ -207,7 +209,21 @@ class RevalidationService:
             digests={**plan.digests, COMPARATOR_DATA: {"uri": uri, "sha256": sha, "version_id": version}},
         )
         self.inventory.start_risk_test_run(model, run_key=tests_key, snapshot_id=snapshot.id)
-        report = runs.run_in_worker(self.s3_client, self.aws_conn_id, plan, snapshot, workers=self.workers)
+        try:
+            report = runs.run_in_worker(
+                self.s3_client, self.aws_conn_id, plan, snapshot, workers=self.workers
+            )
+        except Exception as exc:
+            refusal = _production_data_refusal(exc, asset, uri)
+            # Recorded, and the revalidation is no longer running: a retry runs it again, and a model whose
+            # task failed for good is picked up by the next daily run (not held by a run that stopped).
+            self.inventory.finish_risk_test_run(
+                tests_key, passed=None, error=f"{type(refusal).__name__}: {refusal}"[:4000]
+            )
+            self.inventory.update_revalidation(run_key, state="FAILED", risk_test_run_key=tests_key)
+            if refusal is exc:
+                raise
+            raise refusal from exc
         body = canonical_json(report.to_dict())
         stored = self.evidence.put(
             report_key(snapshot.uri, self.evidence.bucket, hashlib.sha256(body).hexdigest()),
@@ -294,6 +310,24 @@ class RevalidationService:
             run_key, state="REJECTED", decided_at=at, jira_key=decision.issue_key
         )
         return {"outcome": "REJECTED"}
+
+
+def _production_data_refusal(exc: Exception, asset: str, uri: str) -> Exception:
+    """The production data changed between its pin and the read: said as such (the pinned data error
+    speaks of a snapshot, which did not pin it here); any other failure as it is."""
+    from model_governance.exceptions import PinnedDataChangedError
+
+    prefix = f"{asset} {uri} changed since the snapshot was taken: "
+    message = str(exc)
+    if not isinstance(exc, PinnedDataChangedError) or not message.startswith(prefix):
+        return exc
+    found = message[len(prefix) :].split(". ", 1)[0]
+    return PinnedDataChangedError(
+        f"{asset} {uri} changed while the revalidation read it: pinned when the revalidation started, "
+        f"{found}. Nothing was tested on it. Write the production sample once and leave it unchanged (or put "
+        f"each sample under a new key and set {asset} to it), then clear the revalidation task: it pins the "
+        "data as it is then."
+    )
 
 
 def _seal(text: str, placeholder: str) -> tuple[bytes, str]:
