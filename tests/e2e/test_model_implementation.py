@@ -49,6 +49,16 @@ def _use_case_with_group(stack: Stack) -> str:
     return group
 
 
+def _stored_keys(stack: Stack) -> set[str]:
+    """Every object in the sandbox's buckets (bucket/key)."""
+    s3 = stack.aws.client("s3")
+    keys: set[str] = set()
+    for bucket in (b["Name"] for b in s3.list_buckets()["Buckets"]):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            keys.update(f"{bucket}/{item['Key']}" for item in page.get("Contents", []))
+    return keys
+
+
 def _explain(stack: Stack, run_id: str) -> str:
     """The run's task states, and the end of each failed task's log: what a failed assertion needs."""
     states = stack.airflow.task_states(DAG_ID, run_id)
@@ -167,6 +177,7 @@ def test_model_version_goes_to_deployed_and_a_rerun_creates_nothing_twice(stack:
 
     tickets = len(stack.jira.client().enhanced_search_issues('project = MLC AND labels = "model-governance"'))
     puts = stack.aws.request_count("s3:PutObject")
+    stored = _stored_keys(stack)
     writes = {
         action: stack.aws.request_count(f"sagemaker:{action}")
         for action in ("CreateProcessingJob", "CreateEndpoint", "UpdateEndpoint")
@@ -177,7 +188,9 @@ def test_model_version_goes_to_deployed_and_a_rerun_creates_nothing_twice(stack:
         len(stack.jira.client().enhanced_search_issues('project = MLC AND labels = "model-governance"'))
         == tickets
     )
-    assert stack.aws.request_count("s3:PutObject") == puts, "no snapshot, report or document stored twice"
+    assert stack.aws.request_count("s3:PutObject") == puts, (
+        f"no snapshot, report, document or anchor stored twice; new objects: {_stored_keys(stack) - stored}"
+    )
     assert {a: stack.aws.request_count(f"sagemaker:{a}") for a in writes} == writes, (
         "no job or endpoint twice"
     )

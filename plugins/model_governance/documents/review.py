@@ -598,13 +598,17 @@ def verify_footer_hash(content: bytes) -> bool:
     return hashlib.sha256(head).hexdigest().encode("ascii") in footer
 
 
+def document_filename(group_name: str, version: int, fmt: str) -> str:
+    """The review document's file name in format ``fmt`` (what the ticket's attachment is called)."""
+    return f"model-review-{_slug(group_name)}-v{version}.{_EXTENSIONS[fmt]}"
+
+
 def _document(fmt: str, content: bytes, body_sha256: str, ctx: ReviewContext) -> RenderedDocument:
-    stem = f"model-review-{_slug(ctx.model.group_name)}-v{ctx.model.version}"
     return RenderedDocument(
         kind=DOCUMENT_KIND,
         format=fmt,
         media_type=MEDIA_TYPES[fmt],
-        filename=f"{stem}.{_EXTENSIONS[fmt]}",
+        filename=document_filename(ctx.model.group_name, ctx.model.version, fmt),
         content=content,
         sha256=hashlib.sha256(content).hexdigest(),
         body_sha256=body_sha256,

@@ -37,6 +37,14 @@ class RenderReviewDocumentOperator(ModelOperator):
         from model_governance.documents.store import keep_document
 
         snapshot = self.inventory.get_snapshot(int(self.snapshot_id))
+        accepted = self._accepted_documents(snapshot.id)
+        if accepted:
+            # The review of this snapshot accepted its documents already (a cleared, re-run DAG run): they
+            # are the evidence; rendering now would print the later approvals and make other documents.
+            self.log.info(
+                "The review accepted the documents of snapshot %s already: not rendered again", snapshot.id
+            )
+            return self._result(accepted)
         review = self.review_context(context, snapshot)
         rendered = render_review_document(
             review, formats=self.formats, templates_dir=self.config.templates_dir
@@ -47,9 +55,32 @@ class RenderReviewDocumentOperator(ModelOperator):
             stored = keep_document(self.evidence, prefix, document, self.inventory, self.model, snapshot.id)
             files[document.filename] = {"format": fmt, "uri": stored.uri, "sha256": document.sha256}
         self.log.info("Review document stored: %s", ", ".join(f["uri"] for f in files.values()))
+        return self._result(files)
+
+    @staticmethod
+    def _result(files: dict[str, dict[str, Any]]) -> dict[str, Any]:
         # Reviewers open the HTML or the PDF from the ticket; the Markdown stays in S3 for diffing.
         attach = {name: f["uri"] for name, f in files.items() if f["format"] != "markdown"}
         return {"files": files, "attachment_uris": attach}
+
+    def _accepted_documents(self, snapshot_id: int) -> dict[str, dict[str, Any]]:
+        """The review documents of the snapshot that its test results review accepted, as ``execute``
+        returns them (file name -> format, URI, SHA-256); empty when the review has not accepted any."""
+        from model_governance.documents.review import DOCUMENT_KIND, MEDIA_TYPES, document_filename
+
+        formats = {media: fmt for fmt, media in MEDIA_TYPES.items()}
+        files: dict[str, dict[str, Any]] = {}
+        for document in self.inventory.documents(self.model, snapshot_id=snapshot_id):
+            fmt = formats.get(document.media_type)
+            if (
+                fmt is not None
+                and fmt in self.formats
+                and document.kind == DOCUMENT_KIND
+                and document.approved
+            ):
+                name = document_filename(self.model.model_group.name, self.model.version, fmt)
+                files[name] = {"format": fmt, "uri": document.uri, "sha256": document.sha256}
+        return files
 
     def review_context(self, context: Context, snapshot: Snapshot) -> ReviewContext:
         """Everything the document shows, from the inventory, the snapshot and the package's metrics

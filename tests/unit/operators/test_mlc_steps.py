@@ -124,6 +124,30 @@ def test_the_review_document_is_stored_beside_the_snapshot_and_recorded(
     assert list(result["attachment_uris"]) == [n for n, f in result["files"].items() if f["format"] == "html"]
 
 
+def test_a_rerun_after_the_review_returns_the_accepted_documents_without_rendering() -> None:
+    """A cleared DAG run after the test results review: the documents the review accepted are the
+    evidence; the step neither renders (it would print the later approvals) nor stores anything."""
+    hooks, inv = Hooks(), inventory()
+    inv.get_snapshot.return_value.id = 5
+    model = inv.get_model.return_value
+    model.model_group.name, model.version = "churn", 3
+    html = MagicMock(kind="model_review", approved=True, media_type="text/html; charset=utf-8", sha256="h")
+    html.uri = "s3://gov/d.html"
+    draft = MagicMock(kind="model_review", approved=False, media_type="application/pdf", uri="s3://gov/x.pdf")
+    inv.documents.return_value = [html, draft]
+    step = wire(
+        RenderReviewDocumentOperator(task_id="render", model_id=7, snapshot_id="5"),
+        inventory=inv,
+        hooks=hooks,
+    )
+    step.review_context = MagicMock(side_effect=AssertionError("rendered again"))
+    assert step.execute(context()) == {
+        "files": {"model-review-churn-v3.html": {"format": "html", "uri": "s3://gov/d.html", "sha256": "h"}},
+        "attachment_uris": {"model-review-churn-v3.html": "s3://gov/d.html"},
+    }
+    assert hooks.s3_client.puts == [] and inv.record_document.call_count == 0
+
+
 def _deploy(hooks: Hooks, inv: Any, **settings: Any) -> DeployEndpointOperator:
     step = DeployEndpointOperator(task_id="deploy_endpoint", model_id=7, snapshot_id="5")
     return wire(step, inventory=inv, hooks=hooks, settings=config(deployment=settings))
