@@ -4,22 +4,27 @@ records, what the ``model_monitoring`` DAG carries into Jira and what ``model_re
 A finding is opened by the first breaching value of a model's metric (its breach kind), updated by every
 later breaching value and cleared by the first passing one. At most one finding per model and breach kind
 is open at a time (the unique ``open_key``): a push racing another updates the same row. Every write is
-one transaction; clock values are passed in so tests can move time.
+one transaction (a pushed value and the finding it opens, updates or clears too: ``record_monitoring_value``);
+clock values are passed in so tests can move time.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from model_governance.exceptions import NotFoundError
+from model_governance.exceptions import InvalidInputError, NotFoundError
 from model_governance.inventory.base import InventoryBase, require
 from model_governance.inventory.models import (
     FindingState,
+    Metric,
     Model,
     MonitoringFinding,
     Revalidation,
@@ -30,6 +35,17 @@ from model_governance.inventory.models import (
 
 #: The longest breach kind (a metric name, as the push API limits it).
 KIND_LIMIT = 128
+
+
+@dataclass(frozen=True)
+class PushRecord:
+    """What one pushed value did in the inventory: the stored value, and the finding it opened, updated
+    or cleared (None when it had no threshold, or passed with no finding open)."""
+
+    metric: Metric
+    finding: MonitoringFinding | None = None
+    opened: bool = False
+    cleared: bool = False
 
 
 def open_key(model_id: int, kind: str) -> str:
@@ -58,44 +74,9 @@ class Monitoring(InventoryBase):
         the loser of the race updates the winner's row.
         """
         kind = require(kind, "breach kind")[:KIND_LIMIT]
-        for _ in range(3):
-            with self._transaction() as session:
-                current = self._model(session, model)
-                key = open_key(current.id, kind)
-                found = session.scalar(
-                    select(MonitoringFinding).where(MonitoringFinding.open_key == key).with_for_update()
-                )
-                if found is not None:
-                    found.breaches += 1
-                    if at >= found.last_seen:
-                        found.last_seen, found.value = at, float(value)
-                        found.threshold, found.direction, found.source = threshold, direction, source
-                    found.updated_at = utcnow()
-                    return found, False
-                finding = MonitoringFinding(
-                    model_id=current.id,
-                    kind=kind,
-                    open_key=key,
-                    state=FindingState.OPEN.value,
-                    value=float(value),
-                    threshold=threshold,
-                    direction=direction,
-                    source=source,
-                    breaches=1,
-                    first_seen=at,
-                    last_seen=at,
-                    jira_breaches=0,
-                    jira_closed=False,
-                    owner_notified=False,
-                    updated_at=utcnow(),
-                )
-                try:
-                    with session.begin_nested():
-                        session.add(finding)
-                except IntegrityError:
-                    continue  # opened concurrently: update that one (next pass)
-                return finding, True
-        raise AssertionError("the open finding could neither be created nor read")  # pragma: no cover
+        with self._transaction() as session:
+            current = self._model(session, model)
+            return self._breach(session, current.id, kind, value, threshold, direction, source, at)
 
     def record_clear(
         self, model: int | str | Model, *, kind: str, value: float, at: datetime
@@ -104,18 +85,115 @@ class Monitoring(InventoryBase):
         A passing value older than the finding's last breach does not clear it."""
         with self._transaction() as session:
             current = self._model(session, model)
-            found = session.scalar(
-                select(MonitoringFinding)
-                .where(MonitoringFinding.open_key == open_key(current.id, kind[:KIND_LIMIT]))
-                .with_for_update()
+            return self._clear(session, current.id, kind[:KIND_LIMIT], value, at)
+
+    def record_monitoring_value(
+        self,
+        model: int | str | Model,
+        *,
+        name: str,
+        value: float,
+        recorded_at: datetime,
+        source: str,
+        threshold: float | None,
+        direction: str | None,
+        breached: bool | None,
+    ) -> PushRecord:
+        """A pushed monitoring value and what it does to the model's finding of breach kind ``name``, in one
+        transaction: a failure anywhere stores neither, so the pusher's retry stores the value once.
+        ``breached`` is the caller's verdict (None: no threshold, no finding touched)."""
+        if not math.isfinite(value):
+            raise InvalidInputError(f"Metric {name!r} value {value!r} is not a finite number.")
+        with self._transaction() as session:
+            current = self._model(session, model)
+            metric = Metric(
+                model_id=current.id,
+                name=require(name, "metric name"),
+                value=float(value),
+                threshold=threshold,
+                passed=None if breached is None else not breached,
+                source=require(source, "metric source"),
+                recorded_at=recorded_at,
             )
-            if found is None or at < found.last_seen:
-                return None
-            found.state = FindingState.CLOSED.value
-            found.open_key = None
-            found.cleared_at, found.cleared_value = at, float(value)
-            found.updated_at = utcnow()
-            return found
+            session.add(metric)
+            session.flush()
+            kind = name[:KIND_LIMIT]
+            if breached is None:
+                return PushRecord(metric)
+            if breached:
+                found, opened = self._breach(
+                    session, current.id, kind, value, threshold, direction, source, recorded_at
+                )
+                return PushRecord(metric, found, opened=opened)
+            cleared = self._clear(session, current.id, kind, value, recorded_at)
+            return PushRecord(metric, cleared, cleared=cleared is not None)
+
+    @staticmethod
+    def _breach(
+        session: Session,
+        model_id: int,
+        kind: str,
+        value: float,
+        threshold: float | None,
+        direction: str | None,
+        source: str,
+        at: datetime,
+    ) -> tuple[MonitoringFinding, bool]:
+        key = open_key(model_id, kind)
+        for _ in range(3):
+            found = session.scalar(
+                select(MonitoringFinding).where(MonitoringFinding.open_key == key).with_for_update()
+            )
+            if found is not None:
+                found.breaches += 1
+                if at >= found.last_seen:
+                    found.last_seen, found.value = at, float(value)
+                    found.threshold, found.direction, found.source = threshold, direction, source
+                found.updated_at = utcnow()
+                return found, False
+            finding = MonitoringFinding(
+                model_id=model_id,
+                kind=kind,
+                open_key=key,
+                state=FindingState.OPEN.value,
+                value=float(value),
+                threshold=threshold,
+                direction=direction,
+                source=source,
+                breaches=1,
+                first_seen=at,
+                last_seen=at,
+                jira_breaches=0,
+                jira_closed=False,
+                owner_notified=False,
+                updated_at=utcnow(),
+            )
+            try:
+                with session.begin_nested():
+                    session.add(finding)
+            except IntegrityError:
+                # Opened concurrently (committed by the other push): update that one on the next pass,
+                # within this transaction (the savepoint undid only the insert).
+                continue
+            return finding, True
+        raise AssertionError("the open finding could neither be created nor read")  # pragma: no cover
+
+    @staticmethod
+    def _clear(
+        session: Session, model_id: int, kind: str, value: float, at: datetime
+    ) -> MonitoringFinding | None:
+        found = session.scalar(
+            select(MonitoringFinding)
+            .where(MonitoringFinding.open_key == open_key(model_id, kind))
+            .with_for_update()
+        )
+        if found is None or at < found.last_seen:
+            return None
+        found.state = FindingState.CLOSED.value
+        found.open_key = None
+        found.cleared_at, found.cleared_value = at, float(value)
+        found.updated_at = utcnow()
+        return found
 
     def finding(self, finding_id: int) -> MonitoringFinding:
         with self._transaction() as session:

@@ -16,8 +16,9 @@ Two halves, so the push API never waits on Jira:
 
 Why not Jira in the request: Jira's create has no idempotency key and answers in seconds under load (429s
 with Retry-After); a monitoring pusher must get its 201 at once, and a finding must not be lost because
-Jira was slow. The breach is recorded in the same transaction as the value; the DAG is the one writer
-to Jira, retried by Airflow.
+Jira was slow. The breach is recorded in the same transaction as the value (``record``): a push that
+fails stores nothing, and its retry stores the value once. The DAG is the one writer to Jira, retried by
+Airflow.
 
 No Airflow here: the operator passes the Jira hook, the inventory, the settings, the owner notifier and
 the governed status move (inventory transition + the one write-back, ``services.writeback``).
@@ -36,7 +37,7 @@ from model_governance.lifecycle import GovernanceStatus
 
 if TYPE_CHECKING:
     from model_governance.config import GovernanceConfig
-    from model_governance.inventory import Inventory, Model, MonitoringFinding
+    from model_governance.inventory import Inventory, Metric, Model, MonitoringFinding
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +191,33 @@ class MonitoringService:
             return Evaluation(True, finding.id, opened=opened)
         cleared = self.inventory.record_clear(model, kind=metric, value=value, at=at)
         return Evaluation(False, cleared.id if cleared else None, cleared=cleared is not None)
+
+    def record(
+        self,
+        model: int | str | Model,
+        *,
+        metric: str,
+        value: float,
+        threshold: float | None,
+        direction: str | None,
+        source: str,
+        at: datetime,
+    ) -> tuple[Metric, Evaluation]:
+        """Store a pushed value and record what it means for the finding, in one inventory transaction: a
+        push answered with an error stored nothing, so pushing it again stores the value once."""
+        verdict = breached(value, threshold, direction)
+        done = self.inventory.record_monitoring_value(
+            model,
+            name=metric,
+            value=value,
+            recorded_at=at,
+            source=source,
+            threshold=threshold,
+            direction=direction,
+            breached=verdict,
+        )
+        finding_id = done.finding.id if done.finding is not None else None
+        return done.metric, Evaluation(verdict, finding_id, opened=done.opened, cleared=done.cleared)
 
     # -- the DAG's half: Jira, the owner, the policy --------------------------------------------------
 

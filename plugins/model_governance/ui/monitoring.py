@@ -159,22 +159,14 @@ def parse_metric_push(payload: bytes | str | Any) -> MetricPush:
 
 
 def record_push(inventory: Any, push: MetricPush) -> tuple[Any, Any]:
-    """Store the value and judge it: a breach opens (or updates) the model's finding of that metric, a
-    passing value clears it (``services.monitoring``). Inventory only: the ``model_monitoring`` DAG
-    carries findings into Jira, so a slow Jira never holds up a push. Returns ``(metric, evaluation)``."""
+    """Store the value and judge it in one transaction: a breach opens (or updates) the model's finding of
+    that metric, a passing value clears it (``services.monitoring``); a push answered with an error stored
+    nothing, so it can be pushed again. Inventory only: the ``model_monitoring`` DAG carries findings into
+    Jira, so a slow Jira never holds up a push. Returns ``(metric, evaluation)``."""
     from model_governance.services.monitoring import MonitoringService
 
-    metric = inventory.record_metric(
+    return MonitoringService(inventory=inventory).record(
         push.model_ref,
-        name=push.metric,
-        value=push.value,
-        recorded_at=push.recorded_at,
-        source=push.source,
-        threshold=push.threshold,
-        passed=push.passed,
-    )
-    evaluation = MonitoringService(inventory=inventory).evaluate(
-        metric.model_id,
         metric=push.metric,
         value=push.value,
         threshold=push.threshold,
@@ -182,7 +174,6 @@ def record_push(inventory: Any, push: MetricPush) -> tuple[Any, Any]:
         source=push.source,
         at=push.recorded_at,
     )
-    return metric, evaluation
 
 
 __all__ = ["FIXES", "MetricPush", "ValidationError", "describe_errors", "parse_metric_push", "record_push"]
