@@ -21,53 +21,25 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import BaseOperator
 
+from model_governance.hooks.connections import governance_connections
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from model_governance.config import BusinessEntityConfig, GovernanceConfig
     from model_governance.inventory import Inventory, Model
     from model_governance.lifecycle import GovernanceStatus
-    from model_governance.services.connections import (
-        EntityConnections,
-        GovernanceConnections,
-        HookFactories,
-    )
+    from model_governance.services.connections import EntityConnections, GovernanceConnections
     from model_governance.services.evidence_store import EvidenceStore
 
 
-def aws_hook_factories() -> HookFactories:
-    """The hooks of a business entity's connection, as Airflow makes them (imported on first use)."""
-
-    def registry(conn_id: str | None, region: str | None) -> Any:
-        from model_governance.hooks.sagemaker_registry import SageMakerRegistryHook
-
-        return SageMakerRegistryHook(aws_conn_id=conn_id, region_name=region)
-
-    def s3(conn_id: str | None, region: str | None) -> Any:
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-        return S3Hook(aws_conn_id=conn_id, region_name=region)
-
-    def jobs(conn_id: str | None, region: str | None) -> Any:
-        from model_governance.hooks.sagemaker_jobs import SageMakerJobsHook
-
-        return SageMakerJobsHook(aws_conn_id=conn_id, region_name=region)
-
-    def sqs(conn_id: str | None, region: str | None) -> Any:
-        from airflow.providers.amazon.aws.hooks.sqs import SqsHook
-
-        return SqsHook(aws_conn_id=conn_id, region_name=region)
-
-    return {"registry": registry, "s3": s3, "jobs": jobs, "sqs": sqs}
-
-
-def governance_connections(config: GovernanceConfig, inventory: Any = None) -> GovernanceConnections:
-    """The business entities' connections as an Airflow task (or the api-server) opens them."""
-    from model_governance.services.connections import GovernanceConnections
-
-    return GovernanceConnections(
-        entity_settings=config.business_entity, factories=aws_hook_factories(), inventory=inventory
-    )
+def idempotent_retries(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` with two retries 30 s apart unless the task sets its own. For tasks whose every step is
+    idempotent, so retries are safe; they also absorb Airflow's stale defer-exit race
+    (apache/airflow#72716), which fails a resumed task without running it."""
+    kwargs.setdefault("retries", 2)
+    kwargs.setdefault("retry_delay", timedelta(seconds=30))
+    return kwargs
 
 
 def task_key(context: Context) -> tuple[str, str, str]:

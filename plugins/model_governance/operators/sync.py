@@ -1,12 +1,13 @@
 """The lifecycle sync's tasks: apply one registry's queued events, reconcile it, settle its messages.
 
 One ``SyncRegistryOperator`` task per business entity (mapped), so a registry that is down or throttled
-fails its own task and no other. The rules live in ``model_governance.sync`` (no Airflow there).
+fails its own task and no other. The rules live in ``model_governance.sync`` (no Airflow there); settling
+the queue and the implementation runs to start in ``model_governance.services.sync_queue``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +72,7 @@ class SyncRegistryOperator(GovernanceBaseOperator):
         from botocore.exceptions import BotoCoreError, ClientError
 
         from model_governance.inventory import SyncIssueKind
+        from model_governance.services.sync_queue import implementation_runs
         from model_governance.sync import LifecycleSync
 
         entity = self.config.business_entity(self.business_entity)
@@ -107,16 +109,13 @@ class SyncRegistryOperator(GovernanceBaseOperator):
                 "connection and the IAM policy in the README; the other registries are synced regardless."
             ) from exc
         self.inventory.resolve_sync_issues(business_entity=entity.name, kinds=[SyncIssueKind.REGISTRY_ERROR])
-        pending = self.inventory.pending_mlc_runs(entity.name, limit=settings.max_runs_per_sync)
         for report in reports:
             self.log.info("Sync of %s (%s): %s", entity.name, report.mode, report.as_dict())
         return {
             "business_entity": entity.name,
             "reports": [report.as_dict() for report in reports],
             "findings": [f for report in reports for f in report.as_dict()["findings"]],
-            "runs": [
-                {"trigger_run_id": m.mlc_run_id, "conf": {"package_arn": m.package_arn}} for m in pending
-            ],
+            "runs": implementation_runs(self.inventory, entity.name, limit=settings.max_runs_per_sync),
         }
 
     def _endpoints(self, entity: BusinessEntityConfig) -> EndpointReconciler:
@@ -148,85 +147,20 @@ class SyncRegistryOperator(GovernanceBaseOperator):
         due = timedelta(hours=self.config.sync.full_reconcile_hours)
         return last is None or datetime.now(UTC) - last >= due
 
-    # -- messages ---------------------------------------------------------------------------------------
-
     def _settle(self, entity: BusinessEntityConfig, report: SyncReport) -> None:
-        """Delete applied messages; a failed one is retried after a delay, and after
-        ``sync.max_message_attempts`` failures it goes to the dead-letter queue (and operators hear)."""
+        """Settle the entity's queue after the sync applied its messages (``services.sync_queue``)."""
         if entity.sqs_queue_url is None:
             return
-        from model_governance.inventory import SyncIssueKind
-        from model_governance.sync import Finding
+        from model_governance.services.sync_queue import QueueSettler
 
-        client = self.connections.entity(entity).sqs.get_conn()
-        queue = entity.sqs_queue_url
-        self._delete(client, queue, report.done_messages)
-        settings = self.config.sync
-        for message, error in report.failed_messages:
-            attempts = self.inventory.record_sync_failure(
-                message.message_id, business_entity=entity.name, error=error
-            )
-            if attempts < settings.max_message_attempts:
-                client.change_message_visibility(
-                    QueueUrl=queue,
-                    ReceiptHandle=message.receipt_handle,
-                    VisibilityTimeout=min(settings.message_retry_seconds * attempts, 43200),
-                )
-                self.log.warning(
-                    "Message %s failed (attempt %d of %d), retried later: %s",
-                    message.message_id,
-                    attempts,
-                    settings.max_message_attempts,
-                    error,
-                )
-                continue
-            self._dead_letter(client, entity, message, attempts, error)
-            where = entity.dead_letter_queue_url or "nowhere (no dead_letter_queue_url configured: dropped)"
-            detail = f"message {message.message_id} failed {attempts} times, moved to {where}: {error}"
-            report.findings.append(Finding(SyncIssueKind.DEAD_LETTER.value, None, detail))
-
-    def _dead_letter(
-        self, client: Any, entity: BusinessEntityConfig, message: QueueMessage, attempts: int, error: str
-    ) -> None:
-        if entity.dead_letter_queue_url:
-            fifo = entity.dead_letter_queue_url.endswith(".fifo")
-            client.send_message(
-                QueueUrl=entity.dead_letter_queue_url,
-                MessageBody=message.body,
-                MessageAttributes={
-                    "governance-error": {"DataType": "String", "StringValue": error[:1000] or "unknown"},
-                    "governance-attempts": {"DataType": "Number", "StringValue": str(attempts)},
-                    "governance-source-message-id": {
-                        "DataType": "String",
-                        "StringValue": message.message_id,
-                    },
-                },
-                **(
-                    {"MessageGroupId": "dead-letters", "MessageDeduplicationId": message.message_id[:128]}
-                    if fifo
-                    else {}
-                ),
-            )
-        from model_governance.inventory import SyncIssueKind
-
-        self.inventory.record_sync_issue(
-            kind=SyncIssueKind.DEAD_LETTER,
-            dedup_key=f"dead_letter:{entity.name}:{message.message_id}",
-            detail=f"failed {attempts} times: {error}",
+        QueueSettler(
+            client=self.connections.entity(entity).sqs.get_conn(),
+            queue_url=entity.sqs_queue_url,
+            dead_letter_queue_url=entity.dead_letter_queue_url,
             business_entity=entity.name,
-        )
-        self.inventory.mark_dead_lettered(message.message_id)
-        self._delete(client, entity.sqs_queue_url or "", [message])
-
-    @staticmethod
-    def _delete(client: Any, queue: str, messages: Iterable[QueueMessage]) -> None:
-        batch = list(messages)
-        for start in range(0, len(batch), 10):  # DeleteMessageBatch takes 10 at most
-            chunk = batch[start : start + 10]
-            client.delete_message_batch(
-                QueueUrl=queue,
-                Entries=[{"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, m in enumerate(chunk)],
-            )
+            inventory=self.inventory,
+            settings=self.config.sync,
+        ).settle(report)
 
 
 def event_assets(config: GovernanceConfig) -> list[Any]:
@@ -262,9 +196,9 @@ def record_runs_started(runs: Sequence[dict[str, Any]]) -> int:
     """After the implementation runs were started (or found started): they are no longer pending."""
     from model_governance.config import load_config
     from model_governance.hooks.inventory import GovernanceInventoryHook
+    from model_governance.services import sync_queue
 
-    inventory = GovernanceInventoryHook(load_config()).get_conn()
-    return inventory.mark_mlc_runs_started([run["trigger_run_id"] for run in runs])
+    return sync_queue.record_runs_started(GovernanceInventoryHook(load_config()).get_conn(), runs)
 
 
 def notify_findings(results: Sequence[dict[str, Any] | None]) -> int:

@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
-from model_governance.approvals import Decision, Outcome
-from model_governance.exceptions import (
-    ApprovalRejectedError,
-    InvalidInputError,
-    JiraError,
-    NotFoundError,
-)
+from model_governance.approvals import Decision
+from model_governance.exceptions import InvalidInputError, JiraError, NotFoundError
 from model_governance.hooks.jira import JiraHook
-from model_governance.operators.base import GovernanceBaseOperator
-from model_governance.services.approvals import ApprovalRequest, ApprovalService
+from model_governance.operators.base import GovernanceBaseOperator, idempotent_retries
+from model_governance.services.approvals import (
+    ApprovalRequest,
+    ApprovalService,
+    ApprovalWait,
+    concluded,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -207,11 +207,7 @@ class JiraApprovalSensor(BaseSensorOperator, ApprovalWaitMixin):
         kwargs.setdefault("timeout", WAIT_A_YEAR)
         kwargs.setdefault("poke_interval", poll_interval or 60.0)
         kwargs.setdefault("mode", "reschedule")
-        # Every step of an approval is idempotent, so retries are safe; they also absorb Airflow's stale
-        # defer-exit race (apache/airflow#72716), which fails a resumed task without running it.
-        kwargs.setdefault("retries", 2)
-        kwargs.setdefault("retry_delay", timedelta(seconds=30))
-        super().__init__(**kwargs)
+        super().__init__(**idempotent_retries(kwargs))
         self.approval_kind = approval_kind
         self.issue_key = issue_key
         self.jira_conn_id = jira_conn_id
@@ -258,21 +254,16 @@ class JiraApprovalSensor(BaseSensorOperator, ApprovalWaitMixin):
             return super().execute(context)
         # A ticket decided already (a retry, a cleared task, a quick reviewer) is settled here rather than
         # through the triggerer: cheaper, and clear of Airflow's stale defer-exit race (see the trigger).
-        if self.approvals.is_decided(key):
-            decision = self.approvals.verified_decision(request, key)
-            if decision is not None:
-                return self._conclude(decision)
-        self._defer(key, reminders_sent=0, waiting_since=datetime.now(UTC), escalated=False)
-        return None
+        decision = self.approvals.settled_decision(request, key)
+        if decision is not None:
+            return self._conclude(decision)
+        self._defer(ApprovalWait(key, datetime.now(UTC)))
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
-        key = self._require_issue_key()
-        if not self.approvals.is_decided(key):
-            return False
-        decision = self.approvals.verified_decision(self.approval_request(context), key)
-        if decision is None:
-            return False
-        return PokeReturnValue(is_done=True, xcom_value=self._conclude(decision))
+        decision = self.approvals.settled_decision(self.approval_request(context), self._require_issue_key())
+        return (
+            False if decision is None else PokeReturnValue(is_done=True, xcom_value=self._conclude(decision))
+        )
 
     def execute_complete(
         self,
@@ -283,19 +274,14 @@ class JiraApprovalSensor(BaseSensorOperator, ApprovalWaitMixin):
         waiting_since: str | None = None,
         escalated: bool = False,
     ) -> Any:
-        since = datetime.fromisoformat(waiting_since) if waiting_since else datetime.now(UTC)
-
-        def remind() -> NoReturn:
-            assert issue_key is not None
-            nagged = self._remind(issue_key, reminders_sent + 1, since, escalated)
-            self._defer(issue_key, reminders_sent=reminders_sent + 1, waiting_since=since, escalated=nagged)
-
-        def wait_again() -> NoReturn:
-            assert issue_key is not None
-            self._defer(issue_key, reminders_sent=reminders_sent, waiting_since=since, escalated=escalated)
-
-        request = self.approval_request(context)
-        decision = self.resumed_decision(request, event, issue_key, wait_again=wait_again, on_reminder=remind)
+        wait = ApprovalWait.resumed(issue_key, reminders_sent, waiting_since, escalated)
+        decision = self.resumed_decision(
+            self.approval_request(context),
+            event,
+            issue_key,
+            wait_again=lambda: self._defer(wait),
+            on_reminder=lambda: self._defer(self.approvals.remind(wait, escalate_after=self.escalate_after)),
+        )
         return self._conclude(decision)
 
     # -- steps ----------------------------------------------------------------------------------------
@@ -305,43 +291,10 @@ class JiraApprovalSensor(BaseSensorOperator, ApprovalWaitMixin):
             raise InvalidInputError(f"Task {self.task_id!r} needs the approval ticket's issue_key.")
         return str(self.issue_key)
 
-    def _defer(self, key: str, *, reminders_sent: int, waiting_since: datetime, escalated: bool) -> NoReturn:
-        remind_at = None
-        if self.remind_every is not None:
-            remind_at = (waiting_since + self.remind_every * (reminders_sent + 1)).isoformat()
-        remaining = None
-        if self.timeout is not None:
-            total = self.timeout if isinstance(self.timeout, timedelta) else timedelta(seconds=self.timeout)
-            remaining = max(timedelta(seconds=1), total - (datetime.now(UTC) - waiting_since))
-        kwargs = {
-            "issue_key": key,
-            "reminders_sent": reminders_sent,
-            "waiting_since": waiting_since.isoformat(),
-            "escalated": escalated,
-        }
-        self.defer_on_ticket(key, kwargs=kwargs, timeout=remaining, remind_at=remind_at)
-
-    def _remind(self, key: str, number: int, since: datetime, escalated: bool) -> bool:
-        waited = datetime.now(UTC) - since
-        self.hook.comment(
-            key,
-            f"Reminder: this approval has been waiting {waited.days} days {waited.seconds // 3600} hours. "
-            "Move the ticket to Done to approve or Rejected to reject.",
-            marker=f"mg-reminder-{number}",
-        )
-        if self.escalate_after is not None and not escalated and waited >= self.escalate_after:
-            self.approvals.notify(
-                f"Approval {key} waiting past its SLA",
-                f"{self.hook.browse_url(key)} has waited since {since.isoformat()} ({waited}).",
-            )
-            return True
-        return escalated
+    def _defer(self, wait: ApprovalWait) -> NoReturn:
+        remind_at = wait.remind_at(self.remind_every)
+        timeout = wait.remaining(self.timeout)
+        self.defer_on_ticket(wait.issue_key, kwargs=wait.kwargs(), timeout=timeout, remind_at=remind_at)
 
     def _conclude(self, decision: Decision) -> dict[str, Any]:
-        result = decision.to_dict()
-        if decision.outcome is Outcome.REJECTED and self.raise_on_reject:
-            who = decision.decided_by.label
-            raise ApprovalRejectedError(
-                f"{decision.issue_key} was rejected by {who} at {decision.decided_at.isoformat()}.", result
-            )
-        return result
+        return concluded(decision, raise_on_reject=self.raise_on_reject)

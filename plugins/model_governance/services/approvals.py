@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from model_governance.approvals import (
@@ -40,7 +41,7 @@ from model_governance.approvals import (
     same_account,
 )
 from model_governance.config import VERSION_GATES, ApprovalKind, GovernanceConfig
-from model_governance.exceptions import InvalidInputError
+from model_governance.exceptions import ApprovalRejectedError, InvalidInputError
 
 if TYPE_CHECKING:
     from model_governance.inventory import Approval, Inventory, Model
@@ -141,6 +142,48 @@ class OpenedTicket:
     url: str
     created: bool
     exclusions: tuple[Exclusion, ...]
+
+
+@dataclass(frozen=True)
+class ApprovalWait:
+    """One wait on a ticket, carried from one deferral to the next: since when, how many reminders were
+    commented and whether the operators were told it waits past its SLA."""
+
+    issue_key: str
+    waiting_since: datetime
+    reminders_sent: int = 0
+    escalated: bool = False
+
+    @classmethod
+    def resumed(
+        cls, issue_key: str | None, reminders_sent: int, waiting_since: str | None, escalated: bool
+    ) -> ApprovalWait:
+        """The wait as the deferral's kwargs carried it (no start recorded: it starts now)."""
+        since = datetime.fromisoformat(waiting_since) if waiting_since else datetime.now(UTC)
+        return cls(issue_key or "", since, reminders_sent, escalated)
+
+    def kwargs(self) -> dict[str, Any]:
+        """What the deferral carries to the resumed task (JSON: the trigger's kwargs are serialized)."""
+        return {
+            "issue_key": self.issue_key,
+            "reminders_sent": self.reminders_sent,
+            "waiting_since": self.waiting_since.isoformat(),
+            "escalated": self.escalated,
+        }
+
+    def remind_at(self, remind_every: timedelta | None) -> str | None:
+        """When the next reminder is due (ISO), or None without reminders."""
+        if remind_every is None:
+            return None
+        return (self.waiting_since + remind_every * (self.reminders_sent + 1)).isoformat()
+
+    def remaining(self, timeout: timedelta | float | None) -> timedelta | None:
+        """What is left of the task's ``timeout`` (measured from the start of the wait; one second at
+        least), or None without one."""
+        if timeout is None:
+            return None
+        total = timeout if isinstance(timeout, timedelta) else timedelta(seconds=timeout)
+        return max(timedelta(seconds=1), total - (datetime.now(UTC) - self.waiting_since))
 
 
 #: Reads who registered a model version in SageMaker: the package's ``CreatedBy`` (a UserContext), or None.
@@ -517,6 +560,36 @@ class ApprovalService:
             f"{self.jira.browse_url(key)}\n{reason}\nThe ticket was moved back to {reopen}.",
         )
 
+    # -- waiting --------------------------------------------------------------------------------------
+
+    def remind(self, wait: ApprovalWait, *, escalate_after: timedelta | None = None) -> ApprovalWait:
+        """A due reminder: comment it on the ticket (once: by its number), tell the operators once when it
+        has waited ``escalate_after``; returns the wait with the reminder counted."""
+        key, since = wait.issue_key, wait.waiting_since
+        number = wait.reminders_sent + 1
+        waited = datetime.now(UTC) - since
+        self.jira.comment(
+            key,
+            f"Reminder: this approval has been waiting {waited.days} days {waited.seconds // 3600} hours. "
+            "Move the ticket to Done to approve or Rejected to reject.",
+            marker=f"mg-reminder-{number}",
+        )
+        escalated = wait.escalated
+        if escalate_after is not None and not escalated and waited >= escalate_after:
+            self.notify(
+                f"Approval {key} waiting past its SLA",
+                f"{self.jira.browse_url(key)} has waited since {since.isoformat()} ({waited}).",
+            )
+            escalated = True
+        return replace(wait, reminders_sent=number, escalated=escalated)
+
+    def settled_decision(self, request: ApprovalRequest, key: str) -> Decision | None:
+        """The verified decision of a ticket decided already (a retry, a cleared task, a quick reviewer),
+        else None: settled without waiting."""
+        if not self.is_decided(key):
+            return None
+        return self.verified_decision(request, key)
+
     def _recorded(self, key: str) -> Approval | None:
         """The inventory's record of the approval, when this service records and there is one."""
         if not self.record or self.inventory is None:
@@ -525,6 +598,18 @@ class ApprovalService:
 
 
 # -- pure helpers -----------------------------------------------------------------------------------------
+
+
+def concluded(decision: Decision, *, raise_on_reject: bool = True) -> dict[str, Any]:
+    """A verified decision as a gate returns it (a dict); a rejection raises ``ApprovalRejectedError``
+    carrying it unless ``raise_on_reject`` is False (to branch on it)."""
+    result = decision.to_dict()
+    if decision.outcome is Outcome.REJECTED and raise_on_reject:
+        who = decision.decided_by.label
+        raise ApprovalRejectedError(
+            f"{decision.issue_key} was rejected by {who} at {decision.decided_at.isoformat()}.", result
+        )
+    return result
 
 
 def airflow_run_url(base: str, dag_id: str, run_id: str) -> str | None:

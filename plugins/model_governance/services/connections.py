@@ -4,7 +4,7 @@ Every step about a model works in the registry of the model's business entity: i
 and region, the SageMaker registry, S3 (data, snapshots, reports, documents) and SageMaker jobs and
 endpoints. ``GovernanceConnections`` finds the entity (by name, by model or by model group, through the
 inventory), then makes each hook on first use and keeps it for the entity. No Airflow here: the hook
-factories are passed in (``operators.base.aws_hook_factories`` in Airflow, fakes in unit tests).
+factories are passed in (``hooks.connections.aws_hook_factories`` in Airflow, fakes in unit tests).
 """
 
 from __future__ import annotations

@@ -139,7 +139,7 @@ class AirflowDashboardServices:
     # -- documents -----------------------------------------------------------------------------------
 
     def open_document(self, document: Document, entity: BusinessEntity) -> DocumentStream:
-        from model_governance.operators.base import governance_connections
+        from model_governance.hooks.connections import governance_connections
 
         if not document.uri.startswith("s3://"):
             raise RegistryError(

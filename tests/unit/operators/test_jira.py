@@ -4,6 +4,7 @@ or wait again; reminders; the operator opens the ticket and attaches files throu
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest.mock import MagicMock
@@ -15,7 +16,7 @@ from model_governance.approvals import Decision, Outcome, Person
 from model_governance.exceptions import ApprovalRejectedError, JiraError, NotFoundError
 from model_governance.operators.jira import JiraApprovalOperator
 from model_governance.sensors.jira import JiraApprovalSensor
-from model_governance.services.approvals import OpenedTicket
+from model_governance.services.approvals import ApprovalWait, OpenedTicket
 from model_governance.triggers.jira import JiraApprovalTrigger
 from tests.unit.operators.fakes import BUCKET, Hooks, context, inventory, wire
 
@@ -31,7 +32,8 @@ def _wire(task: Any) -> tuple[Any, MagicMock, MagicMock]:
     hook.settings.done_status, hook.settings.rejected_status = "Done", "Rejected"
     hook.settings.project_key = None  # the settings' project
     approvals = MagicMock()
-    approvals.is_decided.return_value = False
+    approvals.settled_decision.return_value = None
+    approvals.remind.side_effect = lambda wait, **_: replace(wait, reminders_sent=wait.reminders_sent + 1)
     task.__dict__.update(hook=hook, approvals=approvals)
     return task, hook, approvals
 
@@ -56,9 +58,9 @@ def test_the_sensor_records_the_request_and_defers_on_the_shared_trigger() -> No
 
 def test_a_ticket_decided_already_is_settled_without_waiting() -> None:
     sensor, _, approvals = _sensor()
-    approvals.is_decided.return_value = True
-    approvals.verified_decision.return_value = _decision()
+    approvals.settled_decision.return_value = _decision()
     assert sensor.execute(context("pia"))["outcome"] == "approved"
+    assert approvals.settled_decision.call_args.args[1] == "MLC-1"
 
 
 def test_the_resumed_event_is_checked_and_a_refused_move_waits_again() -> None:
@@ -78,15 +80,42 @@ def test_the_resumed_event_is_checked_and_a_refused_move_waits_again() -> None:
         sensor.execute_complete(context("pia"), {"status": "decided"}, **kwargs)
 
 
-def test_a_due_reminder_comments_and_waits_again() -> None:
-    sensor, hook, _ = _sensor(remind_every=timedelta(days=1))
-    since = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+def test_a_due_reminder_is_the_services_and_the_wait_goes_on_with_it_counted() -> None:
+    sensor, _, approvals = _sensor(remind_every=timedelta(days=1), escalate_after=timedelta(days=3))
+    since = datetime.now(UTC) - timedelta(days=1)
     with pytest.raises(TaskDeferred) as deferred:
         sensor.execute_complete(
-            context("pia"), {"status": "reminder_due"}, issue_key="MLC-1", waiting_since=since
+            context("pia"), {"status": "reminder_due"}, issue_key="MLC-1", waiting_since=since.isoformat()
         )
-    assert deferred.value.kwargs["reminders_sent"] == 1
-    assert hook.comment.call_args.kwargs["marker"] == "mg-reminder-1"
+    wait = approvals.remind.call_args.args[0]
+    assert wait == ApprovalWait("MLC-1", since, 0, False)
+    assert approvals.remind.call_args.kwargs == {"escalate_after": timedelta(days=3)}
+    assert deferred.value.kwargs == {
+        "issue_key": "MLC-1",
+        "reminders_sent": 1,
+        "waiting_since": since.isoformat(),
+        "escalated": False,
+    }
+    assert deferred.value.trigger.remind_at == (since + timedelta(days=2)).isoformat()
+
+
+def test_the_wait_keeps_what_is_left_of_the_tasks_timeout() -> None:
+    sensor, _, approvals = _sensor(timeout=timedelta(days=10))
+    approvals.verified_decision.return_value = None  # refused: the wait goes on
+    since = datetime.now(UTC) - timedelta(days=4)
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute_complete(
+            context("pia"), {"status": "decided"}, issue_key="MLC-1", waiting_since=since.isoformat()
+        )
+    assert timedelta(days=5, hours=23) < deferred.value.timeout <= timedelta(days=6)
+
+
+def test_poke_mode_takes_a_settled_decision() -> None:
+    sensor, _, approvals = _sensor(deferrable=False)
+    assert sensor.poke(context("pia")) is False
+    approvals.settled_decision.return_value = _decision()
+    done = sensor.poke(context("pia"))
+    assert done and done.xcom_value["outcome"] == "approved"
 
 
 def test_the_operator_opens_the_ticket_attaches_from_s3_and_waits() -> None:

@@ -12,7 +12,7 @@ import model_governance.sync as sync_module
 from model_governance.exceptions import RegistryError
 from model_governance.operators.sync import SyncRegistryOperator
 from model_governance.sync import SyncReport
-from tests.unit.operators.fakes import CONN_ID, ENTITY, REGION, Hooks, context, inventory, wire
+from tests.unit.operators.fakes import CONN_ID, ENTITY, REGION, Hooks, config, context, inventory, wire
 
 
 class FakeSync:
@@ -23,7 +23,9 @@ class FakeSync:
         FakeSync.made.append(kwargs)
 
     def apply_messages(self, messages: Any) -> SyncReport:
-        raise AssertionError("no queued messages in these tests")
+        report = SyncReport(business_entity=ENTITY, mode="events")
+        report.done_messages = list(messages)
+        return report
 
     def reconcile(self, *, full: bool) -> SyncReport:
         if FakeSync.fail is not None:
@@ -65,3 +67,50 @@ def test_a_registry_that_cannot_be_synced_is_recorded_and_named() -> None:
         _operator(hooks, inv).execute(context("sync"))
     assert inv.record_sync_issue.call_args.kwargs["business_entity"] == ENTITY
     assert not inv.resolve_sync_issues.called
+
+
+class FakeSettler:
+    made: list[dict[str, Any]] = []  # noqa: RUF012
+
+    def __init__(self, **kwargs: Any) -> None:
+        FakeSettler.made.append(kwargs)
+
+    def settle(self, report: SyncReport) -> None:
+        FakeSettler.made[-1]["settled"] = [m.message_id for m in report.done_messages]
+
+
+def test_queued_messages_are_applied_then_settled_on_the_entitys_queue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import model_governance.services.sync_queue as sync_queue
+    from model_governance.operators.sync import events_asset_name
+
+    FakeSettler.made = []
+    monkeypatch.setattr(sync_queue, "QueueSettler", FakeSettler)
+    queue = "https://sqs.eu-west-1.amazonaws.com/1/events.fifo"
+    settings = config(
+        business_entities=[
+            {
+                "name": ENTITY,
+                "account_id": "123456789012",
+                "region": REGION,
+                "aws_conn_id": CONN_ID,
+                "sqs_queue_url": queue,
+            }
+        ]
+    )
+    hooks, inv = Hooks(), inventory()
+    inv.pending_mlc_runs.return_value = []
+    inv.sync_watermark.return_value.last_full_at = None  # never: a full reconcile is due
+    step = wire(SyncRegistryOperator(task_id="sync", business_entity=ENTITY), inventory=inv, hooks=hooks)
+    step.__dict__["config"] = settings
+    asset = MagicMock()
+    asset.name = events_asset_name(ENTITY)
+    batch = [{"MessageId": "m1", "ReceiptHandle": "r1", "Body": "{}"}]
+    event = MagicMock(extra={"payload": {"message_batch": batch}})
+    result = step.execute({**context("sync"), "triggering_asset_events": {asset: [event]}})
+    assert [r["mode"] for r in result["reports"]] == ["events", "full"]
+    (settler,) = FakeSettler.made
+    assert settler["client"] is hooks.sqs.get_conn.return_value and settler["queue_url"] == queue
+    assert (settler["business_entity"], settler["settled"]) == (ENTITY, ["m1"])
+    assert settler["settings"] is settings.sync and settler["inventory"] is inv
