@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, case, or_, select
 from sqlalchemy.orm import Session
 
 from model_governance.exceptions import NotFoundError
@@ -19,9 +19,11 @@ from model_governance.inventory.models import (
     Approval,
     BusinessEntity,
     Document,
+    FindingState,
     Metric,
     Model,
     ModelGroup,
+    MonitoringFinding,
     RiskTestRun,
     Snapshot,
     SyncIssue,
@@ -37,8 +39,11 @@ def _newest(session: Session, kind: Any, model_id: int, limit: int) -> list[Any]
 
 
 class ModelPageQueries(DashboardBase):
-    def model_detail(self, model_id: int, *, metric_points: int = 50, metric_names: int = 20) -> ModelDetail:
-        """Everything the model page shows, or ``NotFoundError`` naming the id."""
+    def model_detail(
+        self, model_id: int, *, metric_points: int = 50, metric_names: int = 20, finding_limit: int = 20
+    ) -> ModelDetail:
+        """Everything the model page shows, or ``NotFoundError`` naming the id. ``extra["findings"]``: the
+        model's monitoring findings, open ones first (oldest first), then the newest closed ones."""
         with self._session() as session:
             model = session.get(Model, model_id)
             if model is None:
@@ -92,6 +97,21 @@ class ModelPageQueries(DashboardBase):
                 )
             )
             compliance = self._compliance(session, [model.id])[model.id]
+            # Monitoring findings: the open ones first (oldest first), then the newest closed ones.
+            findings = list(
+                session.scalars(
+                    select(MonitoringFinding)
+                    .where(MonitoringFinding.model_id == model.id)
+                    .order_by(
+                        (MonitoringFinding.state != FindingState.OPEN.value),
+                        case(
+                            (MonitoringFinding.state == FindingState.OPEN.value, MonitoringFinding.id),
+                            else_=-MonitoringFinding.id,
+                        ),
+                    )
+                    .limit(finding_limit)
+                )
+            )
         return ModelDetail(
             model=model,
             group=group,
@@ -106,6 +126,7 @@ class ModelPageQueries(DashboardBase):
             metrics=metrics,
             sync_issues=sync_issues,
             compliance=compliance,
+            extra={"findings": findings},
         )
 
     def document(self, document_id: int) -> tuple[Document, BusinessEntity]:
