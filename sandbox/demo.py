@@ -9,13 +9,21 @@ scheduler, dag-processor, triggerer), then plays every person in the story:
   at the test results review a justification comment first (the Medium policy for failed tests);
 - the data scientist registers a model version in the new group, with synthetic baseline and comparator
   data in S3, the risk test schema and an endpoint configuration;
-- the implementation life cycle runs (started by hand with the package ARN, as the lifecycle sync would);
+- SageMaker tells governance: the registration is an EventBridge event on the business entity's SQS FIFO
+  queue, which the triggerer's ``AssetWatcher`` hands to ``sagemaker_lifecycle_sync``; the sync onboards
+  the version and starts its implementation run under its deterministic id
+  (``model_governance.sync.mlc_run_id``). No run is started by hand;
 - the deployer deploys the version (an endpoint running the package's endpoint configuration, whose
   model runs the package's image and model data) and, once it is InService, reports it deployed in
   SageMaker (Deployment/Complete): governance records Deployed only when an endpoint serves the version.
 
-It waits until the model is Deployed, prints a summary (statuses with times, tickets and who approved
-them, the review document and its hash), checks the end (below) and exits 0. ``--keep-running``
+- after go-live, a monitor pushes a metric breach three times through the dashboard's push API
+  (``POST /model-governance/api/v1/metrics``, as admin) and the ``model_monitoring`` DAG (triggered at
+  once instead of waiting for its five-minute schedule) opens one finding ticket in Jira.
+
+It waits until the model is Deployed, prints a summary (the run the sync started, statuses with times,
+tickets and who approved them, the review document and its hash, the audit pack), checks the end (below),
+prints the finding and exits 0. ``--keep-running``
 (``make up``) leaves everything running for a person to use instead of the bot: the Airflow UI and the
 Jira reviewer page.
 
@@ -24,7 +32,8 @@ triggerer, the bots, the demo itself), Jira 429s, 5xx answers and dropped respon
 then the connection closed) at that rate each, and AWS throttling at that rate; ``--seed`` (``SEED=``)
 seeds both sandboxes' fault generators, so a run meets the same faults again. The bots retry with backoff
 and read back as the product does. The run must end exactly as a clean one: Deployed, one ticket per gate,
-no status event twice, the audit chain intact; the faults that fired are printed.
+no status event twice, the audit chain intact, one ticket for the finding; the faults that fired are
+printed.
 
 Exit codes: 0 the model is Deployed and every end check passed; 1 a run ended otherwise or an end check
 failed (the message says which); 2 bad arguments; 3 a run did not finish within ``--timeout``.
@@ -65,6 +74,20 @@ JUSTIFICATION = (
 ENTITY = "retail-bank"
 BUCKET = "model-governance"
 DATA_BUCKET = "ml-data"
+#: The business entity's EventBridge -> SQS FIFO queue of model package events, and its dead-letter queue.
+EVENTS_QUEUE = "retail-bank-model-events.fifo"
+DEAD_LETTER_QUEUE = "retail-bank-model-events-dead.fifo"
+SYNC_DAG = "sagemaker_lifecycle_sync"
+MLC_DAG = "sagemaker_model_implementation"
+MONITORING_DAG = "model_monitoring"
+#: The breach the demo's monitor pushes (three times): AUC below its floor.
+BREACH = {
+    "metric": "auc",
+    "threshold": 0.75,
+    "direction": "higher_is_better",
+    "source": "sagemaker-model-monitor",
+}
+BREACH_VALUES = (0.68, 0.66, 0.64)
 
 
 @dataclass
@@ -157,8 +180,8 @@ def _settings(aws: Any, inventory_url: str) -> dict[str, Any]:
         "governance_bucket": BUCKET,
         "inventory": {"url": inventory_url},
         "notifications": {"smtp_conn_id": "smtp_default", "operators": ["mlops@example.com"]},
-        # The demo and the end-to-end stacks start implementation runs themselves; a reconcile on the clock
-        # would start the same versions' runs a second time. The sync's own tests turn events on.
+        # No reconcile on a clock: the demo's versions reach the sync as queue events (``with_events``), and
+        # the end-to-end tests start their implementation runs themselves unless they turn events on.
         "sync": {"reconcile_schedule": None},
         # The sandbox signs every AWS call with the shared test credentials: no person to exclude as the
         # registrant of a version (a real deployment maps its Studio profiles and roles here).
@@ -197,6 +220,122 @@ def _connections(aws: Any, jira: Any, smtp: Any) -> dict[str, str]:
     }
 
 
+def create_event_queues(aws: Any) -> tuple[str, str]:
+    """The business entity's model package event queue and its dead-letter queue (both FIFO), as the
+    EventBridge rule's SQS target; the AWS sandbox then sends every model package event to the first.
+    (The client rides out throttling; a create of an existing queue with the same attributes is a no-op.)"""
+    sqs = aws_client(aws, "sqs")
+    urls = [
+        str(sqs.create_queue(QueueName=name, Attributes={"FifoQueue": "true"})["QueueUrl"])
+        for name in (EVENTS_QUEUE, DEAD_LETTER_QUEUE)
+    ]
+    aws.set_events(queue=EVENTS_QUEUE)
+    return urls[0], urls[1]
+
+
+def with_events(env: dict[str, str], queue_url: str, dead_letter_url: str) -> dict[str, str]:
+    """``env`` with the business entity's event queues: the sync DAG watches the queue (an AssetWatcher in
+    the triggerer; read at parse time, so the queue must exist before Airflow starts), polled briskly."""
+    settings = json.loads(env["MODEL_GOVERNANCE_CONFIG"])
+    settings["business_entities"][0].update(sqs_queue_url=queue_url, dead_letter_queue_url=dead_letter_url)
+    settings["sync"] = {**settings.get("sync", {}), "wait_time_seconds": 1, "poll_interval_seconds": 1}
+    return {**env, "MODEL_GOVERNANCE_CONFIG": json.dumps(settings)}
+
+
+def wait_started_by_sync(airflow: Any, run_id: str, timeout: float, tick: Callable[[], None]) -> str:
+    """Wait until the lifecycle sync has started the implementation run ``run_id`` (``tick()`` between
+    looks); the id of the sync run that started it. RuntimeError when something else started it,
+    TimeoutError (with the sync's runs) when it does not start within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = airflow.api("GET", f"dags/{MLC_DAG}/dagRuns/{run_id}", allow=(404,))
+        if run is not None:
+            # The sync starts it with its TriggerDagRunOperator; a person or a test would be rest_api/ui/cli.
+            if run.get("triggered_by") != "operator":
+                raise RuntimeError(f"{run_id} was not started by the sync but by {run.get('triggered_by')}")
+            return sync_run_at(airflow, str(run["queued_at"]))
+        tick()
+        time.sleep(1)
+    raise TimeoutError(
+        f"the lifecycle sync did not start {run_id}; its runs: "
+        f"{[(r['run_id'], r['state']) for r in airflow.dag_runs(SYNC_DAG)]}"
+    )
+
+
+def sync_run_at(airflow: Any, when: str) -> str:
+    """The sync run that was running at ``when`` (ISO time): the sync runs one at a time
+    (``max_active_runs=1``), so it is the one whose task started a run queued then."""
+    from datetime import UTC, datetime
+
+    at = datetime.fromisoformat(when)
+    for run in reversed(airflow.dag_runs(SYNC_DAG)):
+        if not run.get("start_date"):
+            continue
+        end = datetime.fromisoformat(run["end_date"]) if run.get("end_date") else datetime.now(UTC)
+        if datetime.fromisoformat(run["start_date"]) <= at <= end:
+            return str(run["run_id"])
+    raise RuntimeError(f"no sync run was running when the implementation run was queued ({when})")
+
+
+def push_metric(airflow: Any, body: dict[str, Any]) -> dict[str, Any]:
+    """One value through the monitoring push API of the cluster's api-server, as its admin (an Airflow
+    JWT from ``/auth/token``); the 201 answer (RuntimeError with the answer otherwise)."""
+    import urllib.error
+    import urllib.request
+
+    def post(url: str, payload: dict[str, Any], headers: dict[str, str]) -> Any:
+        request = urllib.request.Request(  # noqa: S310 - the demo's own api-server
+            url,
+            data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json", **headers},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - our api-server
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            raise RuntimeError(f"POST {url} answered {exc.code}: {exc.read()[:2000]!r}") from None
+
+    token = post(f"{airflow.url}/auth/token", {"username": "admin", "password": airflow.password}, {})
+    return dict(
+        post(
+            f"{airflow.url}/model-governance/api/v1/metrics",
+            body,
+            {"Authorization": f"Bearer {token['access_token']}"},
+        )
+    )
+
+
+def breach_body(arn: str, value: float) -> dict[str, Any]:
+    """A monitoring value past its threshold (``BREACH``), recorded now."""
+    from datetime import UTC, datetime
+
+    return {**BREACH, "model_package_arn": arn, "value": value, "recorded_at": datetime.now(UTC).isoformat()}
+
+
+def carry_findings(airflow: Any, run_prefix: str, done: Callable[[], bool], runs: int = 3) -> list[str]:
+    """Trigger ``model_monitoring`` now (instead of waiting for its schedule) until ``done()``: a finding
+    one run could not carry (Jira failing) is carried by the next, as the schedule would. The run ids."""
+    started = []
+    for attempt in range(1, runs + 1):
+        run_id = f"{run_prefix}-{attempt}"
+        airflow.trigger(MONITORING_DAG, run_id)
+        started.append(run_id)
+        state = airflow.wait_for_run(MONITORING_DAG, run_id, timeout=300)
+        if state == "success" and done():
+            return started
+    raise RuntimeError(f"model_monitoring did not carry the finding into Jira in runs {started}")
+
+
+def finding_tickets(jira: Any, marker: str) -> list[Any]:
+    """The Jira tickets carrying a finding's marker label."""
+    client = jira_client(jira)
+    try:
+        return list(client.enhanced_search_issues(f'project = MLC AND labels = "{marker}"', maxResults=False))
+    finally:
+        client.close()
+
+
 def _approve_open_tickets(demo: Demo, jira: Any) -> None:
     """The reviewer bot: every open governance ticket older than ``approve_after`` is moved to Done.
 
@@ -219,8 +358,8 @@ def _approve_open_tickets(demo: Demo, jira: Any) -> None:
             ),
         )
         for issue in issues:
-            if issue.key in demo.handled:
-                continue
+            if issue.key in demo.handled or "monitoring-finding" in issue.fields.labels:
+                continue  # a monitoring finding is for the model's owner to act on, not an approval
             # A person takes a moment to read the ticket; so does the bot.
             seen = demo.first_seen.setdefault(issue.key, time.monotonic())
             if time.monotonic() - seen < demo.approve_after:
@@ -377,6 +516,7 @@ def run(args: argparse.Namespace) -> int:
 
     from model_governance.inventory import Inventory
     from model_governance.services.evidence import S3AnchorStore
+    from model_governance.sync import mlc_run_id
     from sandbox.airflow_cluster import SANDBOX_AUDIT_KEYS, AirflowCluster
 
     # The demo's own inventory (the summary) verifies the chain with the key the cluster signs with.
@@ -403,11 +543,12 @@ def run(args: argparse.Namespace) -> int:
             )
         inventory_url = f"sqlite:///{workdir / 'inventory.db'}"
         retrying(demo, "create bucket", lambda: aws_client(aws, "s3").create_bucket(Bucket=BUCKET))
-        airflow = AirflowCluster(
-            home=workdir / "airflow", overrides=governance_env(aws, jira, smtp, inventory_url)
-        ).start()
+        queue_url, dead_letter_url = create_event_queues(aws)
+        env = with_events(governance_env(aws, jira, smtp, inventory_url), queue_url, dead_letter_url)
+        airflow = AirflowCluster(home=workdir / "airflow", overrides=env).start()
         demo.say(f"Airflow api-server on http://127.0.0.1:{airflow.port}")
-        for dag_id in ("use_case_registration", "sagemaker_model_implementation"):
+        demo.say(f"SageMaker model package events go to {EVENTS_QUEUE}, watched by the lifecycle sync")
+        for dag_id in ("use_case_registration", MLC_DAG, SYNC_DAG, MONITORING_DAG):
             airflow.wait_for_dag(dag_id)
         if args.keep_running:
             demo.say("everything is running; Ctrl-C stops it")
@@ -445,7 +586,13 @@ def run(args: argparse.Namespace) -> int:
         )
 
         arn = _register_model_version(demo, aws, group.name)
-        airflow.trigger("sagemaker_model_implementation", "demo-model-v1", conf={"package_arn": arn})
+        run_id = mlc_run_id(ENTITY, arn)
+        sync_run = wait_started_by_sync(
+            airflow, run_id, demo.timeout, lambda: _approve_open_tickets(demo, jira)
+        )
+        demo.say(
+            f"the lifecycle sync (run {sync_run}) onboarded the version from its event and started {run_id}"
+        )
         deadline = time.monotonic() + demo.timeout
         sagemaker = aws_client(aws, "sagemaker")
         deployed_reported = False
@@ -462,22 +609,25 @@ def run(args: argparse.Namespace) -> int:
             if endpoint and not deployed_reported:
                 deployed_reported = True
                 demo.say(f"deployer deployed endpoint {endpoint} and reported it (Deployment/Complete)")
-            run_state = airflow.run_state("sagemaker_model_implementation", "demo-model-v1")
+            run_state = airflow.run_state(MLC_DAG, run_id)
             if run_state in ("success", "failed"):
                 break
             time.sleep(2)
-        tasks = airflow.task_states("sagemaker_model_implementation", "demo-model-v1")
+        tasks = airflow.task_states(MLC_DAG, run_id)
         if run_state is None or run_state not in ("success", "failed"):
             raise TimeoutError(f"sagemaker_model_implementation did not finish: {tasks}")
         if run_state != "success":
             raise RuntimeError(f"sagemaker_model_implementation ended {run_state}: {tasks}")
+        demo.say(f"{run_id} ended: the model is {inventory.get_model(arn).status}")
+        finding = monitoring_breach(demo, airflow, inventory, arn)
         fired = fault_counts(aws, jira)
         if args.faults:
             # The product's work is done; the summary and the checks read without faults.
             jira.clear_faults()
             aws.set_faults(throttle_rate=0.0)
-        _summary(inventory, arn, aws, workdir)
+        _summary(inventory, arn, aws, workdir, started=(run_id, sync_run))
         check_clean_end(inventory, arn, jira)
+        check_finding(inventory, jira, finding.id)
         print(
             f"faults fired: Jira {fired['jira']} "
             f"({fired['jira_total']} of {fired['jira_requests']} requests), "
@@ -490,6 +640,50 @@ def run(args: argparse.Namespace) -> int:
             airflow.stop()
         for process in (smtp, jira, aws):
             process.stop()
+
+
+def monitoring_breach(demo: Demo, airflow: Any, inventory: Any, arn: str) -> Any:
+    """After go-live: the monitor pushes the same breach three times; the model_monitoring DAG, triggered
+    at once, opens its finding's ticket. The finding, carried into Jira."""
+    answers = [push_metric(airflow, breach_body(arn, value)) for value in BREACH_VALUES]
+    found = [answer["finding"] for answer in answers]
+    if [f["opened"] for f in found] != [True, False, False] or len({f["finding_id"] for f in found}) != 1:
+        raise RuntimeError(f"three pushes of one breach did not open exactly one finding: {found}")
+    finding_id = int(found[0]["finding_id"])
+    demo.say(
+        f"monitor pushed {BREACH['metric']} = {', '.join(map(str, BREACH_VALUES))} (threshold "
+        f"{BREACH['threshold']}) through the push API: finding {finding_id} opened once, counted three times"
+    )
+
+    def carried() -> bool:
+        finding = inventory.finding(finding_id)
+        return (
+            bool(finding.jira_key)
+            and finding.jira_breaches >= finding.breaches
+            and finding.action is not None
+        )
+
+    runs = carry_findings(airflow, f"demo-monitoring-{finding_id}", carried)
+    finding = inventory.finding(finding_id)
+    demo.say(f"model_monitoring ({', '.join(runs)}) opened {finding.jira_key} for finding {finding_id}")
+    return finding
+
+
+def check_finding(inventory: Any, jira: Any, finding_id: int) -> None:
+    """One Jira ticket for the finding, the one the inventory names; printed with its breach."""
+    from model_governance.services.monitoring import finding_marker
+
+    finding = inventory.finding(finding_id)
+    tickets = finding_tickets(jira, finding_marker(finding.model_id, finding.kind, finding.id))
+    if [t.key for t in tickets] != [finding.jira_key]:
+        raise RuntimeError(
+            f"finding {finding.id} has tickets {[t.key for t in tickets]}, not {finding.jira_key}"
+        )
+    print(
+        f"monitoring finding: {finding.jira_key} ({tickets[0].fields.status.name}): {finding.kind} "
+        f"{finding.value:g} below its threshold {finding.threshold:g}, {finding.breaches} breaching values "
+        f"from {finding.source}, one ticket; breach policy: {finding.action}"
+    )
 
 
 def chaos(aws: Any, jira: Any, rate: float, seed: int) -> None:
@@ -538,6 +732,7 @@ def check_clean_end(inventory: Any, arn: str, jira: Any) -> None:
         )
     finally:
         client.close()
+    issues = [issue for issue in issues if "monitoring-finding" not in issue.fields.labels]
     markers = Counter(
         label for issue in issues for label in issue.fields.labels if label.startswith("mg-approval-")
     )
@@ -555,10 +750,14 @@ def check_clean_end(inventory: Any, arn: str, jira: Any) -> None:
     )
 
 
-def _summary(inventory: Any, arn: str, aws: Any, workdir: Path) -> None:
+def _summary(inventory: Any, arn: str, aws: Any, workdir: Path, started: tuple[str, str]) -> None:
     model = inventory.get_model(arn)
     print("\n== Summary ==")
     print(f"model {arn}: {model.status}")
+    print(
+        f"implementation run {started[0]}: started by the lifecycle sync (sync run {started[1]}, from the "
+        "SageMaker event on the SQS queue), not by hand"
+    )
     print("status history:")
     for event in inventory.status_history(model):
         print(
