@@ -207,6 +207,15 @@ WRITE_CONCURRENCY = 8
 #: A write throttled even after botocore's adaptive retries is tried again this many times, backing off.
 _THROTTLE_RETRIES = 5
 _THROTTLE_FIRST_DELAY = 0.5
+#: Packages onboarded or moved in a pass whose links are read together (one inventory query per batch).
+_LINKS_BATCH = 200
+
+
+class _Unset:
+    """Links not read yet (None means: read, and the model has none)."""
+
+
+_UNSET = _Unset()
 
 
 class RegistryClient(Protocol):
@@ -483,6 +492,7 @@ class LifecycleSync:
         self.write_concurrency = max(1, write_concurrency)
         self._writes = _ConcurrentWrites(registry)
         self._pending: list[_PendingWrite] = []
+        self._deferred: list[_Settle] = []
         self._write_failures: dict[str, tuple[PackageObservation, Exception]] = {}
 
     # -- entry points -----------------------------------------------------------------------------------
@@ -643,6 +653,7 @@ class LifecycleSync:
     def _drain_writes(self) -> None:
         """Wait for the write-backs in flight; a failed one is not counted, and its package's state is not
         remembered (so the next sync sees it again), exactly as if it had failed in line."""
+        self._settle_deferred()
         pending, self._pending = self._pending, []
         for write in pending:
             exc = write.future.exception()
@@ -739,28 +750,64 @@ class LifecycleSync:
             self._remember(self.inventory.get_model(model.id))
             return
         if action is not SyncAction.IGNORE_STALE and model is not None:
-            approval = seen.approval_status
-            if package is not None:
-                written = self._write_back(
-                    model,
-                    package,
-                    report,
-                    changed_now=action in (SyncAction.ONBOARD, SyncAction.APPLY),
-                    # an unknown pair is reported, not overwritten; no lifecycle at all is left alone too
-                    write_lifecycle=from_sagemaker(seen.stage or "", seen.stage_status or "") is not None,
-                )
-                approval = written.get("ModelApprovalStatus", approval)
-            if drift:
-                self._drift_finding(
-                    report, seen, model.id, drift, actor=actor, onboarding=action is SyncAction.ONBOARD
-                )
-            if model.sagemaker_last_modified != seen.last_modified or (
-                approval and approval != model.approval_status
-            ):
-                # Batched: in a reconcile most packages only have a newer time to remember.
-                self._state_updates[model.id] = (approval or model.approval_status, seen.last_modified)
-                if len(self._state_updates) >= 500:
-                    self._flush_states()
+            changed_now = action in (SyncAction.ONBOARD, SyncAction.APPLY)
+            later = _Settle(
+                model, seen, package, report, drift, actor, action is SyncAction.ONBOARD, changed_now
+            )
+            if package is not None and changed_now and self._writes.pool is not None:
+                # A model just onboarded or moved needs its fresh links: read them for a batch at once
+                # (one inventory query per batch instead of one per package), then write and settle.
+                self._deferred.append(later)
+                if len(self._deferred) >= _LINKS_BATCH:
+                    self._settle_deferred()
+                return
+            self._settle(later)
+
+    def _settle(self, later: _Settle, links: GovernanceLinks | _Unset | None = _UNSET) -> None:
+        """Write governance back into the package where it differs, record drift, remember the state."""
+        model, seen, package, report = later.model, later.seen, later.package, later.report
+        approval = seen.approval_status
+        if package is not None:
+            written = self._write_back(
+                model,
+                package,
+                report,
+                changed_now=later.changed_now,
+                # an unknown pair is reported, not overwritten; no lifecycle at all is left alone too
+                write_lifecycle=from_sagemaker(seen.stage or "", seen.stage_status or "") is not None,
+                links=links,
+            )
+            approval = written.get("ModelApprovalStatus", approval)
+        if later.drift:
+            self._drift_finding(
+                report, seen, model.id, later.drift, actor=later.actor, onboarding=later.onboarding
+            )
+        if model.sagemaker_last_modified != seen.last_modified or (
+            approval and approval != model.approval_status
+        ):
+            # Batched: in a reconcile most packages only have a newer time to remember.
+            self._state_updates[model.id] = (approval or model.approval_status, seen.last_modified)
+            if len(self._state_updates) >= 500:
+                self._flush_states()
+
+    def _settle_deferred(self) -> None:
+        """Settle the deferred packages: their links in one inventory read, then each one's write-back
+        (to the pool), drift finding and state; a failure is that package's, as in line."""
+        batch, self._deferred = self._deferred, []
+        if not batch:
+            return
+        try:
+            links = self._governance_links(model_ids=[later.model.id for later in batch])
+        except Exception as exc:
+            for later in batch:
+                self._write_failures[later.seen.package_arn] = (later.seen, exc)
+            return
+        for later in batch:
+            try:
+                self._settle(later, links.get(later.seen.package_arn))
+            except Exception as exc:
+                self._models = None
+                self._write_failures[later.seen.package_arn] = (later.seen, exc)
 
     def _decommission(
         self,
@@ -905,13 +952,15 @@ class LifecycleSync:
         *,
         changed_now: bool,
         write_lifecycle: bool,
+        links: GovernanceLinks | _Unset | None = _UNSET,
     ) -> dict[str, Any]:
         """Governance's status, approval status and links into the package, only where they differ (one
-        UpdateModelPackage or none); returns what was written."""
+        UpdateModelPackage or none); returns what was written. ``links``: already read (deferred batch)."""
         arn = package["ModelPackageArn"]
-        links = (
-            self._governance_links(model_ids=[model.id]) if changed_now else self._governance_links()
-        ).get(arn)
+        if isinstance(links, _Unset):
+            links = (
+                self._governance_links(model_ids=[model.id]) if changed_now else self._governance_links()
+            ).get(arn)
         writeback = self.writeback if self._writes.pool is None else self._writes.writeback
         result = writeback.write(
             GovernanceStatus(model.status),
@@ -959,6 +1008,20 @@ class LifecycleSync:
         if model_ids is None:
             self._links = links
         return links
+
+
+@dataclass
+class _Settle:
+    """What is left of applying one observation once the write-back's links are known."""
+
+    model: Model
+    seen: PackageObservation
+    package: Mapping[str, Any] | None
+    report: SyncReport
+    drift: str | None
+    actor: str | None
+    onboarding: bool
+    changed_now: bool
 
 
 @dataclass
