@@ -11,8 +11,9 @@
   the same worker runner as the implementation MLC (``services.risk_test_runs.run_in_worker``), stored and
   recorded as a risk test run of this task (``<dag>/<run>/<task>/revalidation``).
 - ``document``: the revalidation document, the review document's context (``services.review_context``)
-  rendered with its revalidation template variant (``review_document/revalidation.md.j2``), stored beside
-  the snapshot and recorded.
+  over this revalidation's report, rendered with its revalidation template variants
+  (``review_document/revalidation.html.j2`` and ``revalidation.md.j2``; the PDF from the HTML), each stored
+  beside the snapshot and recorded.
 - The REVALIDATION approval ticket is opened and decided through the approval service, like every gate
   (the operator is a ``JiraApprovalOperator``). ``decided``: Done records the revalidation and moves the
   due date one interval on; the approval expires then and the model is due (and later overdue) again.
@@ -45,6 +46,11 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 DOCUMENT_KIND = "revalidation"
 TEMPLATE = "review_document/revalidation.md.j2"
+#: Format -> (template, file extension); the PDF is made from the HTML, as the review document's.
+TEMPLATES = {
+    "html": ("review_document/revalidation.html.j2", "html"),
+    "markdown": (TEMPLATE, "md"),
+}
 
 
 def _now() -> datetime:
@@ -242,15 +248,18 @@ class RevalidationService:
         }
 
     def document(self, model: Model, run_key: str, *, airflow_run_url: str | None = None) -> dict[str, Any]:
-        """Render the revalidation document (Markdown), store it beside the snapshot, record it."""
-        from model_governance.documents.context import DecisionRequest
+        """Render the revalidation document (HTML, Markdown and the PDF made from the HTML, as the review
+        document) from this revalidation's own report, store each beside the snapshot, record them."""
+        from model_governance.documents.context import DecisionRequest, as_report
         from model_governance.documents.environment import TemplateSet
+        from model_governance.documents.pdf import html_to_pdf
         from model_governance.documents.review import RenderedDocument, build_review_variables
         from model_governance.documents.store import keep_document
-        from model_governance.services.review_context import build_review_context
+        from model_governance.services.review_context import approval_policy, build_review_context
 
         assert self.evidence is not None and self.s3_client is not None
         snapshot = self.snapshot(model)
+        tests = self._tests_run(model, run_key)
         ctx = build_review_context(
             self.inventory,
             model,
@@ -259,8 +268,16 @@ class RevalidationService:
             settings=self.config,
             airflow_run_url=airflow_run_url,
         )
-        ctx = replace(ctx, decision=DecisionRequest(kind=ApprovalKind.REVALIDATION))
+        ctx = replace(
+            ctx,
+            decision=DecisionRequest(kind=ApprovalKind.REVALIDATION),
+            # This revalidation's report, whatever ran for the model since.
+            risk_report=as_report(tests.report, f"risk test run {tests.run_key}"),
+            generated_at=tests.finished_at or tests.started_at or ctx.generated_at,
+            policy=approval_policy(self.config, ctx.use_case.risk_level, tests.report),
+        )
         row = self.inventory.revalidation_schedule(model.id)
+        comparator = (tests.report.get("inputs") or {}).get("comparator") or {}
         variables = dict(build_review_variables(ctx))
         variables["revalidation"] = {
             "due_at": row.due_at.strftime("%Y-%m-%d") if row else "unknown",
@@ -268,24 +285,38 @@ class RevalidationService:
             "previous": row.last_revalidated_at.strftime("%Y-%m-%d")
             if row and row.last_revalidated_at
             else None,
-            "production_data": self.production_data(model),
+            "production_data": comparator.get("source") or self.production_data(model),
+            "production_sha256": comparator.get("sha256"),
         }
-        text = TemplateSet(self.config.templates_dir).render(TEMPLATE, "markdown", variables)
-        content, body_sha = _seal(text, str(variables["document"]["sha256"]))
+        templates = TemplateSet(self.config.templates_dir)
+        placeholder = str(variables["document"]["sha256"])
         stem = f"model-revalidation-{model.model_group.name}-v{model.version}"
-        rendered = RenderedDocument(
-            kind=DOCUMENT_KIND,
-            format="markdown",
-            media_type="text/markdown; charset=utf-8",
-            filename=f"{stem}.md",
-            content=content,
-            sha256=hashlib.sha256(content).hexdigest(),
-            body_sha256=body_sha,
-        )
+        rendered: list[RenderedDocument] = []
+        for fmt, (template, extension) in TEMPLATES.items():
+            text = templates.render(template, "html" if fmt == "html" else "markdown", variables)
+            content, body_sha = _seal(text, placeholder, template)
+            rendered.append(_rendered(fmt, f"{stem}.{extension}", content, body_sha))
+        html = rendered[0]
+        pdf = html_to_pdf(html.content.decode("utf-8"), created=ctx.generated_at)
+        rendered.append(_rendered("pdf", f"{stem}.pdf", pdf, html.body_sha256))
         prefix = snapshot.uri.split("/", 3)[3].removesuffix(".json")
-        stored = keep_document(self.evidence, prefix, rendered, self.inventory, model, snapshot.id)
-        self.inventory.update_revalidation(run_key, document_uri=stored.uri)
-        return {"attachment_uris": {rendered.filename: stored.uri}, "sha256": rendered.sha256}
+        uris = {}
+        for document in rendered:
+            stored = keep_document(self.evidence, prefix, document, self.inventory, model, snapshot.id)
+            uris[document.filename] = stored.uri
+        self.inventory.update_revalidation(run_key, document_uri=uris[html.filename])
+        return {"attachment_uris": uris, "sha256": {d.format: d.sha256 for d in rendered}}
+
+    def _tests_run(self, model: Model, run_key: str) -> Any:
+        """This revalidation's finished risk test run (``test`` first)."""
+        key = f"{run_key}/revalidation"
+        found = [r for r in self.inventory.risk_test_runs(model, run_key_prefix=key) if r.run_key == key]
+        if not found or found[0].report is None:
+            raise InvalidInputError(
+                f"Revalidation {run_key!r} of {model.package_arn} has no risk test report; run its tests "
+                "first."
+            )
+        return found[0]
 
     def decided(self, model: Model, run_key: str, decision: Decision) -> dict[str, Any]:
         """Done: revalidated now, valid one interval, next due then. Rejected: recorded; still due."""
@@ -330,13 +361,27 @@ def _production_data_refusal(exc: Exception, asset: str, uri: str) -> Exception:
     )
 
 
-def _seal(text: str, placeholder: str) -> tuple[bytes, str]:
+def _rendered(fmt: str, filename: str, content: bytes, body_sha256: str) -> Any:
+    from model_governance.documents.review import MEDIA_TYPES, RenderedDocument
+
+    return RenderedDocument(
+        kind=DOCUMENT_KIND,
+        format=fmt,
+        media_type=MEDIA_TYPES[fmt],
+        filename=filename,
+        content=content,
+        sha256=hashlib.sha256(content).hexdigest(),
+        body_sha256=body_sha256,
+    )
+
+
+def _seal(text: str, placeholder: str, template: str = TEMPLATE) -> tuple[bytes, str]:
     """As the review document: hash everything above the footer marker, print the hash in the footer."""
     from model_governance.documents.review import FOOTER_MARKER
 
     if text.count(FOOTER_MARKER) != 1:
         raise ConfigurationError(
-            f"Template {TEMPLATE!r} must contain the footer marker {FOOTER_MARKER!r} once."
+            f"Template {template!r} must contain the footer marker {FOOTER_MARKER!r} once."
         )
     head, _, footer = text.partition(FOOTER_MARKER)
     body = head.encode("utf-8")

@@ -19,6 +19,7 @@ from airflow.sdk.exceptions import TaskDeferred
 
 from model_governance.approvals import approval_marker
 from model_governance.config import load_config
+from model_governance.documents.review import verify_footer_hash
 from model_governance.exceptions import PinnedDataChangedError
 from model_governance.hooks.jira import JiraHook
 from model_governance.operators.revalidation import RevalidateModelOperator
@@ -117,24 +118,37 @@ def test_a_revalidation_runs_end_to_end_and_done_is_valid_one_interval(
     assert baseline["source"] == model.metadata["BASELINE_DATA"]
     assert report["inputs"]["snapshot"]["content_hash"] == snapshot.content_hash
 
-    # The revalidation document: rendered, stored beside the snapshot under its hash, recorded.
-    assert revalidation.document_uri
-    document = _stored(model, revalidation.document_uri)
-    text = document.decode()
-    assert "Revalidation" in text and model.metadata["PRODUCTION_DATA"] in text
-    assert hashlib.sha256(document).hexdigest() in revalidation.document_uri
-    prefix = snapshot.uri[: -len(".json")]
-    assert revalidation.document_uri.startswith(prefix + "/")
-    (recorded,) = [d for d in inventory.documents(model.model_id) if d.kind == "revalidation"]
-    assert recorded.uri == revalidation.document_uri and recorded.snapshot_id == snapshot_id
+    # The revalidation document, as the review document: HTML (recorded as the revalidation's), Markdown
+    # and the PDF made from the HTML, each stored beside the snapshot under its hash and recorded.
+    assert revalidation.document_uri and revalidation.document_uri.endswith(".html")
+    prefix = snapshot.uri[: -len(".json")] + "/documents/revalidation/"
+    recorded = {
+        d.media_type.split(";")[0]: d for d in inventory.documents(model.model_id) if d.kind == "revalidation"
+    }
+    assert sorted(recorded) == ["application/pdf", "text/html", "text/markdown"]
+    files = {}
+    for media_type, row in recorded.items():
+        content = _stored(model, row.uri)
+        assert row.uri.startswith(prefix) and row.sha256 == hashlib.sha256(content).hexdigest()
+        assert row.snapshot_id == snapshot_id
+        files[media_type] = content
+    assert recorded["text/html"].uri == revalidation.document_uri
+    production_sha = hashlib.sha256(PRODUCTION).hexdigest()
+    for text in (files["text/html"].decode(), files["text/markdown"].decode()):
+        assert "Model revalidation" in text and model.metadata["PRODUCTION_DATA"] in text
+        assert production_sha in text
+        assert verify_footer_hash(text.encode())
+    assert files["application/pdf"].startswith(b"%PDF")
 
-    # The REVALIDATION ticket, opened with the document attached.
+    # The REVALIDATION ticket, opened with the three files attached.
     hook = JiraHook(JIRA_CONN_ID)
     attached = {a["filename"]: a["size"] for a in hook.issue(key)["fields"]["attachment"]}
-    assert {name: size for name, size in attached.items() if name.startswith("model-revalidation-")} == {
-        f"model-revalidation-{model.group}-v1.md": len(document)
+    stem = f"model-revalidation-{model.group}-v1"
+    assert attached == {
+        f"{stem}.html": len(files["text/html"]),
+        f"{stem}.md": len(files["text/markdown"]),
+        f"{stem}.pdf": len(files["application/pdf"]),
     }
-
     marker = approval_marker(dag_id=DAG, run_id="scheduled__2026-03-01", task_id=TASK, kind="REVALIDATION")
     assert hook.search_keys(f'project = "MLC" AND labels = "{marker}"') == [key]
 
