@@ -7,6 +7,11 @@ Authentication is Airflow's: the JWT the UI keeps in the ``_token`` cookie after
 Authorization asks the auth manager about the custom view "Model Governance" (GET to read, POST to push
 metrics); the simple auth manager lets every logged-in role read it.
 
+Governance actions from the model page are DAG runs triggered through Airflow's REST API
+(``POST /api/v2/dags/model_governance_action/dagRuns``) with the logged-in user's own token, so Airflow's
+permissions decide; the buttons are shown to those the auth manager lets create runs of that DAG. The API is
+reached at ``[api] base_url`` (the api-server serving this dashboard), else ``http://localhost:[api] port``.
+
 Nothing here runs at import: connections are opened on the first request that needs them.
 """
 
@@ -16,7 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from fastapi import HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials
@@ -26,6 +31,7 @@ from model_governance.exceptions import RegistryError
 from model_governance.inventory import Inventory
 from model_governance.inventory.models import BusinessEntity, Document
 from model_governance.redaction import get_logger
+from model_governance.ui.actions import AirflowApiError
 from model_governance.ui.app import RESOURCE_NAME, DashboardSettings, DocumentStream
 
 log = get_logger(__name__)
@@ -86,6 +92,56 @@ class AirflowDashboardServices:
                 user=user,
             )
         )
+
+    # -- governance actions: Airflow's REST API as the user -------------------------------------------
+
+    def session_token(self, request: Request) -> str | None:
+        from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
+
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
+        return request.cookies.get(COOKIE_NAME_JWT_TOKEN) or None
+
+    def may_trigger(self, user: Any, dag_id: str) -> bool:
+        from airflow.api_fastapi.app import get_auth_manager
+        from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
+
+        # What the REST API's trigger route asks (requires_access_dag POST, DagAccessEntity.RUN).
+        return bool(
+            get_auth_manager().is_authorized_dag(
+                method="POST", access_entity=DagAccessEntity.RUN, details=DagDetails(id=dag_id), user=user
+            )
+        )
+
+    @staticmethod
+    def api_base_url() -> str:
+        from airflow.configuration import conf
+
+        base = (conf.get("api", "base_url", fallback="") or "").strip()
+        if base.startswith(("http://", "https://")):
+            return base.rstrip("/")
+        return f"http://localhost:{conf.getint('api', 'port', fallback=8080)}"
+
+    async def trigger_dag_run(
+        self, token: str, dag_id: str, *, run_id: str, conf: dict[str, Any], note: str
+    ) -> dict[str, Any]:
+        import httpx
+
+        url = f"{self.api_base_url()}/api/v2/dags/{quote(dag_id, safe='')}/dagRuns"
+        body = {"dag_run_id": run_id, "logical_date": None, "conf": conf, "note": note}
+        try:
+            async with httpx.AsyncClient(timeout=30.0) as client:
+                answer = await client.post(url, json=body, headers={"Authorization": f"Bearer {token}"})
+        except httpx.HTTPError as exc:
+            raise AirflowApiError(0, f"{type(exc).__name__} reaching {url.split('/api/', 1)[0]}") from exc
+        if answer.status_code >= 400:
+            try:
+                detail = answer.json().get("detail", answer.text)
+            except ValueError:
+                detail = answer.text
+            raise AirflowApiError(answer.status_code, str(detail)[:500])
+        return dict(answer.json())
 
     # -- settings and inventory ----------------------------------------------------------------------
 

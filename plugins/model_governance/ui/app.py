@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qs, quote, urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
@@ -52,6 +52,20 @@ from model_governance.inventory.models import BusinessEntity, Document
 from model_governance.lifecycle import GovernanceStatus
 from model_governance.redaction import get_logger, redact, redact_text
 from model_governance.ui import charts
+from model_governance.ui.actions import (
+    ACTION_DAG,
+    REASON_MAX,
+    REASON_MIN,
+    AirflowApiError,
+    action_conf,
+    available_actions,
+    csrf_ok,
+    csrf_token,
+    new_nonce,
+    run_id_for,
+    same_origin,
+    valid_nonce,
+)
 from model_governance.ui.monitoring import MetricPush, describe_errors, parse_metric_push, record_push
 
 log = get_logger(__name__)
@@ -95,6 +109,59 @@ class DashboardServices(Protocol):
 
     def open_document(self, document: Document, entity: BusinessEntity) -> DocumentStream:
         """Stream the document's stored bytes (raises ``ExternalServiceError`` when S3 refuses)."""
+
+    def session_token(self, request: Request) -> str | None:
+        """The Airflow token the request was authenticated with (Bearer header or ``_token`` cookie)."""
+
+    def may_trigger(self, user: Any, dag_id: str) -> bool:
+        """Whether the auth manager lets ``user`` trigger runs of ``dag_id`` (what the REST API checks)."""
+
+    async def trigger_dag_run(
+        self, token: str, dag_id: str, *, run_id: str, conf: dict[str, Any], note: str
+    ) -> dict[str, Any]:
+        """``POST /api/v2/dags/{dag_id}/dagRuns`` with the user's ``token``: Airflow's answer (the run);
+        raises ``ui.actions.AirflowApiError`` with Airflow's status when it refuses or cannot be reached."""
+
+
+@dataclass(frozen=True)
+class _Confirmed:
+    model_id: int
+    package_arn: str
+    action: str
+    reason: str
+    nonce: str
+
+
+def _airflow_refusal(exc: AirflowApiError) -> tuple[str, int, str]:
+    """Title, status and the fix for an error of Airflow's trigger API."""
+    if exc.status == 401:
+        return (
+            "Session expired",
+            401,
+            "Airflow did not accept your session: log in to Airflow again and retry.",
+        )
+    if exc.status == 403:
+        return (
+            "Not allowed by Airflow",
+            403,
+            f"Airflow refused (403): your role may not trigger the DAG {ACTION_DAG}; ask an Airflow admin "
+            "for permission to create its DAG runs.",
+        )
+    if exc.status == 404:
+        return (
+            "DAG not found",
+            404,
+            f"Airflow has no DAG {ACTION_DAG}: check the DAG processor parses the model governance DAGs.",
+        )
+    if exc.status in (400, 422):
+        return "Refused by Airflow", 400, "Airflow refused the run's parameters"
+    if exc.status == 0:
+        return (
+            "Airflow API unreachable",
+            502,
+            "The dashboard could not reach Airflow's REST API: check [api] base_url of the api-server",
+        )
+    return "Airflow API error", 502, f"Airflow answered HTTP {exc.status}; retry, or see the api-server's log"
 
 
 def _user_name(user: Any) -> str:
@@ -413,6 +480,22 @@ def create_app(services: DashboardServices, *, url_prefix: str = URL_PREFIX) -> 
             return refused
         return await run_in_threadpool(model_page_sync, request, whole_number("model id", model_id))
 
+    def action_panel(request: Request, model_id: int, status: str) -> dict[str, Any]:
+        """The model page's actions card: the buttons this user may use, or why there are none."""
+        user = request.state.mg_user
+        choices = available_actions(status)
+        token = services.session_token(request)
+        allowed = bool(choices) and services.may_trigger(user, ACTION_DAG)
+        return {
+            "dag_id": ACTION_DAG,
+            "choices": choices if allowed and token else [],
+            "applicable": [c.label for c in choices],
+            "not_allowed": bool(choices) and not allowed,
+            "csrf": csrf_token(token, model_id) if token else "",
+            "reason_min": REASON_MIN,
+            "reason_max": REASON_MAX,
+        }
+
     def model_page_sync(request: Request, model_id: int) -> Response:
         detail: ModelDetail = queries().model_detail(model_id)
         settings = services.settings()
@@ -444,6 +527,163 @@ def create_app(services: DashboardServices, *, url_prefix: str = URL_PREFIX) -> 
             jira_base_url=settings.jira_base_url,
             dag_id=IMPLEMENTATION_DAG,
             required_approvals=REQUIRED_APPROVALS,
+            actions=action_panel(request, detail.model.id, detail.model.status),
+        )
+
+    def action_refused(
+        request: Request, status_code: int, title: str, message: str, model_id: int | None = None
+    ) -> HTMLResponse:
+        back = f"{links(request)['base']}/models/{model_id}" if model_id is not None else None
+        return render(
+            request,
+            "action_result.html.j2",
+            status_code=status_code,
+            ok=False,
+            title=title,
+            message=redact_text(message),
+            back=back,
+            run=None,
+        )
+
+    @app.post("/models/{model_id}/actions", response_class=HTMLResponse)
+    async def model_action(request: Request, model_id: str) -> Response:
+        """A governance action from the model page: the confirmation step, then the DAG run, triggered
+        through Airflow's REST API with the user's own token (docs/dashboard.md)."""
+        refused = await page_user(request)
+        if refused is not None:
+            return refused
+        number = whole_number("model id", model_id)
+        if not same_origin(request.headers, request.headers.get("host", "")):
+            return action_refused(
+                request,
+                403,
+                "Cross-site request refused",
+                "This form was posted from another site. Open the model page in the dashboard and use its "
+                "buttons.",
+                number,
+            )
+        content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        body = await _read_limited(request, 16 * 1024)
+        if content_type != "application/x-www-form-urlencoded" or body is None:
+            return action_refused(
+                request, 400, "Not a form", "Send the model page's form (urlencoded, under 16 KB).", number
+            )
+        form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        token = services.session_token(request)
+        if not csrf_ok(token, number, form.get("csrf")):
+            return action_refused(
+                request,
+                403,
+                "Form expired",
+                "The form's token does not match your session (you logged in again, or the form came from "
+                "elsewhere). Reload the model page and submit again.",
+                number,
+            )
+        checked = await run_in_threadpool(check_action, request, number, form)
+        if isinstance(checked, Response):
+            return checked
+        return await trigger_action(request, checked, token or "")
+
+    def check_action(request: Request, model_id: int, form: dict[str, str]) -> Response | _Confirmed:
+        """The confirmation page, a refusal, or the confirmed request to trigger."""
+        user = request.state.mg_user
+        model = services.inventory().get_model(model_id)
+        action = form.get("action", "")
+        choices = {c.action: c for c in available_actions(model.status)}
+        if action not in choices:
+            return action_refused(
+                request,
+                409,
+                "Action does not apply",
+                f"{action or 'No action'!r} does not apply to this model version in status "
+                f"{model.status!r} (it applies: {', '.join(choices) or 'none'}). Reload the model page.",
+                model_id,
+            )
+        reason = " ".join(form.get("reason", "").split())
+        if not REASON_MIN <= len(reason) <= REASON_MAX:
+            return action_refused(
+                request,
+                400,
+                "Reason required",
+                f"Say why ({REASON_MIN} to {REASON_MAX} characters): the reason is recorded in the audit "
+                "trail with your name. Go back and fill in the reason.",
+                model_id,
+            )
+        if not services.may_trigger(user, ACTION_DAG):
+            return action_refused(
+                request,
+                403,
+                "Not allowed",
+                f"Your Airflow role may not trigger the DAG {ACTION_DAG}; ask an Airflow admin for "
+                "permission to create its DAG runs.",
+                model_id,
+            )
+        choice = choices[action]
+        if form.get("confirm") != "yes" or not valid_nonce(form.get("nonce")):
+            return render(
+                request,
+                "action_confirm.html.j2",
+                model=model,
+                choice=choice,
+                reason=reason,
+                requested_by=_user_name(user),
+                csrf=form.get("csrf", ""),
+                nonce=new_nonce(),
+                dag_id=ACTION_DAG,
+            )
+        return _Confirmed(model.id, model.package_arn, choice.action, reason, form["nonce"])
+
+    async def trigger_action(request: Request, confirmed: _Confirmed, token: str) -> Response:
+        user = _user_name(request.state.mg_user)
+        run_id = run_id_for(confirmed.model_id, confirmed.action, confirmed.nonce)
+        conf = action_conf(confirmed.action, confirmed.package_arn, confirmed.reason, user)
+        note = f"{confirmed.action} from the governance dashboard by {user}: {confirmed.reason}"[:1000]
+        airflow_root = links(request)["airflow_root"]
+        run_link = f"{airflow_root}/dags/{quote(ACTION_DAG, safe='')}/runs/{quote(run_id, safe='')}"
+        try:
+            answer = await services.trigger_dag_run(token, ACTION_DAG, run_id=run_id, conf=conf, note=note)
+        except AirflowApiError as exc:
+            log.warning(
+                "dashboard: %s of model %s by %s refused by Airflow: HTTP %s",
+                confirmed.action,
+                confirmed.model_id,
+                user,
+                exc.status,
+            )
+            if exc.status == 409:
+                return render(
+                    request,
+                    "action_result.html.j2",
+                    ok=True,
+                    title="Already requested",
+                    message="This confirmation was sent before: the run below is the one it started.",
+                    back=f"{links(request)['base']}/models/{confirmed.model_id}",
+                    run={"run_id": run_id, "url": run_link, "state": None, "dag_id": ACTION_DAG},
+                )
+            title, status_code, fix = _airflow_refusal(exc)
+            return action_refused(
+                request, status_code, title, f"{fix} (Airflow said: {exc.detail})", confirmed.model_id
+            )
+        run_id = str(answer.get("dag_run_id") or run_id)
+        log.info(
+            "dashboard: %s of model %s by %s: run %s", confirmed.action, confirmed.model_id, user, run_id
+        )
+        return render(
+            request,
+            "action_result.html.j2",
+            ok=True,
+            title="Action requested",
+            message=(
+                f"{confirmed.action} of {confirmed.package_arn} runs as DAG run {run_id} of {ACTION_DAG}, "
+                f"triggered as {user}. The model's status changes when the run has done it."
+            ),
+            back=f"{links(request)['base']}/models/{confirmed.model_id}",
+            run={
+                "run_id": run_id,
+                "url": f"{airflow_root}/dags/{quote(ACTION_DAG, safe='')}/runs/{quote(run_id, safe='')}",
+                "state": answer.get("state"),
+                "dag_id": ACTION_DAG,
+            },
         )
 
     @app.get("/documents/{document_id}")

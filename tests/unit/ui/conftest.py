@@ -71,6 +71,12 @@ class FakeServices:
     )
     allowed: set[str] = field(default_factory=lambda: {"GET", "POST"})
     stored: dict[str, bytes] = field(default_factory=dict)
+    #: Users the fake auth manager lets trigger the DAGs below; None: everyone.
+    triggerers: set[str] | None = None
+    #: The fake Airflow API's triggered runs: (token, dag_id, body).
+    triggered: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    #: What the fake Airflow API answers instead of a run: (HTTP status, detail).
+    api_refusal: tuple[int, str] | None = None
 
     async def authenticate(self, request: Request) -> Any | None:
         return request.headers.get("x-test-user") or None
@@ -90,6 +96,26 @@ class FakeServices:
     def open_document(self, document: Document, entity: BusinessEntity) -> DocumentStream:
         content = self.stored[document.uri]
         return DocumentStream(chunks=iter([content[:10], content[10:]]), content_length=len(content))
+
+    def session_token(self, request: Request) -> str | None:
+        user = request.headers.get("x-test-user")
+        return request.headers.get("x-test-token") or (f"token-of-{user}" if user else None)
+
+    def may_trigger(self, user: Any, dag_id: str) -> bool:
+        return self.triggerers is None or user in self.triggerers
+
+    async def trigger_dag_run(
+        self, token: str, dag_id: str, *, run_id: str, conf: dict[str, Any], note: str
+    ) -> dict[str, Any]:
+        from model_governance.ui.actions import AirflowApiError
+
+        if self.api_refusal is not None:
+            raise AirflowApiError(*self.api_refusal)
+        body = {"dag_run_id": run_id, "logical_date": None, "conf": conf, "note": note}
+        if any(t[1] == dag_id and t[2]["dag_run_id"] == run_id for t in self.triggered):
+            raise AirflowApiError(409, f"DAG run {run_id} already exists")
+        self.triggered.append((token, dag_id, body))
+        return {"dag_run_id": run_id, "dag_id": dag_id, "state": "queued", "conf": conf}
 
 
 @dataclass
