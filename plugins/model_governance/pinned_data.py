@@ -73,6 +73,13 @@ class DataPin:
     def key(self) -> str:
         return self.uri[len("s3://") :].split("/", 1)[1]
 
+    def object_params(self) -> dict[str, Any]:
+        """The ``GetObject`` / ``HeadObject`` parameters of the pinned object (its version, when pinned)."""
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": self.key}
+        if self.version_id:
+            params["VersionId"] = self.version_id
+        return params
+
     def describe(self) -> str:
         """How a reviewer reads the pin: ``version V, SHA-256 H`` or ``SHA-256 H (unversioned bucket)``."""
         if self.version_id:
@@ -195,11 +202,8 @@ def fetch_pinned(
     from botocore.exceptions import BotoCoreError, ClientError
 
     conn = f" with connection {conn_id!r}" if conn_id else ""
-    params: dict[str, Any] = {"Bucket": pin.bucket, "Key": pin.key}
-    if pin.version_id:
-        params["VersionId"] = pin.version_id
     try:
-        answer = client.get_object(**params)
+        answer = client.get_object(**pin.object_params())
         with destination.open("wb") as handle:
             sha, size = stream_sha256(answer["Body"].iter_chunks(CHUNK), handle)
     except ClientError as exc:
@@ -234,11 +238,8 @@ def check_pinned(client: Any, pin: DataPin, *, conn_id: str | None = None) -> bo
     from botocore.exceptions import BotoCoreError, ClientError
 
     conn = f" with connection {conn_id!r}" if conn_id else ""
-    params: dict[str, Any] = {"Bucket": pin.bucket, "Key": pin.key}
-    if pin.version_id:
-        params["VersionId"] = pin.version_id
     try:
-        head = client.head_object(**params)
+        head = client.head_object(**pin.object_params())
     except ClientError as exc:
         # HeadObject has no body, so a gone version answers a bare 404.
         if pin.version_id and _code(exc) in {"404", "NotFound", *_VERSION_GONE}:

@@ -15,6 +15,7 @@ import requests
 from airflow.sdk.bases.hook import BaseHook
 
 from model_governance.exceptions import ConfigurationError, ExternalServiceError
+from model_governance.hooks.connections import connection_base_url
 
 _TIMEOUT = 30
 _FINISHED = {"success", "failed"}
@@ -35,14 +36,12 @@ class AirflowApiHook(BaseHook):
     @cached_property
     def _endpoint(self) -> tuple[str, str, str]:
         conn = self.get_connection(self.airflow_api_conn_id)
-        host = (conn.host or "").rstrip("/")
-        if not host:
-            raise ConfigurationError(
-                f"Connection {self.airflow_api_conn_id!r} has no host; set it to the api-server's base URL, "
-                "e.g. http://airflow-apiserver:8080."
-            )
-        if "://" not in host:
-            host = f"{conn.schema or 'http'}://{host}" + (f":{conn.port}" if conn.port else "")
+        host = connection_base_url(
+            conn,
+            label="Connection",
+            wanted="the api-server's base URL, e.g. http://airflow-apiserver:8080",
+            default_scheme="http",
+        )
         if not conn.login or not conn.password:
             raise ConfigurationError(
                 f"Connection {self.airflow_api_conn_id!r} needs the login and password of an Airflow user "

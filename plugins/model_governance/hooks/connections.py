@@ -1,5 +1,6 @@
 """The AWS hooks of the business entities' connections, as Airflow makes them: one place for the task side
-(``operators.base``) and the api-server (``ui.airflow_services``).
+(``operators.base``) and the api-server (``ui.airflow_services``); and the base URL of an HTTP connection
+(Jira, the Airflow REST API).
 
 ``services.connections.GovernanceConnections`` finds a business entity and keeps its hooks; it takes the
 hook factories as a collaborator (no Airflow there). These are the Airflow ones: the Amazon provider's
@@ -52,3 +53,20 @@ def governance_connections(config: GovernanceConfig, inventory: Any = None) -> G
     return GovernanceConnections(
         entity_settings=config.business_entity, factories=aws_hook_factories(), inventory=inventory
     )
+
+
+def connection_base_url(conn: Any, *, label: str, wanted: str, default_scheme: str) -> str:
+    """The base URL an Airflow connection names: its host, with ``default_scheme`` when the host has no
+    scheme (the connection's schema field wins) and the connection's port when the host has none; no
+    trailing slash. A connection without a host is refused, naming it (``label``) and what it should hold
+    (``wanted``)."""
+    from model_governance.exceptions import ConfigurationError
+
+    host = (conn.host or "").rstrip("/")
+    if not host:
+        raise ConfigurationError(f"{label} {conn.conn_id!r} has no host; set it to {wanted}.")
+    if "://" not in host:
+        host = f"{conn.schema or default_scheme}://{host}"
+    if conn.port and host.count(":") < 2:
+        host = f"{host}:{conn.port}"
+    return host

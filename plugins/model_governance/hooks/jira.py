@@ -35,6 +35,7 @@ from airflow.sdk import BaseHook
 
 from model_governance.approvals import Comment, Decision, Person, decision_from_changelog, parse_jira_time
 from model_governance.exceptions import ConfigurationError, JiraError
+from model_governance.hooks.connections import connection_base_url
 from model_governance.redaction import redact_text
 
 if TYPE_CHECKING:
@@ -68,16 +69,12 @@ class JiraSettings:
     @classmethod
     def from_connection(cls, conn: Any) -> JiraSettings:
         extra: Mapping[str, Any] = conn.extra_dejson or {}
-        host = (conn.host or "").rstrip("/")
-        if not host:
-            raise ConfigurationError(
-                f"Jira connection {conn.conn_id!r} has no host; set it to the Jira base URL, e.g. "
-                "https://example.atlassian.net."
-            )
-        if "://" not in host:
-            host = f"{conn.schema or 'https'}://{host}"
-        if conn.port and host.count(":") < 2:
-            host = f"{host}:{conn.port}"
+        host = connection_base_url(
+            conn,
+            label="Jira connection",
+            wanted="the Jira base URL, e.g. https://example.atlassian.net",
+            default_scheme="https",
+        )
         flavor = str(extra.get("flavor", CLOUD)).lower()
         if flavor not in (CLOUD, DATACENTER):
             raise ConfigurationError(

@@ -177,33 +177,19 @@ class InventoryBase:
         )
         head = self._head(session, chain)
         seq, prev_mac = (head.seq + 1, head.mac) if head is not None else (1, None)
-        record = canonical(row_fields(row))
-        created_at = utcnow()
-        link = AuditLink(
-            chain=chain,
-            seq=seq,
-            kind=kind,
-            record_id=int(row.id),
-            action=action,
-            record=record,
-            prev_mac=prev_mac,
-            key_id=keyring.current_id,
-            created_at=created_at,
-            mac=keyring.mac(
-                keyring.current_id,
-                link_message(
-                    chain=chain,
-                    seq=seq,
-                    kind=kind,
-                    record_id=int(row.id),
-                    action=action,
-                    created_at=created_at,
-                    key_id=keyring.current_id,
-                    prev_mac=prev_mac,
-                    record=record,
-                ),
-            ),
-        )
+        # The link's fields are what its MAC covers (inventory/audit.py link_message).
+        fields: dict[str, Any] = {
+            "chain": chain,
+            "seq": seq,
+            "kind": kind,
+            "record_id": int(row.id),
+            "action": action,
+            "created_at": utcnow(),
+            "key_id": keyring.current_id,
+            "prev_mac": prev_mac,
+            "record": canonical(row_fields(row)),
+        }
+        link = AuditLink(**fields, mac=keyring.mac(keyring.current_id, link_message(**fields)))
         session.add(link)
         session.flush()
         return link

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from model_governance.exceptions import (
     InvalidInputError,
@@ -219,19 +220,41 @@ class Evidence(InventoryBase):
         passed: bool | None = None,
     ) -> Metric:
         """Store one monitoring value pushed for a model."""
-        if value != value or value in (float("inf"), float("-inf")):
-            raise InvalidInputError(f"Metric {name!r} value {value!r} is not a finite number.")
+        check_metric_value(name, value)
         with self._transaction() as session:
             current = self._model(session, model)
-            metric = Metric(
-                model_id=current.id,
-                name=require(name, "metric name"),
-                value=float(value),
-                threshold=threshold,
-                passed=passed,
-                source=require(source, "metric source"),
-                recorded_at=recorded_at,
+            return add_metric(
+                session, current.id, name, value, threshold, passed, source=source, recorded_at=recorded_at
             )
-            session.add(metric)
-            session.flush()
-            return metric
+
+
+def check_metric_value(name: str, value: float) -> None:
+    """Refuse a pushed monitoring value that is not a finite number (NaN, infinity)."""
+    if value != value or value in (float("inf"), float("-inf")):
+        raise InvalidInputError(f"Metric {name!r} value {value!r} is not a finite number.")
+
+
+def add_metric(
+    session: Session,
+    model_id: int,
+    name: str,
+    value: float,
+    threshold: float | None,
+    passed: bool | None,
+    *,
+    source: str,
+    recorded_at: datetime,
+) -> Metric:
+    """Store one monitoring value of a model in the caller's transaction (name and source required)."""
+    metric = Metric(
+        model_id=model_id,
+        name=require(name, "metric name"),
+        value=float(value),
+        threshold=threshold,
+        passed=passed,
+        source=require(source, "metric source"),
+        recorded_at=recorded_at,
+    )
+    session.add(metric)
+    session.flush()
+    return metric

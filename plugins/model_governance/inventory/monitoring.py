@@ -10,7 +10,6 @@ clock values are passed in so tests can move time.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,8 +19,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from model_governance.exceptions import InvalidInputError, NotFoundError
+from model_governance.exceptions import NotFoundError
 from model_governance.inventory.base import InventoryBase, require
+from model_governance.inventory.evidence import add_metric, check_metric_value
 from model_governance.inventory.models import (
     FindingState,
     Metric,
@@ -102,21 +102,13 @@ class Monitoring(InventoryBase):
         """A pushed monitoring value and what it does to the model's finding of breach kind ``name``, in one
         transaction: a failure anywhere stores neither, so the pusher's retry stores the value once.
         ``breached`` is the caller's verdict (None: no threshold, no finding touched)."""
-        if not math.isfinite(value):
-            raise InvalidInputError(f"Metric {name!r} value {value!r} is not a finite number.")
+        check_metric_value(name, value)
         with self._transaction() as session:
             current = self._model(session, model)
-            metric = Metric(
-                model_id=current.id,
-                name=require(name, "metric name"),
-                value=float(value),
-                threshold=threshold,
-                passed=None if breached is None else not breached,
-                source=require(source, "metric source"),
-                recorded_at=recorded_at,
+            passed = None if breached is None else not breached
+            metric = add_metric(
+                session, current.id, name, value, threshold, passed, source=source, recorded_at=recorded_at
             )
-            session.add(metric)
-            session.flush()
             kind = name[:KIND_LIMIT]
             if breached is None:
                 return PushRecord(metric)

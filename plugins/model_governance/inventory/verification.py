@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -27,6 +27,16 @@ from model_governance.inventory.models import (
     RiskTestRun,
     Snapshot,
     StatusEvent,
+)
+
+#: The model's rows, besides its status events, that belong in its audit chain: (record kind, table, how a
+#: finding names the row), in the order they are verified.
+_CHAINED_TABLES: tuple[tuple[str, Any, Callable[[Any], str]], ...] = (
+    ("approval", Approval, lambda r: f"approval id {r.id} ({r.kind} {r.jira_key})"),
+    ("snapshot", Snapshot, lambda r: f"snapshot id {r.id}"),
+    ("risk_test_run", RiskTestRun, lambda r: f"risk test run id {r.id}"),
+    ("document", Document, lambda r: f"document id {r.id} ({r.kind})"),
+    ("governance_action", GovernanceAction, lambda r: f"governance action id {r.id} ({r.action})"),
 )
 
 
@@ -108,19 +118,7 @@ class AuditVerification(InventoryBase):
         rows = [
             CurrentRecord("status_event", e.id, row_fields(e), f"status event seq {e.seq}") for e in events
         ]
-        for approval in session.scalars(select(Approval).where(Approval.model_id == model_id)):
-            label = f"approval id {approval.id} ({approval.kind} {approval.jira_key})"
-            rows.append(CurrentRecord("approval", approval.id, row_fields(approval), label))
-        for snapshot in session.scalars(select(Snapshot).where(Snapshot.model_id == model_id)):
-            label = f"snapshot id {snapshot.id}"
-            rows.append(CurrentRecord("snapshot", snapshot.id, row_fields(snapshot), label))
-        for run in session.scalars(select(RiskTestRun).where(RiskTestRun.model_id == model_id)):
-            label = f"risk test run id {run.id}"
-            rows.append(CurrentRecord("risk_test_run", run.id, row_fields(run), label))
-        for doc in session.scalars(select(Document).where(Document.model_id == model_id)):
-            label = f"document id {doc.id} ({doc.kind})"
-            rows.append(CurrentRecord("document", doc.id, row_fields(doc), label))
-        for action in session.scalars(select(GovernanceAction).where(GovernanceAction.model_id == model_id)):
-            label = f"governance action id {action.id} ({action.action})"
-            rows.append(CurrentRecord("governance_action", action.id, row_fields(action), label))
+        for kind, table, label in _CHAINED_TABLES:
+            for row in session.scalars(select(table).where(table.model_id == model_id)):
+                rows.append(CurrentRecord(kind, row.id, row_fields(row), label(row)))
         return rows

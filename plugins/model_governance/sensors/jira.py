@@ -3,7 +3,9 @@
 A thin adapter over ``services.approvals.ApprovalService``, which every gate uses. ``ApprovalWaitMixin`` is
 the wait itself, written once for ``JiraApprovalSensor`` (and so ``JiraApprovalOperator``) and for the
 risk-test-failure loop of ``RunRiskTestsOperator``: defer on the ticket through the shared Jira trigger,
-check the event the task resumes with, and return the verified decision or defer again.
+check the event the task resumes with, and return the verified decision or defer again. What a wait
+carries from one deferral to the next, its reminders and its escalation are the service's
+(``ApprovalWait``, ``ApprovalService.remind``).
 """
 
 from __future__ import annotations
@@ -260,10 +262,11 @@ class JiraApprovalSensor(BaseSensorOperator, ApprovalWaitMixin):
         self._defer(ApprovalWait(key, datetime.now(UTC)))
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
-        decision = self.approvals.settled_decision(self.approval_request(context), self._require_issue_key())
-        return (
-            False if decision is None else PokeReturnValue(is_done=True, xcom_value=self._conclude(decision))
-        )
+        key = self._require_issue_key()
+        decision = self.approvals.settled_decision(self.approval_request(context), key)
+        if decision is None:
+            return False
+        return PokeReturnValue(is_done=True, xcom_value=self._conclude(decision))
 
     def execute_complete(
         self,

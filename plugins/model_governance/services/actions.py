@@ -39,7 +39,7 @@ from model_governance.lifecycle import (
     to_sagemaker,
 )
 from model_governance.registry import GovernanceLinks, client_token
-from model_governance.services.endpoints import ON_DECOMMISSION, EndpointResolver
+from model_governance.services.endpoints import EndpointResolver, checked_on_decommission
 from model_governance.services.writeback import GovernanceWriteBack
 
 log = logging.getLogger(__name__)
@@ -195,15 +195,11 @@ class GovernanceActionService:
         on_decommission: str = "report",
         stop_run: StopRun | None = None,
     ) -> None:
-        if on_decommission not in ON_DECOMMISSION:
-            raise InvalidInputError(
-                f"deployment.on_decommission is {on_decommission!r}; use one of {', '.join(ON_DECOMMISSION)}."
-            )
         self.inventory = inventory
         self.connections = connections
         self.notify = notify
         self.links_of = links_of
-        self.on_decommission = on_decommission
+        self.on_decommission = checked_on_decommission(on_decommission)
         self.stop_run = stop_run
 
     # -- entry point -------------------------------------------------------------------------------------

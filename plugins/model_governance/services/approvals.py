@@ -6,6 +6,8 @@ marker, resolve the people who may not decide it to Jira accounts and record the
 when the ticket is moved to Done or Rejected, verify the move against ``approvals.GateRules``; a move that
 does not count is answered with a comment saying why, the ticket is moved back and the wait goes on; a
 verified decision is recorded with the decider's Jira account (and the justification a policy asked for).
+While a gate waits, the service comments its reminders (once each) and tells the operators once when the
+wait passes its SLA (``remind``); ``ApprovalWait`` is what a wait carries from one deferral to the next.
 
 Plain class, collaborators passed in (a Jira hook, the inventory, the settings, a registrant lookup, a
 notifier), no Airflow import: the Airflow adapters build it, the unit tests give it fakes.
@@ -49,8 +51,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class JiraPort(Protocol):
-    """What the service needs of Jira (``hooks.jira.JiraHook`` provides it)."""
+class TicketPort(Protocol):
+    """What opening, commenting on and moving a ticket needs of Jira: the approval service's and the
+    monitoring findings' (``services.monitoring``) port. ``hooks.jira.JiraHook`` provides it; the ports
+    mirror the hook's signatures so the services take fakes in unit tests."""
 
     @property
     def settings(self) -> Any: ...  # done_status, rejected_status, reopen_status, flavor, project_key
@@ -66,23 +70,27 @@ class JiraPort(Protocol):
         labels: Sequence[str] = ...,
     ) -> Any: ...
 
+    def comment(self, key: str, body: str, *, marker: str | None = None) -> None: ...
+
+    def transition(self, key: str, to_status: str) -> None: ...
+
+    def browse_url(self, key: str) -> str: ...
+
+
+class JiraPort(TicketPort, Protocol):
+    """What the approval service needs of Jira besides tickets: decisions, comments, people and groups."""
+
     def decision(self, key: str) -> Decision | None: ...
 
     def status_of(self, key: str) -> str: ...
 
-    def comment(self, key: str, body: str, *, marker: str | None = None) -> None: ...
-
     def comments(self, key: str) -> list[Comment]: ...
-
-    def transition(self, key: str, to_status: str) -> None: ...
 
     def user_groups(self, person: Any) -> list[str]: ...
 
     def find_users(self, identifier: str) -> list[Person]: ...
 
     def myself(self) -> Person: ...
-
-    def browse_url(self, key: str) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,17 @@ _RETIRED = frozenset({GovernanceStatus.DECOMMISSIONING, GovernanceStatus.DECOMMI
 REPLACED_STATUS = GovernanceStatus.MODEL_CHANGE_IN_PROGRESS
 UNGOVERNED = SyncIssueKind.UNGOVERNED_ENDPOINT
 ON_DECOMMISSION = ("delete_endpoint", "report")
+
+
+def checked_on_decommission(value: str) -> str:
+    """``deployment.on_decommission`` as a service is given it; refused unless one of ``ON_DECOMMISSION``."""
+    if value not in ON_DECOMMISSION:
+        raise InvalidInputError(
+            f"deployment.on_decommission is {value!r}; use one of {', '.join(ON_DECOMMISSION)}."
+        )
+    return value
+
+
 ACTOR = "endpoint-reconcile"
 
 
@@ -420,15 +431,11 @@ class EndpointReconciler:
         on_decommission: str = "report",
         log: logging.Logger | None = None,
     ) -> None:
-        if on_decommission not in ON_DECOMMISSION:
-            raise InvalidInputError(
-                f"deployment.on_decommission is {on_decommission!r}; use one of {', '.join(ON_DECOMMISSION)}."
-            )
         self.inventory = inventory
         self.client = client
         self.registry = registry
         self.business_entity = business_entity
-        self.on_decommission = on_decommission
+        self.on_decommission = checked_on_decommission(on_decommission)
         self.log = log or logging.getLogger(__name__)
         self.resolver = EndpointResolver(client)
 

@@ -19,7 +19,7 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -97,41 +97,34 @@ class S3AnchorStore:
 
     def anchors(self, chain: str) -> list[Anchor]:
         """Every anchor of ``chain``, oldest first."""
-        prefix = f"{self.prefix}/{chain}/"
-        found: list[Anchor] = []
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
-            if token:
-                kwargs["ContinuationToken"] = token
-            page = self.client.list_objects_v2(**kwargs)
-            for item in page.get("Contents", []):
-                body = self.client.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read()
-                found.append(Anchor.from_json(body))
-            token = page.get("NextContinuationToken")
-            if not page.get("IsTruncated") or not token:
-                break
+        found = [
+            Anchor.from_json(self.client.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read())
+            for page in self._pages(chain)
+            for item in page.get("Contents", [])
+        ]
         return sorted(found, key=lambda anchor: anchor.seq)
 
     def newest(self, chain: str) -> Anchor | None:
         """The anchor with the highest seq (keys list in seq order, so only the last page's last key)."""
-        prefix = f"{self.prefix}/{chain}/"
         last_key: str | None = None
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
-            if token:
-                kwargs["ContinuationToken"] = token
-            page = self.client.list_objects_v2(**kwargs)
+        for page in self._pages(chain):
             contents = page.get("Contents", [])
             if contents:
                 last_key = contents[-1]["Key"]
-            token = page.get("NextContinuationToken")
-            if not page.get("IsTruncated") or not token:
-                break
         if last_key is None:
             return None
         return Anchor.from_json(self.client.get_object(Bucket=self.bucket, Key=last_key)["Body"].read())
+
+    def _pages(self, chain: str) -> Iterator[dict[str, Any]]:
+        """The ``ListObjectsV2`` pages of ``chain``'s anchors, following continuation tokens."""
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": f"{self.prefix}/{chain}/"}
+        while True:
+            page = self.client.list_objects_v2(**kwargs)
+            yield page
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return
+            kwargs["ContinuationToken"] = token
 
 
 def keyring_from_connection(

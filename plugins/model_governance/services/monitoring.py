@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from model_governance.lifecycle import GovernanceStatus
 
@@ -39,35 +39,14 @@ if TYPE_CHECKING:
     from model_governance.config import GovernanceConfig
     from model_governance.inventory import Inventory, Metric, Model, MonitoringFinding
 
+    # What findings need of Jira: open, comment on and move tickets (``hooks.jira.JiraHook`` provides it).
+    from model_governance.services.approvals import TicketPort as FindingJira
+
 log = logging.getLogger(__name__)
 
 #: Jira labels allow no spaces; a marker is at most this long.
 MARKER_LIMIT = 200
 _LABEL_UNSAFE = re.compile(r"[^a-z0-9_.-]+")
-
-
-class FindingJira(Protocol):
-    """What findings need of Jira (``hooks.jira.JiraHook`` provides it)."""
-
-    @property
-    def settings(self) -> Any: ...  # done_status, project_key
-
-    def create_ticket(
-        self,
-        *,
-        marker: str,
-        project_key: str,
-        summary: str,
-        description: Any,
-        issue_type: str = ...,
-        labels: Sequence[str] = ...,
-    ) -> Any: ...
-
-    def comment(self, key: str, body: str, *, marker: str | None = None) -> None: ...
-
-    def transition(self, key: str, to_status: str) -> None: ...
-
-    def browse_url(self, key: str) -> str: ...
 
 
 #: Tells a person something: (recipient email, subject, body); must not raise.
