@@ -26,6 +26,7 @@ from model_governance.risk_tests.report import RiskTestReport
 __all__ = [
     "ApprovalRecord",
     "Asset",
+    "ChampionInfo",
     "DecisionRequest",
     "Links",
     "MetricReport",
@@ -378,6 +379,36 @@ class DecisionRequest:
 
 
 @dataclass(frozen=True)
+class ChampionInfo:
+    """The version in production a challenger is compared with (a model change, ``start_change``): its
+    identity, its risk test report (None: it has none) and where that report comes from. ``same_data``:
+    the report was computed on the challenger's comparator data (else on the champion's own data, as it was
+    validated); ``note`` says which, in words the document prints."""
+
+    group_name: str
+    version: int
+    package_arn: str
+    governance_status: str = ""
+    risk_report: RiskTestReport | None = None
+    report_source: str = ""
+    same_data: bool = False
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "group_name", _text(self.group_name, "champion.group_name", limit=63))
+        if not isinstance(self.package_arn, str) or not self.package_arn.startswith("arn:"):
+            raise InvalidInputError(f"champion.package_arn {self.package_arn!r} is not an ARN.")
+        if isinstance(self.version, bool) or not isinstance(self.version, int) or self.version < 1:
+            raise InvalidInputError(f"champion.version {self.version!r} must be a positive integer.")
+        if self.risk_report is not None:
+            object.__setattr__(self, "risk_report", as_report(self.risk_report, "champion.risk_report"))
+        for name in ("report_source", "note"):
+            object.__setattr__(
+                self, name, _text(getattr(self, name), f"champion.{name}", required=False, limit=2000)
+            )
+
+
+@dataclass(frozen=True)
 class ReviewContext:
     """Everything the model review document shows. ``generated_at`` is the only time it prints."""
 
@@ -395,8 +426,14 @@ class ReviewContext:
     extra: Mapping[str, Any] = field(default_factory=dict)
     #: The approval policy that applies to the use case's risk level (None: the document does not show one).
     policy: PolicyInfo | None = None
+    #: The champion when this version is a model change's challenger (None: no comparison is shown).
+    champion: ChampionInfo | None = None
 
     def __post_init__(self) -> None:
+        if self.champion is not None and not isinstance(self.champion, ChampionInfo):
+            raise InvalidInputError(
+                f"ReviewContext.champion must be a ChampionInfo, got {type(self.champion).__name__}."
+            )
         if self.policy is not None and not isinstance(self.policy, PolicyInfo):
             raise InvalidInputError(
                 f"ReviewContext.policy must be a PolicyInfo, got {type(self.policy).__name__}."

@@ -29,6 +29,7 @@ from model_governance.documents.charts import (
     distribution_chart,
 )
 from model_governance.documents.context import (
+    ChampionInfo,
     MetricReport,
     PolicyInfo,
     ReviewContext,
@@ -466,6 +467,61 @@ def _policy_view(policy: PolicyInfo) -> dict[str, Any]:
     }
 
 
+def _datasets(report: RiskTestReport) -> str:
+    """Which data a report was computed on, in words: its baseline and comparator sources and rows."""
+    inputs = redact(report.inputs)
+    parts = []
+    for role in ("baseline", "comparator"):
+        info = inputs.get(role) if isinstance(inputs.get(role), Mapping) else {}
+        parts.append(f"{role} {info.get('source', 'n/a')} ({format_number(info.get('rows'))} rows)")
+    return ", ".join(parts)
+
+
+def _result_key(result: TestResult) -> tuple[str, str, str, str]:
+    return (result.test, result.feature or "", result.group or "", result.dataset)
+
+
+def _champion_view(champion: ChampionInfo, challenger: RiskTestReport) -> dict[str, Any]:
+    """Champion vs challenger: identity, which data each report was computed on, and the gated results
+    side by side (metric, champion value, challenger value, threshold, verdicts)."""
+    theirs = champion.risk_report
+    mine = {_result_key(r): r for r in challenger.results}
+    old = {_result_key(r): r for r in theirs.results} if theirs is not None else {}
+    keys = [k for k in {**mine, **old} if (mine.get(k) or old[k]).threshold is not None]
+    rows = []
+    for key in sorted(keys, key=lambda k: (_STATUS_ORDER.get(mine[k].status if k in mine else "", 9), k)):
+        new, before = mine.get(key), old.get(key)
+        bound = (new or before).threshold  # type: ignore[union-attr]
+        label = " / ".join(part for part in (key[1], key[2]) if part)
+        rows.append(
+            {
+                "metric": key[0],
+                "subject": label,
+                "champion": format_number(before.value) if before is not None else "not run",
+                "challenger": format_number(new.value) if new is not None else "not run",
+                "threshold": bound.describe() if bound is not None else "info only",
+                "champion_verdict": STATUS_LABELS.get(before.status, before.status) if before else "-",
+                "challenger_verdict": STATUS_LABELS.get(new.status, new.status) if new else "-",
+            }
+        )
+    return {
+        "group_name": champion.group_name,
+        "version": champion.version,
+        "package_arn": champion.package_arn,
+        "governance_status": champion.governance_status or "n/a",
+        "report_source": champion.report_source,
+        "has_report": theirs is not None,
+        "verdict": {True: "passed", False: "failed", None: "needs judgement"}[theirs.passed]
+        if theirs
+        else "n/a",
+        "champion_data": _datasets(theirs) if theirs is not None else "n/a",
+        "challenger_data": _datasets(challenger),
+        "same_data": champion.same_data,
+        "note": champion.note,
+        "rows": rows,
+    }
+
+
 def build_review_variables(ctx: ReviewContext) -> dict[str, Any]:
     """The variables the review templates see (documented in ``templates/README.md``)."""
     if not isinstance(ctx, ReviewContext):
@@ -554,6 +610,7 @@ def build_review_variables(ctx: ReviewContext) -> dict[str, Any]:
             for a in ctx.approvals
         ],
         "policy": _policy_view(ctx.policy) if ctx.policy is not None else None,
+        "champion": _champion_view(ctx.champion, report) if ctx.champion is not None else None,
         "links": {
             "airflow_run": ctx.links.airflow_run,
             "model_package": ctx.links.model_package,

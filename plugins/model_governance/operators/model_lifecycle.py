@@ -65,6 +65,9 @@ class OnboardModelOperator(GovernanceBaseOperator):
         )
         # This run is the version's implementation run: the lifecycle sync must not start another one.
         self.inventory.claim_mlc_run(model.id, context["ti"].run_id)
+        from model_governance.services.challengers import link_if_challenger
+
+        link_if_challenger(self.inventory, model)  # a model change's next version: its challenger
         self.log.info("Model %s %s in status %s", arn, "onboarded" if created else "found", model.status)
         return {"model_id": model.id, "status": model.status, "created": created}
 

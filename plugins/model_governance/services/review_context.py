@@ -5,7 +5,9 @@ snapshot: the use case, the model version with its artifacts and digests and the
 card (as the snapshot recorded them, ``snapshots``), the training and evaluation metrics read from the
 package's ``ModelMetrics`` reports in S3, the pinned data assets, the risk test report, the approval
 policy of the use case's risk level (``approvals.policies``) with this version's failed gated tests, and
-the approvals so far with any justification recorded with them.
+the approvals so far with any justification recorded with them. When the version is a model change's
+challenger (``Inventory.champion_of``), the champion in production and its latest risk test results, shown
+side by side with the challenger's (``champion_info``).
 
 Collaborators are passed in: the inventory, an S3 client of the model's business entity (anything with a
 boto3-shaped ``get_object``), the settings and the Airflow run's URL. Nothing is written.
@@ -37,6 +39,7 @@ from model_governance.approvals import failed_gated_tests
 from model_governance.config import ApprovalKind
 from model_governance.documents.context import (
     ApprovalRecord,
+    ChampionInfo,
     DecisionRequest,
     Links,
     MetricReport,
@@ -61,6 +64,7 @@ __all__ = [
     "approval_policy",
     "approval_records",
     "build_review_context",
+    "champion_info",
     "model_quality_metrics",
     "read_model_metrics",
 ]
@@ -350,6 +354,42 @@ def approval_records(inventory: Inventory, model: Model, use_case_id: int) -> li
     ]
 
 
+# -- champion and challenger ---------------------------------------------------------------------------
+
+#: What the document says about the data of the two reports it compares.
+OWN_DATA_NOTE = (
+    "The champion's results are those of its own latest risk test run, computed on its own baseline and "
+    "comparator data (listed above), not re-computed on the challenger's comparator data: where the two "
+    "comparator data sets differ, the columns below were computed on different data. Judge the differences "
+    "with that in mind."
+)
+
+
+def champion_info(inventory: Inventory, model: Model) -> ChampionInfo | None:
+    """The champion ``model`` challenges (a model change) with its latest risk test report, or None."""
+    champion = inventory.champion_of(model)
+    if champion is None:
+        return None
+    run = inventory.latest_risk_test_run(champion)
+    report = run.report if run is not None and isinstance(run.report, Mapping) else None
+    source = ""
+    if run is not None and report is not None:
+        when = run.finished_at or run.started_at
+        source = f"its latest risk test run {run.run_key}" + (
+            f", finished {when.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if when else ""
+        )
+    return ChampionInfo(
+        group_name=champion.model_group.name,
+        version=champion.version,
+        package_arn=champion.package_arn,
+        governance_status=champion.status,
+        risk_report=as_report(report, f"risk test run {run.run_key}") if run and report else None,
+        report_source=source,
+        same_data=False,
+        note=OWN_DATA_NOTE if report is not None else "The champion has no risk test report to compare with.",
+    )
+
+
 # -- the context ----------------------------------------------------------------------------------------
 
 
@@ -402,4 +442,5 @@ def build_review_context(
             dashboard=_http(f"{dashboard.rstrip('/')}/models/{model.id}" if dashboard else None),
         ),
         policy=approval_policy(settings, use_case.risk_level, run.report),
+        champion=champion_info(inventory, model),
     )

@@ -208,6 +208,9 @@ class FakeInventory:
     def latest_risk_test_run(self, model: Any) -> Any:
         return self.run
 
+    def champion_of(self, model: Any) -> Any:
+        return None  # not a challenger: test_champion_challenger.py covers one
+
     def use_case_of_group(self, group_id: int) -> int:
         return 4
 
