@@ -51,6 +51,7 @@ from model_governance.lifecycle import (
 )
 from model_governance.redaction import redact_text
 from model_governance.registry import GovernanceLinks
+from model_governance.services.challengers import link_if_challenger
 from model_governance.services.writeback import GovernanceWriteBack
 
 __all__ = ["ONBOARDING_DEFAULT", "GovernanceLinks"]  # re-exported: their home is lifecycle / registry
@@ -726,6 +727,7 @@ class LifecycleSync:
                 approval_status=seen.approval_status,
                 sagemaker_last_modified=seen.last_modified,
             )
+            link_if_challenger(self.inventory, model)  # a model change's next version: its challenger
             model = self._choose_run(model)
         elif action is SyncAction.APPLY:
             assert model is not None and decision.status is not None
