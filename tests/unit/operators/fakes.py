@@ -157,6 +157,7 @@ class Hooks:
 def model(model_id: int = 7, **changes: Any) -> MagicMock:
     found = MagicMock(name="model")
     found.id, found.package_arn, found.model_group_id, found.status = model_id, ARN, 3, "Development Complete"
+    found.version = 1  # (ARN says 3) a first version: no model change to be the challenger of
     for key, value in changes.items():
         setattr(found, key, value)
     return found
