@@ -210,9 +210,6 @@ _THROTTLE_RETRIES = 5
 _THROTTLE_FIRST_DELAY = 0.5
 #: Packages onboarded or moved in a pass whose links are read together (one inventory query per batch).
 _LINKS_BATCH = 200
-#: A big batch of events is read in searches of this many ARNs (one Search expression each), side by side.
-_READ_CHUNK = 200
-_READ_THREADS = 4
 
 
 class _Unset:
@@ -584,7 +581,9 @@ class LifecycleSync:
                 deleted[event.package_arn] = event
             if event.actor:  # CloudTrail named the caller: the newest such event's wins
                 actors[event.package_arn] = event.actor
-        found = self._read_packages(list(by_arn))
+        found = (
+            {p["ModelPackageArn"]: p for p in self.registry.search_packages(list(by_arn))} if by_arn else {}
+        )
         done: dict[str, list[QueueMessage]] = {}
         with self._writing():
             self._apply_found(by_arn, found, deleted, actors, report, done)
@@ -599,20 +598,6 @@ class LifecycleSync:
                 report.done_messages.extend(arn_messages)
         self._flush_states()
         return report
-
-    def _read_packages(self, arns: list[str]) -> dict[str, dict[str, Any]]:
-        """The current state of ``arns`` in bulk (Search), a few searches side by side for a big batch:
-        the registry answers one while this process parses another's pages."""
-        if not arns:
-            return {}
-        chunks = [arns[i : i + _READ_CHUNK] for i in range(0, len(arns), _READ_CHUNK)]
-        if len(chunks) == 1 or self.write_concurrency <= 1:
-            return {p["ModelPackageArn"]: p for chunk in chunks for p in self.registry.search_packages(chunk)}
-        found: dict[str, dict[str, Any]] = {}
-        with ThreadPoolExecutor(min(_READ_THREADS, len(chunks)), thread_name_prefix="sync-read") as pool:
-            for packages in pool.map(lambda chunk: list(self.registry.search_packages(chunk)), chunks):
-                found.update((p["ModelPackageArn"], p) for p in packages)
-        return found
 
     def _apply_found(
         self,
