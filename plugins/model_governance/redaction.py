@@ -38,8 +38,10 @@ _PRESIGNED = re.compile(
 # scheme://user:password@host -> the password only; user and host stay (they say which server).
 _URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@?#]*:)(?P<secret>[^\s@/?#]+)(?=@)")
 _SCHEMES = frozenset({"Bearer", "Basic", "Digest", "token", "Token", "AWS4-HMAC-SHA256"})
+# The credential is not a key name followed by its separator ("Token password: x" is a pair for
+# _INLINE_PAIR, whose value would survive if the scheme took the key as its credential).
 _AUTH_SCHEME = re.compile(
-    r"\b(?P<scheme>Bearer|Basic|Digest|token|Token|AWS4-HMAC-SHA256)\s+(?P<secret>[^\s,;\"']{8,})"
+    r"\b(?P<scheme>Bearer|Basic|Digest|token|Token|AWS4-HMAC-SHA256)\s+(?P<secret>[^\s,;\"']{8,}+)(?<!:)(?!\s*[:=])"
 )
 _PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.DOTALL)
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\b")

@@ -40,6 +40,9 @@ SECRET_SHAPES = [
     ),
     ("header Bearer abcdefghijklmnopqrstuvwxyz0123", "abcdefghijklmnopqrstuvwxyz0123", "header"),
     ("Basic dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA==", "Basic"),
+    # A scheme word before a key: value pair (Hypothesis found the value surviving: the scheme took the
+    # key as its credential).
+    ("Token aws_secret_access_key: 0000abcd0000", "0000abcd0000", "aws_secret_access_key"),
     ("key id AKIAIOSFODNN7EXAMPLE in use", "AKIAIOSFODNN7EXAMPLE", "in use"),
     ("temp ASIAIOSFODNN7EXAMPLE", "ASIAIOSFODNN7EXAMPLE", "temp"),
     (
