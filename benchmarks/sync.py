@@ -230,6 +230,7 @@ def main() -> int:
 
         def sync(naive: bool = False) -> LifecycleSync:
             hook = SageMakerRegistryHook(aws_conn_id=CONN_ID, region_name=sandbox.region)
+            hook.get_conn()  # the client is made up front on both sides (NaiveRegistry makes it too)
             clock = ReadClock(NaiveRegistry(hook) if naive else hook)
             clocks.append(clock)
             # No lookback here: every package changed seconds ago, so the default 300 s lookback would make
