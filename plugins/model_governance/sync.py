@@ -95,6 +95,8 @@ class ModelRecord:
 
     status: GovernanceStatus
     sagemaker_last_modified: datetime | None = None
+    #: When governance last moved the status (its latest status event); None when not looked up.
+    status_changed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,16 @@ def decide(model: ModelRecord | None, seen: PackageObservation) -> SyncDecision:
             None,
             f"observation of {seen.last_modified.isoformat()} is not newer than the last applied "
             f"({model.sagemaker_last_modified.isoformat()})",
+        )
+    if model.status_changed_at is not None and seen.last_modified < model.status_changed_at:
+        # Read before governance's latest move (the MLC records the status first, then writes SageMaker):
+        # not a change made in SageMaker, so no drift finding; governance's values are written back where
+        # they differ (the move's own write-back may be on its way, or may have failed).
+        return SyncDecision(
+            SyncAction.NOTHING,
+            None,
+            f"observation of {seen.last_modified.isoformat()} predates governance's move to "
+            f"{model.status.value} at {model.status_changed_at.isoformat()}",
         )
     if observed is None:
         return SyncDecision(
@@ -704,8 +716,13 @@ class LifecycleSync:
             fresh = self.inventory.get_model(model.id)
             if fresh.status != model.status:
                 model = self._remember(fresh)
-                record = ModelRecord(GovernanceStatus(model.status), model.sagemaker_last_modified)
-                decision = decide(record, seen)
+            history = self.inventory.status_history(model)
+            record = ModelRecord(
+                GovernanceStatus(model.status),
+                model.sagemaker_last_modified,
+                status_changed_at=_as_utc(history[-1].created_at) if history else None,
+            )
+            decision = decide(record, seen)
         if decision.status is GovernanceStatus.DEPLOYED and model is not None and self.endpoints is not None:
             served, words = self.endpoints.confirm_deployed(model, package)  # Deployed means served
             decision = SyncDecision(

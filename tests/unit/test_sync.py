@@ -211,6 +211,18 @@ def test_late_and_duplicate_observations_are_stale() -> None:
     )
 
 
+def test_an_observation_read_before_governances_latest_move_is_no_drift() -> None:
+    """The MLC records Pre Implementation Review, then writes SageMaker; a sync that read the package in
+    between sees Development/Complete: not a change made in SageMaker (it was a false drift finding)."""
+    moved = T0 + timedelta(seconds=5)
+    model = ModelRecord(S.PRE_IMPLEMENTATION_REVIEW, sagemaker_last_modified=T0, status_changed_at=moved)
+    before = decide(model, _seen("Development", "Complete", at=T0 + timedelta(seconds=2)))
+    assert (before.action, before.status, before.drift) == (SyncAction.NOTHING, None, None)
+    # A change made in SageMaker after governance's move is judged as ever.
+    after = decide(model, _seen("Deployment", "Complete", at=moved + timedelta(seconds=1)))
+    assert after.action is SyncAction.REVERT_DRIFT and after.drift
+
+
 def test_the_same_status_again_is_nothing() -> None:
     decision = decide(ModelRecord(S.DEPLOYED), _seen("Deployment", "Complete"))
     assert (decision.action, decision.status) == (SyncAction.NOTHING, None)
