@@ -282,7 +282,11 @@ class AirflowCluster:
     def api(self, method: str, path: str, body: Any = None, *, allow: tuple[int, ...] = ()) -> Any:
         """One request to the api-server as admin (``path`` under ``/api/v2``); the JSON answer, or None
         for a status in ``allow`` (e.g. 404 while a DAG is not parsed yet)."""
-        for attempt in (1, 2):
+        # A busy SQLite metadata DB answers 500 "Database error" (locked) now and then: idempotent requests
+        # (reads, setting a run's state) are tried again a few times.
+        retries = 4 if method in ("GET", "PATCH", "DELETE") else 0
+        relogged = False
+        for attempt in range(retries + 2):
             request = urllib.request.Request(  # noqa: S310 - our own api-server
                 f"{self.url}/api/v2/{path.lstrip('/')}",
                 data=None if body is None else json.dumps(body).encode(),
@@ -294,15 +298,18 @@ class AirflowCluster:
                     text = response.read()
                     return json.loads(text) if text else None
             except urllib.error.HTTPError as exc:
-                if exc.code == 401 and attempt == 1:
-                    self._token = None  # expired: log in again once
+                if exc.code == 401 and not relogged:
+                    self._token, relogged = None, True  # expired: log in again once
                     continue
                 if exc.code in allow:
                     return None
+                if exc.code in (500, 503) and attempt < retries:
+                    time.sleep(2**attempt)
+                    continue
                 raise RuntimeError(
                     f"{method} /api/v2/{path} answered {exc.code}: {exc.read()[:2000]!r}"
                 ) from None
-        raise AssertionError("unreachable")
+        raise RuntimeError(f"{method} /api/v2/{path}: no answer after {retries + 2} tries")
 
     def _bearer(self) -> str:
         if self._token is None:
