@@ -62,7 +62,16 @@ def test_shared_stream_serves_every_waiting_approval(jira: JiraTarget) -> None:
                 return
 
         tasks = [asyncio.create_task(wait(i, key)) for i, key in enumerate(keys)]
-        await asyncio.sleep(1.0)  # every trigger has done its start-up read and is on the shared stream
+        # Every trigger has done its start-up read and is on the shared stream: the read count has settled
+        # (a fixed one second was not always enough on a loaded machine).
+        settled, last = 0, -1
+        for _ in range(150):
+            await asyncio.sleep(0.1)
+            now = jira.sandbox.count("GET /rest/api/2/issue/{key}")
+            settled = settled + 1 if now == last else 0
+            last = now
+            if now >= len(keys) and settled >= 10:
+                break
         searches_before = jira.sandbox.count(search)
         reads_before = jira.sandbox.count("GET /rest/api/2/issue/{key}")
         await asyncio.to_thread(jira.sandbox.transition_as, approved, "Done", "reviewer@example.com")
