@@ -78,10 +78,12 @@ def _drive(
     reject: str | None = None,
     deployer: bool = False,
     timeout: float = 600,
+    card_at_gates: dict[str, str] | None = None,
 ) -> str:
     """Play the reviewers (approve, or reject the ``reject`` kind) until the run ends, and the deployer
     (who deploys an endpoint serving the version, then reports Deployment/Complete) when the DAG does not
-    deploy itself."""
+    deploy itself. ``card_at_gates`` collects the package's ModelCardStatus as each gate's ticket opens
+    (gate label -> status)."""
     client = stack.jira.client()
     handled: set[str] = set()
     sagemaker = stack.aws.client("sagemaker")
@@ -96,6 +98,10 @@ def _drive(
                 labels = set(issue.fields.labels)
                 if "monitoring-finding" in labels:
                     continue  # a finding is no approval: another test on the shared stack owns it
+                if card_at_gates is not None:
+                    card = sagemaker.describe_model_package(ModelPackageName=arn).get("ModelCard") or {}
+                    for label in labels - {"model-governance"}:
+                        card_at_gates[label] = card.get("ModelCardStatus", "Draft")
                 target = "Rejected" if reject and f"approval-{reject}" in labels else "Done"
                 # A different reviewer per gate, as separation of duties requires (the demo's reviewers).
                 reviewer = next((who for label, who in REVIEWERS.items() if label in labels), REVIEWER)
@@ -127,7 +133,13 @@ def test_model_version_goes_to_deployed_and_a_rerun_creates_nothing_twice(stack:
     arn = _register_model_version(Demo(stack.home, approve_after=0, timeout=600), stack.aws, group)
     run_id = f"mlc-{uuid.uuid4().hex[:8]}"
     stack.airflow.trigger(DAG_ID, run_id, conf={"package_arn": arn})
-    assert _drive(stack, run_id, arn) == "success", _explain(stack, run_id)
+    card_at_gates: dict[str, str] = {}
+    assert _drive(stack, run_id, arn, card_at_gates=card_at_gates) == "success", _explain(stack, run_id)
+    # The card moves through the gates: Draft until the review accepts the document, PendingReview while
+    # production approval is asked, Approved with it (checked at the end).
+    assert card_at_gates.get("approval-pia") == "Draft", card_at_gates
+    assert card_at_gates.get("approval-test-results-review") == "Draft", card_at_gates
+    assert card_at_gates.get("approval-production") == "PendingReview", card_at_gates
 
     model = stack.inventory.get_model(arn)
     assert model.status == "Deployed"
