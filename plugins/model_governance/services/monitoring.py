@@ -4,10 +4,10 @@ kind, updated while the breach lasts and closed when it clears; the owner is tol
 
 Two halves, so the push API never waits on Jira:
 
-- ``evaluate`` (the push API, in the request; inventory only): a value with a threshold is judged; a
-  breaching value opens the model's finding of that breach kind (the metric name) or updates the open one,
-  a passing value clears it. One open finding per model and kind, however many pushes arrive or race
-  (the inventory's unique open key).
+- ``record`` (the push API, in the request; inventory only): the value is stored and, with a threshold,
+  judged in the same transaction; a breaching value opens the model's finding of that breach kind (the
+  metric name) or updates the open one, a passing value clears it. One open finding per model and kind,
+  however many pushes arrive or race (the inventory's unique open key).
 - ``carry`` (the ``model_monitoring`` DAG, every few minutes): each finding whose Jira side is behind is
   brought up to date through the Jira hook's idempotent operations: the ticket created with a marker label
   (``mg-finding-<model>-<kind>-<finding id>``) and found again by it, a comment per new breach count and
@@ -135,41 +135,12 @@ class MonitoringService:
 
     @property
     def config(self) -> GovernanceConfig:
-        """The settings (``carry`` needs them; ``evaluate`` does not, so the push API passes none)."""
+        """The settings (``carry`` needs them; ``record`` does not, so the push API passes none)."""
         if self._config is None:
             raise RuntimeError("MonitoringService.carry needs the settings")
         return self._config
 
     # -- the push API's half: inventory only ----------------------------------------------------------
-
-    def evaluate(
-        self,
-        model: int | str | Model,
-        *,
-        metric: str,
-        value: float,
-        threshold: float | None,
-        direction: str | None,
-        source: str,
-        at: datetime,
-    ) -> Evaluation:
-        """Record what ``value`` means for the model's finding of breach kind ``metric``."""
-        verdict = breached(value, threshold, direction)
-        if verdict is None:
-            return Evaluation(None)
-        if verdict:
-            finding, opened = self.inventory.record_breach(
-                model,
-                kind=metric,
-                value=value,
-                threshold=threshold,
-                direction=direction,
-                source=source,
-                at=at,
-            )
-            return Evaluation(True, finding.id, opened=opened)
-        cleared = self.inventory.record_clear(model, kind=metric, value=value, at=at)
-        return Evaluation(False, cleared.id if cleared else None, cleared=cleared is not None)
 
     def record(
         self,

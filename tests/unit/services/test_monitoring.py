@@ -113,12 +113,12 @@ def test_a_value_without_threshold_is_stored_and_judges_nothing(h: Harness) -> N
     assert len(h.inventory.metrics) == 1 and h.inventory.findings_ == []
 
 
-def test_evaluate_opens_one_finding_per_model_and_kind(h: Harness) -> None:
+def test_record_opens_one_finding_per_model_and_kind(h: Harness) -> None:
     model, other = h.inventory.add_model(), h.inventory.add_model()
     service = h.service()
 
     def evaluate(m: FakeModel, metric: str, value: float, minutes: int) -> Any:
-        return service.evaluate(
+        return service.record(
             m.id,
             metric=metric,
             value=value,
@@ -126,7 +126,7 @@ def test_evaluate_opens_one_finding_per_model_and_kind(h: Harness) -> None:
             direction="higher_is_better",
             source="s",
             at=T0 + timedelta(minutes=minutes),
-        )
+        )[1]
 
     first = [evaluate(model, "auc", 0.7, i) for i in range(3)]
     assert [e.opened for e in first] == [True, False, False] and len({e.finding_id for e in first}) == 1
