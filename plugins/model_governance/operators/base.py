@@ -156,7 +156,7 @@ class ModelOperator(GovernanceBaseOperator):
         """True when this task already made this step in this DAG run and the model has moved on since (a
         cleared, re-run DAG run of a model that went further): the step is done; moving the model back, or
         writing the old status to SageMaker, would undo the later steps."""
-        current = self.inventory.get_model(self.model.id).status
+        current = self.model.status  # read when this try began; the transition re-reads it under its lock
         if current == status.value:
             return False  # still here: the ordinary retry, a no-op transition and write-back
         done = any(
