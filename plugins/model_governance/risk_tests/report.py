@@ -40,8 +40,24 @@ JSON shape (``schema_version`` "1.0"; a reader refuses another major version)::
          "predicted_positive": 51234, "ppr": 0.1067, "actual_positive": 50011, "true_positive": 40012,
          "tpr": 0.80, "ppr_disparity": 0.97, "tpr_disparity": 1.01, "note": null}
       ],
-      "warnings": ["..."]                    # e.g. rows dropped for a missing label
+      "warnings": ["..."],                   # e.g. rows dropped for a missing label
+      "champion": {...}                      # only in a model change's challenger report, see below
     }
+
+Champion vs challenger (a model change: the report of the challenger only; absent otherwise, so every other
+report keeps its bytes). The challenger's comparator data carries the champion's scores for the same rows
+in one column; the champion's performance (and, for classification, bias) is computed from that column on
+exactly the rows the challenger's own results used, with the same thresholds (``champion.compare_champion``)::
+
+      "champion": {"score_column": "champion_score",
+                   "model": {"package_arn": "arn:...", "version": 2},     # who the champion is
+                   "dataset": {"source": "s3://...", "sha256": "...", "version_id": ..., "rows": 2000},
+                   "rows_compared": 1990,            # rows with a label and the challenger's score
+                   "results": [...same shape as above, dataset "comparator"...],
+                   "group_disparities": [...], "warnings": [...]}
+
+The champion's results never change the report's verdict, summary or failed tests: they are the
+comparison, not the challenger's tests.
 
 Overall verdict: ``false`` if any result failed; otherwise ``null`` if any result errored or a gated
 metric (one with a threshold) has results but none of them could be judged (for example AUC when the
@@ -152,6 +168,63 @@ class GroupDisparity:
 
 
 @dataclass
+class ChampionComparison:
+    """The champion's performance (and bias) on the challenger's comparator rows; see the module docstring."""
+
+    score_column: str
+    rows: int
+    rows_compared: int
+    results: list[TestResult]
+    group_disparities: list[GroupDisparity] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    #: Who the champion is (``package_arn``, ``version``), filled by the caller.
+    model: dict[str, Any] = field(default_factory=dict)
+    #: The shared comparator data (``source``, ``sha256``, ``version_id``, ``rows``), filled by the caller.
+    dataset: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "score_column": self.score_column,
+            "model": dict(self.model),
+            "dataset": dict(self.dataset),
+            "rows": self.rows,
+            "rows_compared": self.rows_compared,
+            "results": [r.to_dict() for r in self.results],
+            "group_disparities": [asdict(g) for g in self.group_disparities],
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChampionComparison:
+        return cls(
+            score_column=str(data["score_column"]),
+            rows=int(data.get("rows") or 0),
+            rows_compared=int(data.get("rows_compared") or 0),
+            results=[TestResult.from_dict(r) for r in data.get("results", [])],
+            group_disparities=[GroupDisparity.from_dict(g) for g in data.get("group_disparities", [])],
+            warnings=list(data.get("warnings", [])),
+            model=dict(data.get("model") or {}),
+            dataset=dict(data.get("dataset") or {}),
+        )
+
+    def as_report(self, challenger: RiskTestReport) -> RiskTestReport:
+        """The champion's side as a report of its own (the challenger's thresholds and data), to show."""
+        return RiskTestReport(
+            problem_type=challenger.problem_type,
+            risk_level=challenger.risk_level,
+            thresholds=challenger.thresholds,
+            inputs={"comparator": {**self.dataset, "rows": self.dataset.get("rows", self.rows)}},
+            results=list(self.results),
+            distributions=[],
+            score_distribution=None,
+            group_disparities=list(self.group_disparities),
+            warnings=list(self.warnings),
+            schema_version=challenger.schema_version,
+            engine_version=challenger.engine_version,
+        )
+
+
+@dataclass
 class RiskTestReport:
     problem_type: str
     risk_level: str
@@ -164,6 +237,8 @@ class RiskTestReport:
     warnings: list[str] = field(default_factory=list)
     schema_version: str = REPORT_SCHEMA_VERSION
     engine_version: str = ENGINE_VERSION
+    #: A model change's challenger: the champion's results on the same comparator rows (not judged here).
+    champion: ChampionComparison | None = None
 
     @property
     def not_judged(self) -> list[str]:
@@ -195,7 +270,7 @@ class RiskTestReport:
         return [r for r in self.results if r.status == "failed"]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "schema_version": self.schema_version,
             "engine_version": self.engine_version,
             "problem_type": self.problem_type,
@@ -210,6 +285,9 @@ class RiskTestReport:
             "group_disparities": [asdict(g) for g in self.group_disparities],
             "warnings": list(self.warnings),
         }
+        if self.champion is not None:
+            data["champion"] = self.champion.to_dict()
+        return data
 
     def to_json(self, indent: int | None = 2) -> str:
         # allow_nan=False: a NaN that slipped through is a bug to surface, not JSON to emit.
@@ -224,6 +302,7 @@ class RiskTestReport:
                 f"(reads {REPORT_SCHEMA_VERSION.split('.')[0]}.x); re-run the tests with this version"
             )
         score = data.get("score_distribution")
+        champion = data.get("champion")
         return cls(
             schema_version=version,
             engine_version=data.get("engine_version", ENGINE_VERSION),
@@ -236,6 +315,7 @@ class RiskTestReport:
             score_distribution=BinnedDistribution.from_dict(score) if score else None,
             group_disparities=[GroupDisparity.from_dict(g) for g in data.get("group_disparities", [])],
             warnings=list(data.get("warnings", [])),
+            champion=ChampionComparison.from_dict(champion) if champion else None,
         )
 
     @classmethod
