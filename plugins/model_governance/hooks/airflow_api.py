@@ -19,6 +19,9 @@ from model_governance.hooks.connections import connection_base_url
 
 _TIMEOUT = 30
 _FINISHED = {"success", "failed"}
+# task instance states that end a try for good (None, scheduled, deferred, up_for_retry... are not)
+_TASK_FINISHED = {"success", "failed", "skipped", "upstream_failed", "removed"}
+_PAGE = 100
 
 
 class AirflowApiHook(BaseHook):
@@ -76,25 +79,62 @@ class AirflowApiHook(BaseHook):
         return str(answer.json().get("state"))
 
     def stop_dag_run(self, dag_id: str, run_id: str, reason: str) -> bool:
-        """Mark a run that is still going as failed, with ``reason`` as its note. False when there was
-        nothing to stop (no such run, or finished already): safe to call again."""
+        """Stop a run that is still going, with ``reason`` as its note: every task instance not finished
+        yet is marked failed, so the scheduler fails the run. False when there was nothing to stop (no
+        such run, or finished already): safe to call again.
+
+        Why the task instances and not the run's state: a run-level PATCH races the scheduler, which may
+        hold the run in memory and write its own verdict over ours (seen on SQLite: marked failed, put
+        back to running, then "success", because every task the PATCH had skipped is a successful leaf).
+        Failed task instances leave the verdict to the scheduler's own rules, and it can only be failed.
+        """
         state = self.dag_run_state(dag_id, run_id)
         if state is None or state in _FINISHED:
             return False
         url = self._run_url(dag_id, run_id)
+        note = reason[:1000]
         self._check(
-            self.session.patch(
-                url, params={"update_mask": "note"}, json={"note": reason[:1000]}, timeout=_TIMEOUT
-            ),
+            self.session.patch(url, params={"update_mask": "note"}, json={"note": note}, timeout=_TIMEOUT),
             f"noting why run {run_id} of {dag_id} stops",
         )
-        self._check(
-            self.session.patch(
-                url, params={"update_mask": "state"}, json={"state": "failed"}, timeout=_TIMEOUT
-            ),
-            f"stopping run {run_id} of {dag_id}",
-        )
+        unfinished = self._unfinished_task_instances(dag_id, run_id)
+        for task_id, map_index in unfinished:
+            path = f"{url}/taskInstances/{quote(task_id, safe='')}"
+            if map_index >= 0:
+                path += f"/{map_index}"
+            answer = self.session.patch(path, json={"new_state": "failed", "note": note}, timeout=_TIMEOUT)
+            if answer.status_code == 404:  # cleared or removed meanwhile: nothing left to stop there
+                continue
+            self._check(answer, f"failing task {task_id} of run {run_id} of {dag_id}")
+        if not unfinished:  # every task finished but the run has no verdict yet: say it
+            self._check(
+                self.session.patch(
+                    url, params={"update_mask": "state"}, json={"state": "failed"}, timeout=_TIMEOUT
+                ),
+                f"stopping run {run_id} of {dag_id}",
+            )
         return True
+
+    def _unfinished_task_instances(self, dag_id: str, run_id: str) -> list[tuple[str, int]]:
+        """(task_id, map_index) of the run's task instances that have not finished, all pages."""
+        found: list[tuple[str, int]] = []
+        offset = 0
+        while True:
+            answer = self.session.get(
+                f"{self._run_url(dag_id, run_id)}/taskInstances",
+                params={"limit": _PAGE, "offset": offset},
+                timeout=_TIMEOUT,
+            )
+            self._check(answer, f"listing the tasks of run {run_id} of {dag_id}")
+            page = answer.json().get("task_instances") or []
+            found += [
+                (str(ti["task_id"]), int(ti.get("map_index", -1)))
+                for ti in page
+                if ti.get("state") not in _TASK_FINISHED
+            ]
+            offset += len(page)
+            if not page or offset >= int(answer.json().get("total_entries") or 0):
+                return found
 
     def _run_url(self, dag_id: str, run_id: str) -> str:
         base, _, _ = self._endpoint
