@@ -177,6 +177,8 @@ def _settings(aws: Any, inventory_url: str) -> dict[str, Any]:
             }
         ],
         "jira": {"conn_id": "jira_default", "project_key": "MLC", "poll_interval_seconds": 5},
+        # The outside deployer reports within seconds here; look for it as often (30 s by default).
+        "deployment": {"poll_interval_seconds": 5},
         "governance_bucket": BUCKET,
         "inventory": {"url": inventory_url},
         "notifications": {"smtp_conn_id": "smtp_default", "operators": ["mlops@example.com"]},

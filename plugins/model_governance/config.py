@@ -230,6 +230,8 @@ class DeploymentConfig(_Settings):
     #: The endpoint's name: a template over {group_name}, {version}, {model_id}, {use_case_id}. The default
     #: keeps one endpoint per model group, so a new version updates the endpoint of the one before.
     endpoint_name: Annotated[str, Field(min_length=1, max_length=200)] = "{group_name}"
+    #: How often step 7 looks: at the endpoint it deploys, or (deploy_endpoint off) for the outside
+    #: deployer's Deployment/Complete.
     poll_interval_seconds: Annotated[float, Field(ge=1, le=3600)] = 30.0
     timeout_minutes: Annotated[float, Field(gt=0)] = 180.0
     #: What the lifecycle sync does with an endpoint still serving a decommissioned model: ``report``

@@ -213,10 +213,18 @@ class WaitForDeploymentSensor(BaseSensorOperator, ModelOperator):
     template_fields: Sequence[str] = ("model_id",)
 
     def __init__(self, **kwargs: Any) -> None:
+        # No poke_interval given: ``deployment.poll_interval_seconds``, read when the task runs (not at
+        # parse time, which must not load the configuration).
+        self._poke_interval_from_config = "poke_interval" not in kwargs
         kwargs.setdefault("mode", "reschedule")
         kwargs.setdefault("poke_interval", 60)
         kwargs.setdefault("timeout", timedelta(days=90))
         super().__init__(**kwargs)
+
+    def execute(self, context: Context) -> Any:
+        if self._poke_interval_from_config:
+            self.poke_interval = float(self.config.deployment.poll_interval_seconds)
+        return super().execute(context)
 
     def poke(self, context: Context) -> bool:
         from model_governance.inventory import EventSource

@@ -24,7 +24,18 @@ from model_governance.operators.use_case import (
     RecordUseCaseRejectionOperator,
 )
 from model_governance.registry import MetadataKey
-from tests.unit.operators.fakes import ARN, CONN_ID, ENTITY, REGION, Hooks, context, inventory, model, wire
+from tests.unit.operators.fakes import (
+    ARN,
+    CONN_ID,
+    ENTITY,
+    REGION,
+    Hooks,
+    config,
+    context,
+    inventory,
+    model,
+    wire,
+)
 
 DECISION = {"issue_key": "MLC-9", "decided_by": {"display_name": "Rita Reviewer"}}
 
@@ -153,6 +164,24 @@ def test_the_deployment_sensor_takes_a_deployed_record_and_otherwise_waits() -> 
         "ModelLifeCycle": {"Stage": "Deployment", "StageStatus": "InProgress"},
     }
     assert sensor.poke(context()) is False, "not Deployment/Complete yet"
+
+
+@pytest.mark.parametrize(("given", "expected"), [({}, 7.0), ({"poke_interval": 3}, 3)])
+def test_the_deployment_sensor_pokes_at_the_configured_deployment_interval_unless_given_one(
+    monkeypatch: pytest.MonkeyPatch, given: dict[str, Any], expected: float
+) -> None:
+    from airflow.sdk.bases.sensor import BaseSensorOperator
+
+    seen: list[float] = []
+    monkeypatch.setattr(BaseSensorOperator, "execute", lambda self, context: seen.append(self.poke_interval))
+    sensor = wire(
+        WaitForDeploymentSensor(task_id="wait", model_id=7, **given),
+        inventory=inventory(),
+        hooks=Hooks(),
+        settings=config(deployment={"poll_interval_seconds": 7}),
+    )
+    sensor.execute(context())
+    assert seen == [expected]
 
 
 FORM = {
