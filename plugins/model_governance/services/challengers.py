@@ -5,13 +5,19 @@ version, when it is onboarded (``sync.LifecycleSync`` or the implementation run'
 while a lower version of its group is in Model Change in Progress, is that change's challenger:
 ``Inventory.link_challenger`` records it once, and ``Inventory.champion_of`` answers it afterwards (the
 review document compares the two). Calling it again, or for a version that is no challenger, changes nothing.
-No Airflow here.
+
+The comparison is on the same comparator data: the challenger's comparator data (``COMPARATOR_DATA``)
+carries the champion's scores for the same rows in one column, ``champion_score`` unless the challenger's
+customer metadata key ``CHAMPION_SCORE_COLUMN`` names another (``champion_score_column``, read from the
+snapshot, so the column tested is the one pinned). The challenger's risk test step computes the champion's
+performance from it (``services.risk_tests``, ``risk_tests.champion``). No Airflow here.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -58,4 +64,19 @@ def link_if_challenger(inventory: Inventory, model: Model) -> GovernanceAction |
     return change
 
 
-__all__ = ["link_if_challenger"]
+def champion_score_column(manifest: Mapping[str, Any] | None) -> str:
+    """The comparator data's column holding the champion's scores, as the challenger's snapshot recorded
+    its customer metadata: ``CHAMPION_SCORE_COLUMN``, else ``champion_score``."""
+    from model_governance.risk_tests.champion import (
+        CHAMPION_SCORE_COLUMN_KEY,
+        DEFAULT_CHAMPION_SCORE_COLUMN,
+    )
+
+    package = (manifest or {}).get("model_package") or {}
+    metadata = package.get("customer_metadata") or {}
+    value = metadata.get(CHAMPION_SCORE_COLUMN_KEY) if isinstance(metadata, Mapping) else None
+    text = str(value).strip() if value is not None else ""
+    return text or DEFAULT_CHAMPION_SCORE_COLUMN
+
+
+__all__ = ["champion_score_column", "link_if_challenger"]

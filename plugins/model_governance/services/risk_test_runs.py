@@ -7,6 +7,12 @@ handed to the engine as local files, so the engine needs no AWS settings of its 
 is verified against the snapshot's pin first. As a Processing job, SageMaker downloads the inputs and the
 container verifies the pins itself; the report it writes to the governance bucket says what it tested,
 which is checked against the pins here. No Airflow here: the S3 client and the jobs hook are passed in.
+
+A model change's challenger is also compared with its champion on the same comparator data
+(``ChampionScores``; ``risk_tests.champion``): in the worker, from the comparator copy the tests read; with
+the Processing job runner, after the job, from the pinned comparator read again here (only the label, the
+two score columns and the protected attributes are decoded). The comparison goes into the challenger's
+report as ``champion``, with the pinned comparator's URI, version and SHA-256.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +45,8 @@ from model_governance.workloads import ProcessingSettings, risk_test_job_request
 if TYPE_CHECKING:
     from model_governance.config import RiskTestsConfig
     from model_governance.inventory import Snapshot
-    from model_governance.risk_tests import RiskTestReport
+    from model_governance.risk_tests import RiskTestReport, RiskTestSchema
+    from model_governance.risk_tests.report import ChampionComparison
     from model_governance.services.evidence_store import EvidenceStore
 
 ROLES = (BASELINE_DATA, COMPARATOR_DATA, RISK_TEST_SCHEMA)
@@ -48,33 +56,95 @@ _PROCESSING_SETTINGS = ("image_uri", "role_arn", "instance_type", "volume_size_g
 REPORT_INPUTS = ((BASELINE_DATA, "baseline"), (COMPARATOR_DATA, "comparator"))
 
 
+@dataclass(frozen=True)
+class ChampionScores:
+    """A model change's champion, whose scores the challenger's comparator data carries in ``column``."""
+
+    package_arn: str
+    version: int
+    column: str
+
+
 def snapshot_reference(snapshot: Snapshot) -> dict[str, Any]:
     return {"id": snapshot.id, "content_hash": snapshot.content_hash, "uri": snapshot.uri}
 
 
+def _fetch(
+    s3_client: Any, conn_id: str | None, plan: RiskTestPlan, folder: str, roles: tuple[str, ...]
+) -> dict[str, FetchedObject]:
+    """Exactly the bytes the snapshot pinned, or PinnedDataChangedError before anything is tested."""
+    fetched: dict[str, FetchedObject] = {}
+    for role in roles:
+        pin = plan.pins[role]
+        # Keep the file name, so its format shows.
+        path = Path(folder) / f"{pin.role.lower()}-{PurePosixPath(pin.key).name}"
+        fetched[role] = fetch_pinned(s3_client, pin, path, conn_id=conn_id)
+    return fetched
+
+
+def _schema(fetched: Mapping[str, FetchedObject], plan: RiskTestPlan) -> RiskTestSchema:
+    from model_governance.risk_tests import RiskTestSchema
+
+    schema_uri = plan.schema.uri
+    try:
+        data = json.loads(fetched[RISK_TEST_SCHEMA].path.read_bytes())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RiskTestInputError(
+            f"the risk test schema {schema_uri} is not valid JSON ({exc}); fix the object"
+        ) from exc
+    return RiskTestSchema.from_dict(data, source=f"the risk test schema {schema_uri}")
+
+
+def _compare(
+    fetched: Mapping[str, FetchedObject], plan: RiskTestPlan, schema: RiskTestSchema, champion: ChampionScores
+) -> ChampionComparison:
+    """The champion's side on the pinned comparator copy, with the data's provenance and the champion."""
+    from model_governance.risk_tests.champion import compare_champion
+
+    item = fetched[COMPARATOR_DATA]
+    comparison = compare_champion(
+        item.path,
+        schema,
+        champion.column,
+        risk_level=plan.risk_level,
+        threshold_overrides={plan.risk_level: dict(plan.overrides)},
+        source=item.pin.uri,
+    )
+    comparison.model = {"package_arn": champion.package_arn, "version": champion.version}
+    comparison.dataset = {**item.provenance(), "rows": comparison.rows}
+    return comparison
+
+
+def _local_names(exc: Exception, fetched: Mapping[str, FetchedObject]) -> Exception | None:
+    """The error naming the snapshot's URIs instead of this worker's temporary copies (None: it names
+    none of them)."""
+    message = str(exc)
+    for item in fetched.values():
+        message = message.replace(str(item.path), item.pin.uri)
+    if message == str(exc):
+        return None
+    return type(exc)(message) if _simple(exc) else RiskTestInputError(message)
+
+
 def run_in_worker(
-    s3_client: Any, conn_id: str | None, plan: RiskTestPlan, snapshot: Snapshot, *, workers: int | None
+    s3_client: Any,
+    conn_id: str | None,
+    plan: RiskTestPlan,
+    snapshot: Snapshot,
+    *,
+    workers: int | None,
+    champion: ChampionScores | None = None,
 ) -> RiskTestReport:
-    """Fetch the pinned inputs through the connection's S3 client and run the engine on the local copies."""
-    from model_governance.risk_tests import RiskTestSchema, run_risk_tests
+    """Fetch the pinned inputs through the connection's S3 client and run the engine on the local copies;
+    with ``champion``, the champion's side of the comparison first (``ChampionScoresError``: nothing ran)."""
+    from model_governance.risk_tests import run_risk_tests
 
     with tempfile.TemporaryDirectory(prefix="risk-tests-") as folder:
-        # Exactly the bytes the snapshot pinned, or PinnedDataChangedError before anything is tested.
-        fetched: dict[str, FetchedObject] = {}
-        for role in ROLES:
-            pin = plan.pins[role]
-            # Keep the file name, so its format shows.
-            path = Path(folder) / f"{pin.role.lower()}-{PurePosixPath(pin.key).name}"
-            fetched[role] = fetch_pinned(s3_client, pin, path, conn_id=conn_id)
+        fetched = _fetch(s3_client, conn_id, plan, folder, ROLES)
         try:
-            schema_uri = plan.schema.uri
-            try:
-                data = json.loads(fetched[RISK_TEST_SCHEMA].path.read_bytes())
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise RiskTestInputError(
-                    f"the risk test schema {schema_uri} is not valid JSON ({exc}); fix the object"
-                ) from exc
-            schema = RiskTestSchema.from_dict(data, source=f"the risk test schema {schema_uri}")
+            schema = _schema(fetched, plan)
+            # The champion's column is checked before the challenger's tests run (a quick refusal).
+            comparison = _compare(fetched, plan, schema, champion) if champion is not None else None
             report = run_risk_tests(
                 fetched[BASELINE_DATA].path,
                 fetched[COMPARATOR_DATA].path,
@@ -84,19 +154,33 @@ def run_in_worker(
                 workers=workers,
             )
         except Exception as exc:
-            # Name the snapshot's URIs, not this worker's temporary copies.
-            message = str(exc)
-            for item in fetched.values():
-                message = message.replace(str(item.path), item.pin.uri)
-            if message != str(exc):
-                raise type(exc)(message) if _simple(exc) else RiskTestInputError(message) from exc
+            renamed = _local_names(exc, fetched)
+            if renamed is not None:
+                raise renamed from exc
             raise
     provenance = {role: fetched[role].provenance() for role in ASSET_KEYS}
     for role, name in REPORT_INPUTS:
         report.inputs[name] = {**report.inputs.get(name, {}), **provenance[role]}
     report.inputs["risk_test_schema"] = provenance[RISK_TEST_SCHEMA]
     report.inputs["snapshot"] = snapshot_reference(snapshot)
+    report.champion = comparison
     return report
+
+
+def champion_in_worker(
+    s3_client: Any, conn_id: str | None, plan: RiskTestPlan, champion: ChampionScores
+) -> ChampionComparison:
+    """The champion's side of the comparison when the challenger's tests ran as a Processing job: the
+    pinned comparator and schema read again here (verified like the job's inputs)."""
+    with tempfile.TemporaryDirectory(prefix="risk-tests-champion-") as folder:
+        fetched = _fetch(s3_client, conn_id, plan, folder, (COMPARATOR_DATA, RISK_TEST_SCHEMA))
+        try:
+            return _compare(fetched, plan, _schema(fetched, plan), champion)
+        except Exception as exc:
+            renamed = _local_names(exc, fetched)
+            if renamed is not None:
+                raise renamed from exc
+            raise
 
 
 def check_pins(s3_client: Any, conn_id: str | None, plan: RiskTestPlan) -> None:

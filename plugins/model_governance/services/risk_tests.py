@@ -20,6 +20,14 @@ Outcomes:
   After ``max_reruns`` re-runs, a job that still fails opens its ticket, says there that no re-run is left,
   and fails with ``RiskTestJobError``.
 - The data the snapshot pinned changed: nothing is tested, the refusal is recorded and the operators told.
+- A model change's challenger (``Inventory.champion_of``): the champion's performance is computed on the
+  same comparator rows from the champion's score column of the challenger's comparator data
+  (``services.challengers.champion_score_column``, ``risk_tests.champion``) and stored in the challenger's
+  report as ``champion`` (so under the same content hash: a re-run stores nothing twice). When the column
+  is missing or unusable, the attempt is recorded FAILED with the error (which names the data, the column
+  and the fix), the operators are told and the step fails without retries, as for changed data: a re-run
+  on the same pins cannot help, and no report, ticket or status move is made. A version with no champion
+  is tested as before.
 
 Attempts are recorded under ``run_key = dag_id/run_id/task_id/attempt-N`` (N counts re-runs, never the
 try number), so a retried or cleared task resumes where the run stands: a finished attempt is returned as
@@ -76,6 +84,8 @@ ERROR_LIMIT = 3900
 _ATTEMPT = re.compile(r"/attempt-(\d+)$")
 #: How a refused attempt's error starts (recorded in the inventory, printed by the job's container).
 REFUSED = PinnedDataChangedError.__name__
+#: How an attempt's error starts when the champion's scores are missing or unusable (``ChampionScoresError``).
+CHAMPION_REFUSED = "ChampionScoresError"
 
 
 def run_key_prefix(dag_id: str, run_id: str, task_id: str) -> str:
@@ -139,10 +149,11 @@ class AwaitTicket:
 
 @dataclass(frozen=True)
 class Refused:
-    """The pinned data changed: nothing was tested; the step fails without retries."""
+    """The pinned data changed, or a challenger's data lacks usable champion scores: nothing was recorded
+    as tested; the step fails without retries."""
 
     message: str
-    error: PinnedDataChangedError
+    error: ModelGovernanceError
 
 
 Step = Finished | AwaitJob | AwaitTicket | Refused
@@ -206,6 +217,11 @@ class RiskTestsService:
             return Finished(_result(latest.run_key, attempt, latest.passed, latest.report_uri, latest.report))
         if latest.state == RiskTestRunState.FAILED.value and (latest.error or "").startswith(REFUSED):
             self.log.info("Risk tests %s were refused (pinned data changed); checking again", latest.run_key)
+            return self._attempt(snapshot, plan, attempt)
+        if latest.state == RiskTestRunState.FAILED.value and (latest.error or "").startswith(
+            CHAMPION_REFUSED
+        ):
+            self.log.info("Risk tests %s lacked the champion's scores; checking again", latest.run_key)
             return self._attempt(snapshot, plan, attempt)
         if latest.state == RiskTestRunState.FAILED.value:
             return self._after_failure(snapshot, attempt, latest.error or "the job failed to run")
@@ -310,18 +326,48 @@ class RiskTestsService:
             )
         return snapshot, plan
 
+    def _champion(self, snapshot: Snapshot) -> runs.ChampionScores | None:
+        """The champion this version challenges (a model change) and its score column, or None."""
+        from model_governance.services.challengers import champion_score_column
+
+        champion = self.inventory.champion_of(self.model)
+        if champion is None:
+            return None
+        return runs.ChampionScores(
+            package_arn=champion.package_arn,
+            version=champion.version,
+            column=champion_score_column(snapshot.manifest),
+        )
+
     def _attempt(self, snapshot: Snapshot, plan: RiskTestPlan, attempt: int) -> Step:
+        from model_governance.risk_tests.champion import ChampionScoresError
+
         key = self._key(attempt)
         self.inventory.start_risk_test_run(self.model, run_key=key, snapshot_id=snapshot.id)
         self.log.info("Risk tests %s on snapshot %s (%s)", key, snapshot.id, snapshot.uri)
+        champion = self._champion(snapshot)
+        if champion is not None:
+            self.log.info(
+                "Model change: the champion %s is compared on the same comparator data (column %r)",
+                champion.package_arn,
+                champion.column,
+            )
         if self.config.risk_tests.runner == "processing":
             return self._start_job(snapshot, plan, attempt)
         try:
             report = runs.run_in_worker(
-                self.entity.s3_client, self.entity.aws_conn_id, plan, snapshot, workers=self.workers
+                self.entity.s3_client,
+                self.entity.aws_conn_id,
+                plan,
+                snapshot,
+                workers=self.workers,
+                champion=champion,
             )
         except PinnedDataChangedError as exc:
             return self._refuse(snapshot, attempt, exc)
+        except ChampionScoresError as exc:
+            assert champion is not None
+            return self._refuse_champion(snapshot, attempt, champion, exc)
         except Exception as exc:  # the job failed to run: recorded, ticketed, not a bug in this task
             return self._job_failed(snapshot, attempt, f"{type(exc).__name__}: {exc}")
         return self._record_report(snapshot, attempt, report)
@@ -375,6 +421,28 @@ class RiskTestsService:
             exc,
         )
 
+    def _refuse_champion(
+        self, snapshot: Snapshot, attempt: int, champion: runs.ChampionScores, exc: ModelGovernanceError
+    ) -> Refused:
+        """A challenger's comparator data lacks usable champion scores: record it, tell the operators, fail
+        the step (no ticket: Done would re-run on the same pinned data; the fix is new data or metadata
+        and a new run, as the error says). Nothing else is recorded: no report, no status move."""
+        key = self._key(attempt)
+        self.log.error("Risk tests %s: no champion comparison: %s", key, exc)
+        self.inventory.finish_risk_test_run(
+            key, passed=None, error=f"{CHAMPION_REFUSED}: {exc}"[:ERROR_LIMIT]
+        )
+        self.notify(
+            f"Risk tests of {self.model.package_arn}: the champion's scores are missing",
+            f"Run {key} on snapshot {snapshot.id} ({snapshot.uri}) is a model change's challenger, compared "
+            f"with the champion {champion.package_arn} on the same comparator data, and could not be: {exc}",
+        )
+        return Refused(
+            f"The standard risk tests of {self.model.package_arn} (snapshot {snapshot.id}), the challenger "
+            f"of champion {champion.package_arn}, cannot compare the two on the same comparator data: {exc}",
+            exc,
+        )
+
     # -- the Processing job runner ---------------------------------------------------------------------
 
     def _start_job(self, snapshot: Snapshot, plan: RiskTestPlan, attempt: int) -> Step:
@@ -425,6 +493,22 @@ class RiskTestsService:
             report = runs.add_job_provenance(report, plan, snapshot, described, location)
         except RiskTestInputError as exc:
             return self._job_failed(snapshot, attempt, f"Processing job {name} completed, but {exc}")
+        champion = self._champion(snapshot)
+        if champion is not None:
+            from model_governance.risk_tests.champion import ChampionScoresError
+
+            try:
+                report.champion = runs.champion_in_worker(
+                    self.entity.s3_client, self.entity.aws_conn_id, plan, champion
+                )
+            except PinnedDataChangedError as exc:
+                return self._refuse(snapshot, attempt, exc)
+            except ChampionScoresError as exc:
+                return self._refuse_champion(snapshot, attempt, champion, exc)
+            except ModelGovernanceError as exc:
+                return self._job_failed(
+                    snapshot, attempt, f"Processing job {name} completed, but the champion comparison: {exc}"
+                )
         return self._record_report(snapshot, attempt, report)
 
     # -- failures and their tickets ---------------------------------------------------------------------
