@@ -40,6 +40,7 @@ of its own, so under ``make test`` it runs on another worker at the same time as
 from __future__ import annotations
 
 import json
+import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -58,6 +59,10 @@ from tests.conftest import cluster_start_slot
 
 #: The test DAGs the shared stack loads beside the repository's dags/.
 TEST_DAGS = Path(__file__).parent / "dags"
+#: The shared stack's users (simple auth manager) and their roles: ``operator`` may trigger DAG runs (role
+#: user), ``auditor`` may only read (role viewer). Passwords: ``stack_password(stack, user)``.
+STACK_USERS = {"admin": "admin", "operator": "user", "auditor": "viewer"}
+PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
 
 
 @dataclass
@@ -146,6 +151,12 @@ def stack(
     env["AIRFLOW_CONN_AIRFLOW_API"] = json.dumps(
         {"conn_type": "http", "host": airflow.url, "login": "admin", "password": airflow.password}
     )
+    # Users beside admin (STACK_USERS; test_dashboard_actions.py logs in as them), passwords known up front.
+    env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"] = ",".join(f"{u}:{r}" for u, r in STACK_USERS.items())
+    airflow.home.mkdir(parents=True, exist_ok=True)
+    (airflow.home / PASSWORDS_FILE).write_text(
+        json.dumps({u: airflow.password if u == "admin" else secrets.token_urlsafe(16) for u in STACK_USERS})
+    )
     airflow.overrides = env
     try:
         with cluster_start_slot(tmp_path_factory):
@@ -171,3 +182,8 @@ def stack(
     finally:
         airflow.stop()
         smtp.stop()
+
+
+def stack_password(stack: Stack, user: str) -> str:
+    """The password of one of ``STACK_USERS`` on the shared stack."""
+    return str(json.loads((stack.airflow.home / PASSWORDS_FILE).read_text())[user])
