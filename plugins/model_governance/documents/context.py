@@ -383,7 +383,10 @@ class ChampionInfo:
     """The version in production a challenger is compared with (a model change, ``start_change``): its
     identity, its risk test report (None: it has none) and where that report comes from. ``same_data``:
     the report was computed on the challenger's comparator data (else on the champion's own data, as it was
-    validated); ``note`` says which, in words the document prints."""
+    validated); ``note`` says which, in words the document prints. ``shared_data`` (with ``same_data``): the
+    one comparator data both sides were computed on: ``source``, ``sha256``, ``version_id``, ``rows``,
+    ``rows_compared`` (rows with a label and the challenger's score, used by both) and ``score_column``
+    (where the champion's scores come from)."""
 
     group_name: str
     version: int
@@ -393,6 +396,7 @@ class ChampionInfo:
     report_source: str = ""
     same_data: bool = False
     note: str = ""
+    shared_data: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "group_name", _text(self.group_name, "champion.group_name", limit=63))
@@ -406,6 +410,16 @@ class ChampionInfo:
             object.__setattr__(
                 self, name, _text(getattr(self, name), f"champion.{name}", required=False, limit=2000)
             )
+        if not isinstance(self.shared_data, Mapping):
+            raise InvalidInputError(
+                f"champion.shared_data must be a mapping, got {type(self.shared_data).__name__}."
+            )
+        if self.same_data and not self.shared_data:
+            raise InvalidInputError(
+                "champion.same_data needs champion.shared_data: the comparator data both sides were "
+                "computed on (source, sha256, rows)."
+            )
+        object.__setattr__(self, "shared_data", redact(dict(self.shared_data)))
 
 
 @dataclass(frozen=True)

@@ -481,24 +481,79 @@ def _result_key(result: TestResult) -> tuple[str, str, str, str]:
     return (result.test, result.feature or "", result.group or "", result.dataset)
 
 
+def _difference(new: TestResult | None, before: TestResult | None) -> str:
+    """Challenger minus champion, signed; a dash when either side has no value."""
+    if new is None or before is None or new.value is None or before.value is None:
+        return "—"
+    delta = new.value - before.value
+    return ("+" if delta > 0 else "") + format_number(delta)
+
+
+def _shared_data(shared: Mapping[str, Any]) -> str:
+    """The one comparator data both sides were computed on, in words: URI, digest, version, rows."""
+    parts = [str(shared.get("source") or "n/a")]
+    if shared.get("sha256"):
+        parts.append(f"SHA-256 {shared['sha256']}")
+    if shared.get("version_id"):
+        parts.append(f"S3 version {shared['version_id']}")
+    rows = f"{format_number(shared.get('rows'))} rows"
+    if shared.get("rows_compared") is not None:
+        rows += (
+            f" ({format_number(shared.get('rows_compared'))} with a label and a challenger score, "
+            "the rows both sides' results use)"
+        )
+    parts.append(rows)
+    if shared.get("score_column"):
+        parts.append(f"champion's scores from column {shared['score_column']}")
+    return ", ".join(parts)
+
+
+def _verdict_changes(pairs: Iterable[tuple[str, TestResult | None, TestResult | None]]) -> list[str]:
+    """What differs in the verdicts: gated tests one side passes and the other fails."""
+    worse = [
+        name for name, new, before in pairs if new and before and (before.passed, new.passed) == (True, False)
+    ]
+    better = [
+        name for name, new, before in pairs if new and before and (before.passed, new.passed) == (False, True)
+    ]
+    lines = []
+    if worse:
+        lines.append(
+            f"The challenger fails {len(worse)} gated test(s) the champion passes: {', '.join(worse)}."
+        )
+    if better:
+        lines.append(
+            f"The challenger passes {len(better)} gated test(s) the champion fails: {', '.join(better)}."
+        )
+    if not lines:
+        lines.append("No gated test has a different verdict for the two.")
+    return lines
+
+
 def _champion_view(champion: ChampionInfo, challenger: RiskTestReport) -> dict[str, Any]:
     """Champion vs challenger: identity, which data each report was computed on, and the gated results
-    side by side (metric, champion value, challenger value, threshold, verdicts)."""
+    side by side (metric, champion value, challenger value, difference, threshold, verdicts). On the same
+    data (``same_data``), the rows are the champion's recomputed tests (performance, bias) and the data is
+    stated once; otherwise every gated test of either report."""
     theirs = champion.risk_report
     mine = {_result_key(r): r for r in challenger.results}
     old = {_result_key(r): r for r in theirs.results} if theirs is not None else {}
-    keys = [k for k in {**mine, **old} if (mine.get(k) or old[k]).threshold is not None]
+    union = old if champion.same_data else {**mine, **old}
+    keys = [k for k in union if (mine.get(k) or old[k]).threshold is not None]
     rows = []
+    pairs: list[tuple[str, TestResult | None, TestResult | None]] = []
     for key in sorted(keys, key=lambda k: (_STATUS_ORDER.get(mine[k].status if k in mine else "", 9), k)):
         new, before = mine.get(key), old.get(key)
         bound = (new or before).threshold  # type: ignore[union-attr]
         label = " / ".join(part for part in (key[1], key[2]) if part)
+        pairs.append((f"{key[0]} ({label})" if label else key[0], new, before))
         rows.append(
             {
                 "metric": key[0],
                 "subject": label,
                 "champion": format_number(before.value) if before is not None else "not run",
                 "challenger": format_number(new.value) if new is not None else "not run",
+                "difference": _difference(new, before),
                 "threshold": bound.describe() if bound is not None else "info only",
                 "champion_verdict": STATUS_LABELS.get(before.status, before.status) if before else "-",
                 "challenger_verdict": STATUS_LABELS.get(new.status, new.status) if new else "-",
@@ -517,7 +572,9 @@ def _champion_view(champion: ChampionInfo, challenger: RiskTestReport) -> dict[s
         "champion_data": _datasets(theirs) if theirs is not None else "n/a",
         "challenger_data": _datasets(challenger),
         "same_data": champion.same_data,
+        "shared_data": _shared_data(champion.shared_data) if champion.same_data else "",
         "note": champion.note,
+        "changes": _verdict_changes(pairs) if theirs is not None else [],
         "rows": rows,
     }
 

@@ -6,8 +6,9 @@ card (as the snapshot recorded them, ``snapshots``), the training and evaluation
 package's ``ModelMetrics`` reports in S3, the pinned data assets, the risk test report, the approval
 policy of the use case's risk level (``approvals.policies``) with this version's failed gated tests, and
 the approvals so far with any justification recorded with them. When the version is a model change's
-challenger (``Inventory.champion_of``), the champion in production and its latest risk test results, shown
-side by side with the challenger's (``champion_info``).
+challenger (``Inventory.champion_of``), the champion in production and its results on the challenger's
+comparator data (computed by the challenger's risk test step from the champion's scores in that data),
+shown side by side with the challenger's with the one dataset both were computed on (``champion_info``).
 
 Collaborators are passed in: the inventory, an S3 client of the model's business entity (anything with a
 boto3-shaped ``get_object``), the settings and the Airflow run's URL. Nothing is written.
@@ -54,6 +55,7 @@ from model_governance.ticket_context import model_info, snapshot_info, use_case_
 if TYPE_CHECKING:
     from model_governance.config import GovernanceConfig
     from model_governance.inventory import Inventory, Model, Snapshot
+    from model_governance.risk_tests.report import ChampionComparison, RiskTestReport
 
 __all__ = [
     "MAX_REPORT_BYTES",
@@ -356,37 +358,94 @@ def approval_records(inventory: Inventory, model: Model, use_case_id: int) -> li
 
 # -- champion and challenger ---------------------------------------------------------------------------
 
-#: What the document says about the data of the two reports it compares.
+#: What the document says about the data of the two reports it compares: the champion's own latest report
+#: (a challenger tested before the comparison on the same data was built, or whose report has none).
 OWN_DATA_NOTE = (
     "The champion's results are those of its own latest risk test run, computed on its own baseline and "
     "comparator data (listed above), not re-computed on the challenger's comparator data: where the two "
     "comparator data sets differ, the columns below were computed on different data. Judge the differences "
     "with that in mind."
 )
+#: ... and the champion re-computed on the challenger's comparator data (``{column}`` filled in).
+SAME_DATA_NOTE = (
+    "Both columns were computed on the same comparator data: the champion's performance and bias from its "
+    "scores in column {column} of the challenger's comparator data, on exactly the rows the challenger's "
+    "results use, with the same thresholds (the dataset URI, SHA-256 and row count above are the one "
+    "dataset both sides were computed on). The differences below are the two models' differences on "
+    "identical data."
+)
 
 
-def champion_info(inventory: Inventory, model: Model) -> ChampionInfo | None:
-    """The champion ``model`` challenges (a model change) with its latest risk test report, or None."""
+def _shared_data(report: RiskTestReport, comparison: ChampionComparison) -> dict[str, Any] | None:
+    """The comparator data both sides were computed on, or None when the comparison's data is not the
+    challenger's tested comparator (URI, SHA-256 or row count differ: never shown as the same data)."""
+    found = report.inputs.get("comparator")
+    tested: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    data = comparison.dataset
+    for key in ("source", "sha256"):
+        if not data.get(key) or data.get(key) != tested.get(key):
+            return None
+    if comparison.rows != tested.get("rows"):
+        return None
+    return {
+        "source": data["source"],
+        "sha256": data["sha256"],
+        "version_id": data.get("version_id"),
+        "rows": comparison.rows,
+        "rows_compared": comparison.rows_compared,
+        "score_column": comparison.score_column,
+    }
+
+
+def champion_info(
+    inventory: Inventory,
+    model: Model,
+    report: Mapping[str, Any] | RiskTestReport | None = None,
+    *,
+    run_key: str | None = None,
+) -> ChampionInfo | None:
+    """The champion ``model`` challenges (a model change), or None. With the challenger's ``report`` (of
+    its risk test run ``run_key``) holding the champion's results on the same comparator data, those;
+    otherwise the champion's own latest risk test report, said so."""
     champion = inventory.champion_of(model)
     if champion is None:
         return None
+    identity: dict[str, Any] = {
+        "group_name": champion.model_group.name,
+        "version": champion.version,
+        "package_arn": champion.package_arn,
+        "governance_status": champion.status,
+    }
+    challenger = as_report(report, "the challenger's risk test report") if report is not None else None
+    comparison = challenger.champion if challenger is not None else None
+    if challenger is not None and comparison is not None:
+        shared = _shared_data(challenger, comparison)
+        if shared is not None:
+            return ChampionInfo(
+                **identity,
+                risk_report=comparison.as_report(challenger),
+                report_source=(
+                    f"re-computed by this version's risk test run {run_key or ''}".rstrip()
+                    + f" from column {comparison.score_column} of its comparator data"
+                ),
+                same_data=True,
+                note=SAME_DATA_NOTE.format(column=comparison.score_column),
+                shared_data=shared,
+            )
     run = inventory.latest_risk_test_run(champion)
-    report = run.report if run is not None and isinstance(run.report, Mapping) else None
+    own = run.report if run is not None and isinstance(run.report, Mapping) else None
     source = ""
-    if run is not None and report is not None:
+    if run is not None and own is not None:
         when = run.finished_at or run.started_at
         source = f"its latest risk test run {run.run_key}" + (
             f", finished {when.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if when else ""
         )
     return ChampionInfo(
-        group_name=champion.model_group.name,
-        version=champion.version,
-        package_arn=champion.package_arn,
-        governance_status=champion.status,
-        risk_report=as_report(report, f"risk test run {run.run_key}") if run and report else None,
+        **identity,
+        risk_report=as_report(own, f"risk test run {run.run_key}") if run and own else None,
         report_source=source,
         same_data=False,
-        note=OWN_DATA_NOTE if report is not None else "The champion has no risk test report to compare with.",
+        note=OWN_DATA_NOTE if own is not None else "The champion has no risk test report to compare with.",
     )
 
 
@@ -442,5 +501,5 @@ def build_review_context(
             dashboard=_http(f"{dashboard.rstrip('/')}/models/{model.id}" if dashboard else None),
         ),
         policy=approval_policy(settings, use_case.risk_level, run.report),
-        champion=champion_info(inventory, model),
+        champion=champion_info(inventory, model, run.report, run_key=run.run_key),
     )
