@@ -165,9 +165,9 @@ def actions_stack(stack: Stack) -> Iterator[ActionsStack]:
         auditor.client.close()
 
 
-def _request(browser: Browser, model_id: int, action: str, reason: str) -> tuple[str, dict[str, str]]:
-    """Fill in the button's reason, submit, confirm: the DAG run id the result page names, and the
-    confirmation form sent."""
+def _request(browser: Browser, model_id: int, action: str, reason: str) -> tuple[str, dict[str, str], Any]:
+    """Fill in the button's reason, submit, confirm: the DAG run id the result page names, the confirmation
+    form sent, and the result page."""
     fields = form_fields(browser.page(model_id), f"action-{action}")
     assert fields["csrf"] and fields["action"] == action
     asked = browser.post(model_id, {**fields, "reason": reason})
@@ -178,7 +178,12 @@ def _request(browser: Browser, model_id: int, action: str, reason: str) -> tuple
     done = browser.post(model_id, confirm)
     assert done.status_code == 200, done.text[:2000]
     assert text_of(done.text, "action-result").count("Action requested") == 1, done.text[:2000]
-    return text_of(done.text, "run-id").strip(), confirm
+    result = lxml.html.fromstring(done.text)
+    run_id = result.get_element_by_id("run-id").text_content().strip()
+    # The link to the run works inside the Airflow UI's sandboxed iframe too: no target="_top"/"_blank".
+    (link,) = result.xpath("//a[@id='run-link']")
+    assert link.get("href") == f"/dags/{ACTION_DAG}/runs/{run_id}" and link.get("target") is None
+    return run_id, confirm, result
 
 
 def _wait(actions: ActionsStack, run_id: str) -> None:
@@ -199,10 +204,11 @@ def test_buttons_run_the_action_dag_as_the_logged_in_user(actions_stack: Actions
 
     # Both requests first (two runs side by side), then wait for them.
     hold_reason = f"data licence under review {uuid.uuid4().hex[:6]}"
-    hold_run, hold_confirm = _request(operator, developing, "hold", hold_reason)
+    hold_run, hold_confirm, held = _request(operator, developing, "hold", hold_reason)
     retire_reason = f"replaced by the new churn model {uuid.uuid4().hex[:6]}"
-    retire_run, _ = _request(operator, deployed, "decommission", retire_reason)
+    retire_run, _, _ = _request(operator, deployed, "decommission", retire_reason)
     assert hold_run.startswith(f"dashboard__hold__model-{developing}__")
+    assert not held.xpath("//*[@id='action-warning']")  # the DAG is not paused
 
     # Confirming again (a double click, a reload) reaches the same run: Airflow answers 409.
     again = operator.post(developing, hold_confirm)
@@ -256,7 +262,7 @@ def test_buttons_run_the_action_dag_as_the_logged_in_user(actions_stack: Actions
     assert S.ON_HOLD_DEVELOPMENT.value in timeline and "operator" in timeline and hold_reason in timeline
     assert not doc.xpath("//form[@id='action-hold']")
     resume_reason = f"licence confirmed {uuid.uuid4().hex[:6]}"
-    resume_run, _ = _request(operator, developing, "resume", resume_reason)
+    resume_run, _, _ = _request(operator, developing, "resume", resume_reason)
     _wait(actions, resume_run)
     model = inventory.get_model(developing)
     assert model.status == S.UNDER_DEVELOPMENT.value
@@ -345,3 +351,21 @@ def test_refusals_against_the_real_server(actions_stack: ActionsStack) -> None:
     assert actions.stack.inventory.get_model(model_id).status == S.UNDER_DEVELOPMENT.value
     assert list(actions.stack.inventory.governance_actions(model_id=model_id)) == []
     assert actions.lifecycle(model_id) == before
+
+
+def test_a_run_of_the_paused_action_dag_is_said_to_wait(actions_stack: ActionsStack) -> None:
+    """Airflow creates a run of a paused DAG but leaves it queued: the result page says so, instead of
+    'the model's status changes when the run has done it'."""
+    actions, airflow = actions_stack, actions_stack.stack.airflow
+    model_id = actions.model(S.UNDER_DEVELOPMENT)
+    airflow.api("PATCH", f"dags/{ACTION_DAG}", {"is_paused": True})
+    run_id = None
+    try:
+        run_id, _, result = _request(actions.operator, model_id, "hold", "paused DAG check")
+        assert "is paused" in result.get_element_by_id("action-warning").text_content()
+        assert airflow.run_state(ACTION_DAG, run_id) == "queued"
+    finally:
+        if run_id is not None:
+            airflow.fail_run(ACTION_DAG, run_id, note="e2e: the paused DAG's run, not to run")
+        airflow.api("PATCH", f"dags/{ACTION_DAG}", {"is_paused": False})
+    assert actions.stack.inventory.get_model(model_id).status == S.UNDER_DEVELOPMENT.value

@@ -5,8 +5,10 @@ Airflow's REST API as the logged-in user (their own token), so Airflow's permiss
 the record (docs/after-go-live.md). This module holds the pure parts; ``ui/app.py`` the routes.
 
 CSRF: the form carries ``csrf_token(session_token, model_id)``, an HMAC keyed by the user's own Airflow
-token (which a cross-site page cannot read: an httponly cookie), so a form posted from elsewhere, or with
-another session, is refused. The routes also refuse a cross-site ``Origin`` / ``Sec-Fetch-Site``.
+token (the ``_token`` cookie, which another site cannot read; note Airflow's login page sets it from
+JavaScript, so it is not httponly), so a form posted from elsewhere, or with another session, is refused.
+The routes also refuse a cross-site ``Origin`` / ``Sec-Fetch-Site``. tests/e2e/test_dashboard_actions.py
+proves both against a real api-server.
 """
 
 from __future__ import annotations

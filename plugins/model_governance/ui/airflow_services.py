@@ -52,6 +52,17 @@ def _without_userinfo(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", "")).rstrip("/")
 
 
+async def _dag_is_paused(client: Any, dag_url: str, token: str) -> bool | None:
+    """Whether the DAG at ``dag_url`` (``.../api/v2/dags/{dag_id}``) is paused; None when Airflow does not say
+    (the run is triggered already: this only adds a notice)."""
+    try:
+        answer = await client.get(dag_url, headers={"Authorization": f"Bearer {token}"})
+        paused = answer.json().get("is_paused") if answer.status_code == 200 else None
+    except Exception:  # a notice, never a failure of the triggered action
+        return None
+    return paused if isinstance(paused, bool) else None
+
+
 class AirflowDashboardServices:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -130,9 +141,13 @@ class AirflowDashboardServices:
 
         url = f"{self.api_base_url()}/api/v2/dags/{quote(dag_id, safe='')}/dagRuns"
         body = {"dag_run_id": run_id, "logical_date": None, "conf": conf, "note": note}
+        paused: bool | None = None
         try:
             async with httpx.AsyncClient(timeout=30.0) as client:
                 answer = await client.post(url, json=body, headers={"Authorization": f"Bearer {token}"})
+                if answer.status_code < 400:
+                    # A run of a paused DAG is created but stays queued: the result page says so.
+                    paused = await _dag_is_paused(client, url.rsplit("/", 1)[0], token)
         except httpx.HTTPError as exc:
             raise AirflowApiError(0, f"{type(exc).__name__} reaching {url.split('/api/', 1)[0]}") from exc
         if answer.status_code >= 400:
@@ -141,7 +156,7 @@ class AirflowDashboardServices:
             except ValueError:
                 detail = answer.text
             raise AirflowApiError(answer.status_code, str(detail)[:500])
-        return dict(answer.json())
+        return {**answer.json(), "dag_is_paused": paused}
 
     # -- settings and inventory ----------------------------------------------------------------------
 

@@ -119,8 +119,9 @@ class DashboardServices(Protocol):
     async def trigger_dag_run(
         self, token: str, dag_id: str, *, run_id: str, conf: dict[str, Any], note: str
     ) -> dict[str, Any]:
-        """``POST /api/v2/dags/{dag_id}/dagRuns`` with the user's ``token``: Airflow's answer (the run);
-        raises ``ui.actions.AirflowApiError`` with Airflow's status when it refuses or cannot be reached."""
+        """``POST /api/v2/dags/{dag_id}/dagRuns`` with the user's ``token``: Airflow's answer (the run), with
+        ``dag_is_paused`` (True: the run stays queued until the DAG is unpaused; None: not known); raises
+        ``ui.actions.AirflowApiError`` with Airflow's status when it refuses or cannot be reached."""
 
 
 @dataclass(frozen=True)
@@ -684,6 +685,12 @@ def create_app(services: DashboardServices, *, url_prefix: str = URL_PREFIX) -> 
                 "state": answer.get("state"),
                 "dag_id": ACTION_DAG,
             },
+            warning=(
+                f"The DAG {ACTION_DAG} is paused in Airflow: this run stays queued, and the model's status "
+                "does not change, until an Airflow admin unpauses the DAG."
+                if answer.get("dag_is_paused") is True
+                else None
+            ),
         )
 
     @app.get("/documents/{document_id}")
