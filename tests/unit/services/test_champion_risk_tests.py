@@ -18,6 +18,7 @@ import pytest
 
 from model_governance.pinned_data import DataPin
 from model_governance.risk_tests import resolve_thresholds
+from model_governance.risk_tests.champion import ChampionScoresError
 from model_governance.services.risk_tests import (
     CHAMPION_REFUSED,
     Finished,
@@ -216,3 +217,18 @@ def test_the_challengers_own_columns_are_refused(column: str) -> None:
     service = _service(_comparator(None), CHAMPION, {"CHAMPION_SCORE_COLUMN": column})
     step = service.start()
     assert isinstance(step, Refused) and "own" in step.message
+
+
+def test_after_a_processing_job_the_champion_is_compared_on_the_pinned_comparator() -> None:
+    """The Processing job runner's path: the pinned comparator and schema read again in the worker."""
+    from model_governance.services import risk_test_runs as runs
+
+    service = _service(_comparator(), CHAMPION)
+    _, plan = service._prepare()
+    spec = runs.ChampionScores(package_arn=CHAMPION_ARN, version=1, column="champion_score")
+    comparison = runs.champion_in_worker(service.entity.s3_client, None, plan, spec)
+    assert comparison.dataset["sha256"] == plan.pins[COMPARATOR_DATA].sha256
+    assert comparison.dataset["source"] == plan.pins[COMPARATOR_DATA].uri and comparison.rows == 800
+    missing = _service(_comparator(None), CHAMPION)
+    with pytest.raises(ChampionScoresError, match=r"s3://ml-data/comparator\.parquet.*has no such column"):
+        runs.champion_in_worker(missing.entity.s3_client, None, missing._prepare()[1], spec)
