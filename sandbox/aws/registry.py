@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
+import functools
 import hashlib
 import json
 import threading
@@ -572,7 +573,19 @@ class Registry:
                     if arns is None
                     else [self._packages[arn] for arn in arns if arn in self._packages]
                 )
-                records = [{**p.desc, **({"Tags": p.tags} if p.tags else {})} for p in chosen]
+                # With the index the expression is compiled once per search (search.compile_expression);
+                # the full scan interprets it per record as before, so the contract tests compare the two.
+                matches = (
+                    search.compile_expression(expression)
+                    if self.search_index
+                    else functools.partial(search.expression_matches, expression=expression)
+                )
+                # Filters address tags and metadata as maps (Tags.owner), so match against that view.
+                matched = [
+                    {**p.desc, **({"Tags": p.tags} if p.tags else {})}
+                    for p in chosen
+                    if matches({**p.desc, "Tags": {t["Key"]: t["Value"] for t in p.tags}})
+                ]
                 key_of = "ModelPackageArn"
             else:
                 records = [
@@ -580,14 +593,13 @@ class Registry:
                     for g in self._groups.values()
                 ]
                 key_of = "ModelPackageGroupArn"
-            # Filters address tags and metadata as maps (Tags.owner), so match against that view.
-            matched = [
-                rec
-                for rec in records
-                if search.expression_matches(
-                    {**rec, "Tags": {t["Key"]: t["Value"] for t in rec.get("Tags", [])}}, expression
-                )
-            ]
+                matched = [
+                    rec
+                    for rec in records
+                    if search.expression_matches(
+                        {**rec, "Tags": {t["Key"]: t["Value"] for t in rec.get("Tags", [])}}, expression
+                    )
+                ]
             search.sort_records(
                 matched, sort_by, params.get("SortOrder", "Descending") == "Descending", key_of
             )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +11,8 @@ from sandbox.aws.errors import AwsError
 
 _MISSING = object()
 _NEEDS_NO_VALUE = {"Exists", "NotExists"}
+#: Operators that test a text property against given values (compile_expression's fast path).
+_LOOKUPS = ("Equals", "In")
 
 
 def resolve(record: Any, name: str) -> Any:
@@ -139,6 +141,83 @@ def expression_matches(record: Mapping[str, Any], expression: Mapping[str, Any] 
     if not results:
         return True
     return any(results) if expression.get("Operator", "And") == "Or" else all(results)
+
+
+Predicate = Callable[[Mapping[str, Any]], bool]
+
+
+def compile_expression(expression: Mapping[str, Any] | None) -> Predicate:
+    """``expression_matches`` as a predicate built once per search: each filter's name, operator and value
+    are read once instead of once per record, and a text property tested with ``Equals``/``In`` (ARNs,
+    group names, stages) is one set lookup. Same answers and same errors: nothing short-circuits (a
+    filter that raises on a record raises as before), and anything off the fast path is
+    ``filter_matches`` itself. The full scan keeps ``expression_matches``, so the
+    index's contract tests (``test_search_index.py``) compare the two."""
+    if not expression:
+        return _always
+    filters = expression.get("Filters", [])
+    any_of = expression.get("Operator", "And") == "Or"
+    tests: list[Predicate]
+    if any_of and len(filters) > 1 and _one_text_lookup(filters):
+        # ``Or`` of Equals/In filters on one property (a bulk read by ARN: 20 filters of ~12 ARNs): one set
+        # of all their values, tested once per record instead of once per filter.
+        tests = [_compile_filter(filters[0], extra=filters[1:])]
+    else:
+        tests = [_compile_filter(flt) for flt in filters]
+    tests += [functools.partial(_nested_on, nested) for nested in expression.get("NestedFilters", [])]
+    tests += [compile_expression(sub) for sub in expression.get("SubExpressions", [])]
+    if not tests:
+        return _always
+    if any_of:
+        return lambda record: any([test(record) for test in tests])
+    return lambda record: all([test(record) for test in tests])
+
+
+def _always(record: Mapping[str, Any]) -> bool:
+    return True
+
+
+def _nested_on(nested: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
+    return _nested_matches(record, nested)
+
+
+def _one_text_lookup(filters: Sequence[Mapping[str, Any]]) -> bool:
+    first = filters[0].get("Name")
+    return all(
+        flt.get("Name") == first
+        and flt.get("Operator", "Equals") in _LOOKUPS
+        and isinstance(flt.get("Value"), str)
+        for flt in filters
+    )
+
+
+def _compile_filter(flt: Mapping[str, Any], extra: Sequence[Mapping[str, Any]] = ()) -> Predicate:
+    """One filter (or, with ``extra``, the ``Or`` of filters on the same property, all Equals/In)."""
+    if flt.get("Operator", "Equals") not in _LOOKUPS or not isinstance(flt.get("Value"), str):
+        return functools.partial(_filter_on, flt)
+    every = [flt, *extra]
+    name = flt["Name"]
+    # filter_matches on a str property: Equals compares with the raw value (_coerce leaves text as it is),
+    # In looks it up among the value's stripped parts; so a str is in the union of those. Any other type
+    # goes through filter_matches itself, filter by filter as expression_matches would.
+    values = frozenset().union(
+        *(
+            _in_values(f["Value"]) if f.get("Operator", "Equals") == "In" else frozenset([f["Value"]])
+            for f in every
+        )
+    )
+
+    def test(record: Mapping[str, Any]) -> bool:
+        actual = record[name] if type(record) is dict and name in record else resolve(record, name)
+        if type(actual) is str:
+            return actual in values
+        return any([filter_matches(record, f) for f in every])
+
+    return test
+
+
+def _filter_on(flt: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
+    return filter_matches(record, flt)
 
 
 def sort_records(records: list[dict[str, Any]], sort_by: str, descending: bool, key_of: str) -> None:

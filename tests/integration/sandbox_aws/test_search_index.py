@@ -185,3 +185,63 @@ def test_a_narrow_search_tests_only_its_candidates() -> None:
     assert recent == set(arns)
     found = registry.search({"Resource": "ModelPackage", "SearchExpression": expression, "MaxResults": 100})
     assert sorted(r["ModelPackage"]["ModelPackageArn"] for r in found["Results"]) == sorted(chosen)
+
+
+def _lookup(rng: random.Random, name: str, pool: list[str]) -> dict[str, Any]:
+    if rng.random() < 0.3:
+        return {"Name": name, "Operator": "Equals", "Value": rng.choice(pool)}
+    picked = rng.sample(pool, min(len(pool), rng.randint(1, 12)))
+    return {
+        "Name": name,
+        "Operator": "In",
+        "Value": " , ".join(picked) if rng.random() < 0.2 else ",".join(picked),
+    }
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_or_of_lookups_on_one_property_equals_a_full_scan(seed: int) -> None:
+    # The bulk read's shape (hooks/sagemaker_registry.py search_packages: up to 20 In filters of ARNs,
+    # Or-ed), which the index answers with one set of all their values: the same pages as a full scan,
+    # also for a number property (ModelPackageVersion, off the text fast path) and an unknown property.
+    rng = random.Random(100 + seed)
+    registry, names, arns = _registry(rng, packages=rng.randint(50, 300), groups=rng.randint(1, 8))
+    _writes(registry, rng, arns, rng.randint(0, 80))
+    pools = {
+        "ModelPackageArn": [*arns, "arn:aws:sagemaker:x:1:model-package/no/1"],
+        "ModelPackageGroupName": [*names, "Nobody"],
+        "ModelLifeCycle.Stage": STAGES,
+        "ModelPackageVersion": [str(v) for v in range(1, 40)],
+        "NoSuchProperty": ["a", "b"],
+    }
+    for _ in range(30):
+        name = rng.choice(list(pools))
+        expression: dict[str, Any] = {
+            "Filters": [_lookup(rng, name, pools[name]) for _ in range(rng.randint(2, 20))],
+            "Operator": "Or",
+        }
+        if rng.random() < 0.3:
+            expression["SubExpressions"] = [_random_expression(rng, names, arns, _times(registry, arns))]
+        params = {
+            "Resource": "ModelPackage",
+            "SearchExpression": expression,
+            "MaxResults": rng.choice([7, 100]),
+        }
+        assert _all_pages(registry, params, True) == _all_pages(registry, params, False), params
+
+
+def test_a_number_that_does_not_parse_fails_alike_in_an_or_of_lookups() -> None:
+    registry, _names, _arns = _registry(random.Random(3), packages=20, groups=2)
+    expression = {
+        "Filters": [
+            {"Name": "ModelPackageVersion", "Operator": "In", "Value": "1,2"},
+            {"Name": "ModelPackageVersion", "Operator": "Equals", "Value": "three"},
+        ],
+        "Operator": "Or",
+    }
+    errors = []
+    for indexed in (True, False):
+        registry.search_index = indexed
+        with pytest.raises(AwsError) as caught:
+            registry.search({"Resource": "ModelPackage", "SearchExpression": expression})
+        errors.append((caught.value.code, caught.value.message))
+    assert errors[0] == errors[1]
