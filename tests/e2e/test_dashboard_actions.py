@@ -308,6 +308,10 @@ def test_refusals_against_the_real_server(actions_stack: ActionsStack) -> None:
         operator.post(model_id, confirm, Origin="https://evil.example.com"), 403, "Cross-site request refused"
     )
     refused(operator.post(model_id, confirm, **{"Sec-Fetch-Site": "cross-site"}), 403, "Cross-site")
+    # Behind a reverse proxy that rewrites Host, the browser's Origin is Airflow's public [api] base_url:
+    # accepted (the first step: nothing is triggered).
+    proxied = operator.post(model_id, {**fields, "reason": reason}, Host="airflow-api.internal:8080")
+    assert proxied.status_code == 200 and "confirm-form" in proxied.text, proxied.text[:2000]
     # No reason (or only blanks), at either step.
     for blank in ("", "   ", "x"):
         refused(operator.post(model_id, {**fields, "reason": blank}), 400, "Reason required")

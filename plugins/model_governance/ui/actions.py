@@ -140,16 +140,23 @@ def action_conf(action: str, package_arn: str, reason: str, requested_by: str) -
     }
 
 
-def same_origin(headers: Any, host: str) -> bool:
+def same_origin(headers: Any, host: str, public_url: str | None = None) -> bool:
     """False for a request a browser marks as cross-site (``Sec-Fetch-Site``) or whose ``Origin`` names
-    another host than ``host`` (the request's Host); without either header (a non-browser client) it
-    passes: the CSRF token decides."""
+    another host than ``host`` (the request's Host) and than ``public_url``'s (Airflow's ``[api] base_url``:
+    behind a reverse proxy that rewrites Host, the browser's Origin is the public address); without either
+    header (a non-browser client) it passes: the CSRF token decides."""
     if (headers.get("sec-fetch-site") or "").lower() == "cross-site":
         return False
     origin = headers.get("origin")
     if origin is None:
         return True
-    return urlsplit(origin).netloc.lower() == host.lower()
+    netloc = urlsplit(origin).netloc.lower()
+    if netloc and netloc == host.lower():
+        return True
+    if not public_url:
+        return False
+    public = urlsplit(public_url)
+    return bool(netloc) and (public.scheme, public.netloc.lower()) == (urlsplit(origin).scheme, netloc)
 
 
 class AirflowApiError(Exception):

@@ -134,6 +134,14 @@ class AirflowDashboardServices:
             return base.rstrip("/")
         return f"http://localhost:{conf.getint('api', 'port', fallback=8080)}"
 
+    def public_url(self) -> str | None:
+        """Airflow's public address (``[api] base_url``), whose origin the action forms are posted from
+        behind a reverse proxy that rewrites the Host header; None when not configured as a URL."""
+        from airflow.configuration import conf
+
+        base = (conf.get("api", "base_url", fallback="") or "").strip()
+        return base if base.startswith(("http://", "https://")) else None
+
     async def trigger_dag_run(
         self, token: str, dag_id: str, *, run_id: str, conf: dict[str, Any], note: str
     ) -> dict[str, Any]:
