@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 from sandbox.aws import registry as reg
 from sandbox.aws.errors import AwsError, json_error_body, query_error_body, s3_error_body
 from sandbox.aws.events import UNSET, EventBus
-from sandbox.aws.faults import Counters, Faults
+from sandbox.aws.faults import LOST_RESPONSE, SERVER_ERROR, THROTTLE, Counters, Faults
 from sandbox.aws.model_card_schema import STANDALONE_CARD_ACTIONS, check_standalone_card
 from sandbox.aws.processing import Workloads
 
@@ -141,12 +141,22 @@ class SandboxApp:
         if environ.get("PATH_INFO", "").startswith(ADMIN_PREFIX):
             return self.admin(environ, start_response)
         call = self.identify(environ)
-        latency, throttle = self.faults.decide(call.key, call.region)
-        self.counters.hit(call.key, throttle, latency)
+        latency, fault = self.faults.decide(call.key, call.region)
+        self.counters.hit(call.key, fault, latency)
         if latency:
             time.sleep(latency)
-        if throttle:
+        if fault == THROTTLE:
             return self.throttled(call)(environ, start_response)
+        if fault == SERVER_ERROR:
+            return self.internal_failure(call)(environ, start_response)
+        if fault == LOST_RESPONSE:
+            # Do the request to its end (a write is applied), then lose its answer.
+            for _ in self.serve(call, environ, lambda *args, **kwargs: None):
+                pass
+            return self.internal_failure(call)(environ, start_response)
+        return self.serve(call, environ, start_response)
+
+    def serve(self, call: Call, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if call.service == "sagemaker" and call.body is not None:
             answered = self.sagemaker(call)
             if answered is not None:
@@ -213,6 +223,28 @@ class SandboxApp:
             return _json_response(json_error_body("ThrottlingException", "Rate exceeded"), 400)
         code = "RequestThrottled" if call.service == "sqs" else "Throttling"
         return Response(query_error_body(code, "Rate exceeded"), 400, {"Content-Type": "text/xml"})
+
+    def internal_failure(self, call: Call) -> Response:
+        """500 InternalFailure (InternalError for S3) in the call's protocol; clients retry it."""
+        request_id = str(uuid.uuid4())
+        message = "We encountered an internal error. Please try again."
+        if call.service == "s3":
+            body = s3_error_body("InternalError", message)
+            return Response(body, 500, {"Content-Type": "application/xml", "x-amz-request-id": request_id})
+        if call.service == "sqs" and call.protocol == "json":
+            return Response(
+                json_error_body("InternalError", message, _SQS_NAMESPACE),
+                500,
+                {
+                    "Content-Type": "application/x-amz-json-1.0",
+                    "x-amzn-query-error": "InternalError;Receiver",
+                    "x-amzn-RequestId": request_id,
+                },
+            )
+        if call.protocol == "json":
+            return _json_response(json_error_body("InternalFailure", message), 500)
+        body = query_error_body("InternalFailure", message, sender_fault=False)
+        return Response(body, 500, {"Content-Type": "text/xml"})
 
     def sagemaker(self, call: Call) -> Response | None:
         """Answer the model registry operations; None hands the request to moto."""
@@ -351,7 +383,16 @@ class SandboxApp:
             for bus in self.buses().values():
                 bus.reset()
         if payload.get("faults", True):
-            self.faults.update({"throttle_rate": 0.0, "latency_ms": 0, "actions": None, "regions": None})
+            self.faults.update(
+                {
+                    "throttle_rate": 0.0,
+                    "server_error_rate": 0.0,
+                    "lost_response_rate": 0.0,
+                    "latency_ms": 0,
+                    "actions": None,
+                    "regions": None,
+                }
+            )
             self.workloads.reset(state=False)
             for bus in self.buses().values():
                 bus.configure(duplicate_rate=0.0)

@@ -63,8 +63,9 @@ class AwsSandbox:
             raise ValueError(f"sandbox admin {method} /_sandbox/{path}: {err.read().decode()}") from err
 
     def counters(self) -> dict[str, Any]:
-        """{"requests": {"sagemaker:CreateModelPackage": n, ...}, "throttled": {...},
-        "injected_latency_ms": x, "events": {"emitted": n, "delivered": n, "duplicates": n, ...}}"""
+        """{"requests": {"sagemaker:CreateModelPackage": n, ...}, "throttled": {...}, "server_errors": {...},
+        "lost_responses": {...}, "injected_latency_ms": x,
+        "events": {"emitted": n, "delivered": n, "duplicates": n, ...}}"""
         return dict(self._admin("GET", "counters"))
 
     def request_count(self, action_key: str) -> int:
@@ -72,7 +73,8 @@ class AwsSandbox:
         return int(self.counters()["requests"].get(action_key, 0))
 
     def set_faults(self, **switches: Any) -> dict[str, Any]:
-        """throttle_rate (0..1), latency_ms, actions (list of 'service:Action' patterns or None), seed."""
+        """throttle_rate, server_error_rate, lost_response_rate (each 0..1, at most 1 together), latency_ms,
+        actions (list of 'service:Action' patterns or None), regions, seed."""
         return dict(self._admin("POST", "faults", switches)["faults"])
 
     def set_events(self, **settings: Any) -> dict[str, Any]:

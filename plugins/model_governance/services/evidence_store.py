@@ -22,6 +22,8 @@ from typing import Any, Protocol, cast
 from model_governance.exceptions import RegistryError
 
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
+#: A conditional put refused because an object is there (put meanwhile, or by a lost-answer retry).
+_PUT_BEFORE = {"PreconditionFailed", "412", "ConditionalRequestConflict"}
 
 
 class S3Client(Protocol):
@@ -102,9 +104,14 @@ class EvidenceStore:
                 ContentType=content_type,
                 ChecksumSHA256=base64.b64encode(digest.digest()).decode("ascii"),
                 Metadata={"sha256": sha, **(metadata or {})},
+                # Put only where nothing is: the client's retry of a put whose answer was lost (or a
+                # concurrent put) is refused instead of stacking a second version of the object.
+                IfNoneMatch="*",
                 **extra,
             )
         except Exception as exc:
+            if _code(exc) in _PUT_BEFORE and self._holds(key, body, sha, what=what):
+                return StoredObject(self.bucket, key, sha, created=False)
             if _code(exc) == "NoSuchBucket":
                 raise RegistryError(
                     f"Storing {what} {self.uri(key)}{self._via()} failed. The governance bucket "

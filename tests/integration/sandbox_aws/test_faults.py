@@ -127,3 +127,49 @@ def test_counters_reset(aws_clients: AwsClients) -> None:
     assert aws_clients.sandbox.request_count("sagemaker:ListModelPackageGroups") == 1
     aws_clients.sandbox.reset()
     assert aws_clients.sandbox.counters()["requests"] == {}
+
+
+def test_a_server_error_is_a_500_internal_failure_that_did_nothing(aws_clients: AwsClients) -> None:
+    sandbox = aws_clients.sandbox
+    sandbox.set_faults(server_error_rate=1.0, actions=["sagemaker:CreateModelPackageGroup"])
+    sm = sandbox.client("sagemaker", retries=NO_RETRIES)
+    name = unique("grp")
+    with pytest.raises(ClientError) as excinfo:
+        sm.create_model_package_group(ModelPackageGroupName=name)
+    assert excinfo.value.response["Error"]["Code"] == "InternalFailure"
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    sandbox.set_faults(server_error_rate=0.0)
+    with pytest.raises(ClientError, match=r"does not exist|not found"):
+        sm.describe_model_package_group(ModelPackageGroupName=name)
+    assert sandbox.counters()["server_errors"] == {"sagemaker:CreateModelPackageGroup": 1}
+
+
+def test_a_lost_response_applies_the_write_then_answers_500(aws_clients: AwsClients) -> None:
+    sandbox = aws_clients.sandbox
+    bucket = unique("bucket")
+    aws_clients.s3.create_bucket(Bucket=bucket)
+    sandbox.set_faults(lost_response_rate=1.0, actions=["s3:PutObject", "sagemaker:CreateModelPackageGroup"])
+    s3 = sandbox.client("s3", retries=NO_RETRIES)
+    with pytest.raises(ClientError) as excinfo:
+        s3.put_object(Bucket=bucket, Key="a.txt", Body=b"x")
+    assert excinfo.value.response["Error"]["Code"] == "InternalError"
+    name = unique("grp")
+    with pytest.raises(ClientError, match="InternalFailure"):
+        sandbox.client("sagemaker", retries=NO_RETRIES).create_model_package_group(ModelPackageGroupName=name)
+    sandbox.set_faults(lost_response_rate=0.0)
+    assert aws_clients.s3.get_object(Bucket=bucket, Key="a.txt")["Body"].read() == b"x"
+    assert (
+        aws_clients.sagemaker.describe_model_package_group(ModelPackageGroupName=name)[
+            "ModelPackageGroupName"
+        ]
+        == name
+    )
+    assert sandbox.counters()["lost_responses"] == {"s3:PutObject": 1, "sagemaker:CreateModelPackageGroup": 1}
+
+
+def test_fault_rates_together_may_not_exceed_one(aws_clients: AwsClients) -> None:
+    with pytest.raises(ValueError, match=r"must not exceed 1\.0"):
+        aws_clients.sandbox.set_faults(throttle_rate=0.5, lost_response_rate=0.6)
+    with pytest.raises(ValueError, match=r"server_error_rate 2 must be a number in \[0.0, 1.0\]"):
+        aws_clients.sandbox.set_faults(server_error_rate=2)
+    assert aws_clients.sandbox.set_faults()["lost_response_rate"] == 0.0
