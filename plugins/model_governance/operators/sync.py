@@ -168,14 +168,16 @@ def event_assets(config: GovernanceConfig) -> list[Any]:
     ``MessageQueueTrigger`` (SQS). Messages stay on the queue until the sync applied them (it deletes them),
     so none is lost when the triggerer restarts; a received message is invisible for
     ``sync.visibility_timeout_seconds``, and comes back if the sync never settled it."""
-    from airflow.providers.common.messaging.triggers.msg_queue import MessageQueueTrigger
-    from airflow.sdk import Asset, AssetWatcher
-
     settings = config.sync
     assets = []
     for entity in config.business_entities:
         if entity.sqs_queue_url is None:
             continue
+        # Imported only when a queue is configured: the messaging provider imports every queue provider
+        # (boto3 and botocore among them), which would otherwise cost every parse of the DAG file.
+        from airflow.providers.common.messaging.triggers.msg_queue import MessageQueueTrigger
+        from airflow.sdk import Asset, AssetWatcher
+
         trigger = MessageQueueTrigger(
             scheme="sqs",
             sqs_queue=entity.sqs_queue_url,
