@@ -32,8 +32,6 @@ Example::
     }
 """
 
-from __future__ import annotations
-
 import json
 import os
 import re
@@ -41,7 +39,7 @@ import string
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -79,7 +77,9 @@ _METRIC_ID = re.compile(r"^[a-z_]+\.[a-z0-9_]+$")
 
 
 class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Cheap to import (DAG files import this module at parse time): validators are built on first use, and
+    # annotations are objects (no ``from __future__ import annotations``): pydantic evaluates no strings.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class BusinessEntityConfig(_Settings):
@@ -184,7 +184,7 @@ class InventoryConfig(_Settings):
     conn_id: str | None = None
 
     @model_validator(mode="after")
-    def _one_source(self) -> InventoryConfig:
+    def _one_source(self) -> Self:
         if self.url and self.conn_id:
             raise ValueError("give either url or conn_id, not both")
         if self.url is not None and "://" not in self.url:
@@ -311,7 +311,7 @@ class RiskTestsConfig(_Settings):
         return _check_threshold_shape(thresholds, "risk_tests.thresholds")
 
     @model_validator(mode="after")
-    def _processing_needs(self) -> RiskTestsConfig:
+    def _processing_needs(self) -> Self:
         if self.runner == "processing":
             missing = [name for name in ("image_uri", "role_arn") if getattr(self, name) is None]
             if missing:
