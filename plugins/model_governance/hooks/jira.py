@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import BaseHook
 
-from model_governance.approvals import Comment, Decision, Person, decision_from_changelog, parse_jira_time
 from model_governance.exceptions import ConfigurationError, JiraError
 from model_governance.hooks.connections import connection_base_url
 from model_governance.redaction import redact_text
@@ -41,6 +40,8 @@ from model_governance.redaction import redact_text
 if TYPE_CHECKING:
     import httpx
     from jira import JIRA
+
+    from model_governance.approvals import Comment, Decision, Person
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -405,6 +406,8 @@ class JiraHook(BaseHook):
 
     def decision(self, key: str) -> Decision | None:
         """The ticket's latest move to Done or Rejected (who, when), or None when it is not decided."""
+        from model_governance.approvals import decision_from_changelog
+
         histories = self._changelog(key)
         return decision_from_changelog(
             key,
@@ -610,6 +613,8 @@ class JiraHook(BaseHook):
         (Cloud ``query``, Data Center ``username``, both prefix or substring matches): the caller picks
         among the candidates, since Cloud leaves out the email of users who hide it.
         """
+        from model_governance.approvals import Person
+
         value = identifier.strip()
         if not value:
             return []
@@ -638,10 +643,14 @@ class JiraHook(BaseHook):
 
     def myself(self) -> Person:
         """The Jira user this connection acts as (the governance automation)."""
+        from model_governance.approvals import Person
+
         return Person.from_jira(self._rest("get", "2/myself", idempotent=True))
 
     def comments(self, key: str) -> list[Comment]:
         """Every comment of the ticket, oldest first, with its author's account and time."""
+        from model_governance.approvals import Comment, Person, parse_jira_time
+
         found: list[Comment] = []
         start = 0
         while True:

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from model_governance.exceptions import ConfigurationError, InvalidInputError
 from model_governance.sensors.jira import JiraApprovalSensor
-from model_governance.services.approvals import ApprovalRequest, TicketText
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from model_governance.services.approvals import ApprovalRequest
 
 
 class JiraApprovalOperator(JiraApprovalSensor):
@@ -72,6 +73,8 @@ class JiraApprovalOperator(JiraApprovalSensor):
         self.check_project = check_project
 
     def execute(self, context: Context) -> Any:
+        from model_governance.services.approvals import TicketText
+
         project = self.project_key or self.hook.settings.project_key or self._configured_project()
         if self.check_project:
             self.hook.check_project(project)

@@ -17,21 +17,16 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
-from model_governance.approvals import Decision
 from model_governance.exceptions import InvalidInputError, JiraError, NotFoundError
 from model_governance.hooks.jira import JiraHook
 from model_governance.operators.base import GovernanceBaseOperator, idempotent_retries
-from model_governance.services.approvals import (
-    ApprovalRequest,
-    ApprovalService,
-    ApprovalWait,
-    concluded,
-)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from model_governance.approvals import Decision
     from model_governance.inventory import Inventory, Model
+    from model_governance.services.approvals import ApprovalRequest, ApprovalService, ApprovalWait
 
 #: Approvals wait for weeks; Airflow's 7-day sensor default would fail them.
 WAIT_A_YEAR = timedelta(days=365)
@@ -64,6 +59,7 @@ class ApprovalWaitMixin(GovernanceBaseOperator):
     def approvals(self) -> ApprovalService:
         """The approval service: this task's Jira hook, the inventory, operator mail, and the version's
         registrant read from SageMaker (``CreatedBy``) through the model's business entity."""
+        from model_governance.services.approvals import ApprovalService
 
         def registrant_of(model: Model) -> Mapping[str, Any] | None:
             registry = self.connections.of_model(model).registry
@@ -232,6 +228,8 @@ class JiraApprovalSensor(BaseSensorOperator, ApprovalWaitMixin):
         return self.inventory if self.model_id or self.use_case_id else None
 
     def approval_request(self, context: Context) -> ApprovalRequest:
+        from model_governance.services.approvals import ApprovalRequest
+
         ti = context["ti"]
         return ApprovalRequest(
             kind=self.approval_kind,
@@ -259,6 +257,8 @@ class JiraApprovalSensor(BaseSensorOperator, ApprovalWaitMixin):
         decision = self.approvals.settled_decision(request, key)
         if decision is not None:
             return self._conclude(decision)
+        from model_governance.services.approvals import ApprovalWait
+
         self._defer(ApprovalWait(key, datetime.now(UTC)))
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
@@ -277,6 +277,8 @@ class JiraApprovalSensor(BaseSensorOperator, ApprovalWaitMixin):
         waiting_since: str | None = None,
         escalated: bool = False,
     ) -> Any:
+        from model_governance.services.approvals import ApprovalWait
+
         wait = ApprovalWait.resumed(issue_key, reminders_sent, waiting_since, escalated)
         decision = self.resumed_decision(
             self.approval_request(context),
@@ -300,4 +302,6 @@ class JiraApprovalSensor(BaseSensorOperator, ApprovalWaitMixin):
         self.defer_on_ticket(wait.issue_key, kwargs=wait.kwargs(), timeout=timeout, remind_at=remind_at)
 
     def _conclude(self, decision: Decision) -> dict[str, Any]:
+        from model_governance.services.approvals import concluded
+
         return concluded(decision, raise_on_reject=self.raise_on_reject)
