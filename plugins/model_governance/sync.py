@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from model_governance import model_cards
 from model_governance.exceptions import InvalidInputError, NotFoundError, StatusConflictError
 from model_governance.inventory import EventSource, Inventory, Model, SyncIssueKind, parse_model_package_arn
+from model_governance.inventory.status import Onboarding
 from model_governance.lifecycle import (
     ONBOARDING_DEFAULT,
     GovernanceStatus,
@@ -222,6 +223,8 @@ _THROTTLE_RETRIES = 5
 _THROTTLE_FIRST_DELAY = 0.5
 #: Packages onboarded or moved in a pass whose links are read together (one inventory query per batch).
 _LINKS_BATCH = 200
+#: Versions a pass onboards in one inventory transaction (``Inventory.onboard_models``).
+ONBOARD_BATCH = 200
 
 
 class _Unset:
@@ -484,6 +487,7 @@ class LifecycleSync:
         endpoints: EndpointReconciler | None = None,
         log: logging.Logger | None = None,
         write_concurrency: int = WRITE_CONCURRENCY,
+        onboard_batch: int = ONBOARD_BATCH,
     ) -> None:
         self.inventory = inventory
         self.registry = registry
@@ -507,6 +511,10 @@ class LifecycleSync:
         self._pending: list[_PendingWrite] = []
         self._deferred: list[_Settle] = []
         self._write_failures: dict[str, tuple[PackageObservation, Exception]] = {}
+        #: Versions a pass onboards together (1: each in its own transaction, as it is decided).
+        self.onboard_batch = max(1, onboard_batch)
+        #: The pass's versions waiting to be onboarded, by ARN (None: outside a pass, onboard in line).
+        self._onboarding: dict[str, _Onboard] | None = None
 
     # -- entry points -----------------------------------------------------------------------------------
 
@@ -652,20 +660,28 @@ class LifecycleSync:
         """A sync pass's write-backs run on a small thread pool (``write_concurrency``); every one of them
         has finished (and its failure is in ``_write_failures``) when the pass's states are recorded."""
         self._write_failures = {}
-        if self.write_concurrency <= 1:
-            yield
-            return
-        with ThreadPoolExecutor(self.write_concurrency, thread_name_prefix="sync-write") as pool:
-            self._writes.pool = pool
-            try:
-                yield
-            finally:
-                self._drain_writes()
-                self._writes.pool = None
+        self._onboarding = {} if self.onboard_batch > 1 else None
+        try:
+            if self.write_concurrency <= 1:
+                try:
+                    yield
+                finally:
+                    self._flush_onboarding()
+                return
+            with ThreadPoolExecutor(self.write_concurrency, thread_name_prefix="sync-write") as pool:
+                self._writes.pool = pool
+                try:
+                    yield
+                finally:
+                    self._drain_writes()
+                    self._writes.pool = None
+        finally:
+            self._onboarding = None
 
     def _drain_writes(self) -> None:
         """Wait for the write-backs in flight; a failed one is not counted, and its package's state is not
         remembered (so the next sync sees it again), exactly as if it had failed in line."""
+        self._flush_onboarding()
         self._settle_deferred()
         pending, self._pending = self._pending, []
         for write in pending:
@@ -703,6 +719,8 @@ class LifecycleSync:
         actor: str | None = None,
     ) -> None:
         """Apply one observation; ``actor`` is who made the change when the event said (CloudTrail)."""
+        if self._onboarding and seen.package_arn in self._onboarding:
+            self._flush_onboarding()  # seen again in the same pass: decide on the version as onboarded
         model = self._known(seen.package_arn)
         record = (
             ModelRecord(GovernanceStatus(model.status), model.sagemaker_last_modified)
@@ -734,18 +752,15 @@ class LifecycleSync:
         action = decision.action
         drift = decision.drift or (decision.reason if action is SyncAction.REVERT_DRIFT else None)
         if action is SyncAction.ONBOARD:
-            assert decision.status is not None
-            model, _ = self.inventory.upsert_model(
-                package_arn=seen.package_arn,
-                status=decision.status,
-                actor=SYNC_ACTOR,
-                reason=f"{decision.reason}; {drift}" if drift else decision.reason,
-                source=EventSource.SAGEMAKER,
-                approval_status=seen.approval_status,
-                sagemaker_last_modified=seen.last_modified,
+            onboard = _Onboard(
+                self._onboarding_of(seen, decision, drift), seen, package, report, drift, actor
             )
-            link_if_challenger(self.inventory, model)  # a model change's next version: its challenger
-            model = self._choose_run(model)
+            if self._onboarding is not None:  # in a pass: with the others (one transaction per batch)
+                self._onboarding[seen.package_arn] = onboard
+                if len(self._onboarding) >= self.onboard_batch:
+                    self._flush_onboarding()
+                return
+            model = self._onboard_one(onboard)
         elif action is SyncAction.APPLY:
             assert model is not None and decision.status is not None
             self.inventory.transition(
@@ -770,17 +785,107 @@ class LifecycleSync:
             return
         if action is not SyncAction.IGNORE_STALE and model is not None:
             changed_now = action in (SyncAction.ONBOARD, SyncAction.APPLY)
-            later = _Settle(
-                model, seen, package, report, drift, actor, action is SyncAction.ONBOARD, changed_now
+            self._follow_up(
+                _Settle(model, seen, package, report, drift, actor, action is SyncAction.ONBOARD, changed_now)
             )
-            if package is not None and changed_now and self._writes.pool is not None:
-                # A model just onboarded or moved needs its fresh links: read them for a batch at once
-                # (one inventory query per batch instead of one per package), then write and settle.
-                self._deferred.append(later)
-                if len(self._deferred) >= _LINKS_BATCH:
-                    self._settle_deferred()
+
+    def _follow_up(self, later: _Settle) -> None:
+        """The write-back, drift finding and state of an applied observation: now, or deferred."""
+        if later.package is not None and later.changed_now and self._writes.pool is not None:
+            # A model just onboarded or moved needs its fresh links: read them for a batch at once
+            # (one inventory query per batch instead of one per package), then write and settle.
+            self._deferred.append(later)
+            if len(self._deferred) >= _LINKS_BATCH:
+                self._settle_deferred()
+            return
+        self._settle(later)
+
+    def _onboarding_of(
+        self, seen: PackageObservation, decision: SyncDecision, drift: str | None
+    ) -> Onboarding:
+        assert decision.status is not None
+        return Onboarding(
+            package_arn=seen.package_arn,
+            status=decision.status,
+            actor=SYNC_ACTOR,
+            reason=f"{decision.reason}; {drift}" if drift else decision.reason,
+            source=EventSource.SAGEMAKER,
+            approval_status=seen.approval_status,
+            sagemaker_last_modified=seen.last_modified,
+            # the run _choose_run would assign right after, recorded with the model
+            mlc_run_id=(
+                mlc_run_id(self.business_entity, seen.package_arn)
+                if decision.status is MLC_ENTRY_STATUS
+                else None
+            ),
+        )
+
+    def _onboard_one(self, onboard: _Onboard) -> Model:
+        """One version in its own transaction (``upsert_model``), its challenger link and its run."""
+        item = onboard.onboarding
+        model, _ = self.inventory.upsert_model(
+            package_arn=item.package_arn,
+            status=item.status,
+            actor=item.actor,
+            reason=item.reason,
+            source=item.source,
+            approval_status=item.approval_status,
+            sagemaker_last_modified=item.sagemaker_last_modified,
+        )
+        link_if_challenger(self.inventory, model)  # a model change's next version: its challenger
+        return self._choose_run(model)
+
+    def _flush_onboarding(self) -> None:
+        """Onboard the pass's waiting versions in one inventory transaction (``onboard_models``), then
+        follow each up as ``_apply`` does in line. When the batch fails, each version goes on its own, so a
+        failure stays that version's: a finding, or its messages left for a retry (``_write_failures``)."""
+        if not self._onboarding:
+            return
+        batch, self._onboarding = list(self._onboarding.values()), {}
+        try:
+            results: list[tuple[Model, bool]] | None = self.inventory.onboard_models(
+                [onboard.onboarding for onboard in batch]
+            )
+        except Exception as exc:
+            self.log.info("Onboarding %d versions together failed (%s); one at a time", len(batch), exc)
+            results = None
+        in_change: dict[int, int] = {}
+        if results is not None:
+            try:
+                in_change = self.inventory.lowest_versions_in(
+                    GovernanceStatus.MODEL_CHANGE_IN_PROGRESS,
+                    {model.model_group_id for model, created in results if created},
+                )
+            except Exception as exc:
+                for onboard in batch:
+                    self._write_failures[onboard.seen.package_arn] = (onboard.seen, exc)
                 return
-            self._settle(later)
+        for index, onboard in enumerate(batch):
+            try:
+                if results is None:
+                    model = self._onboard_one(onboard)
+                else:
+                    model, created = results[index]
+                    # A model change's next version is its challenger: the lowest version in a change
+                    # is read for the whole batch, and link_if_challenger checks again as it links.
+                    if not created or model.version > in_change.get(model.model_group_id, model.version):
+                        link_if_challenger(self.inventory, model)
+                    model = self._remember(model) if created else self._choose_run(model)
+                self._follow_up(
+                    _Settle(
+                        model,
+                        onboard.seen,
+                        onboard.package,
+                        onboard.report,
+                        onboard.drift,
+                        onboard.actor,
+                        onboarding=True,
+                        changed_now=True,
+                    )
+                )
+            except Exception as exc:  # that version's failure, as in line
+                self._models = None
+                self._write_failures[onboard.seen.package_arn] = (onboard.seen, exc)
 
     def _settle(self, later: _Settle, links: GovernanceLinks | _Unset | None = _UNSET) -> None:
         """Write governance back into the package where it differs, record drift, remember the state."""
@@ -1041,6 +1146,18 @@ class _Settle:
     actor: str | None
     onboarding: bool
     changed_now: bool
+
+
+@dataclass
+class _Onboard:
+    """A version a pass onboards with others (``LifecycleSync._flush_onboarding``)."""
+
+    onboarding: Onboarding
+    seen: PackageObservation
+    package: Mapping[str, Any] | None
+    report: SyncReport
+    drift: str | None
+    actor: str | None
 
 
 @dataclass

@@ -40,6 +40,9 @@ from model_governance.inventory.models import (
 
 _log = logging.getLogger(__name__)
 
+#: Bound on the ids in one ``IN (...)`` (SQLite allows 32,766 parameters; PostgreSQL plans stay small).
+IN_CHUNK = 500
+
 _Query = TypeVar("_Query", bound=Select)  # a select of any row shape
 _Row = TypeVar("_Row")
 
@@ -177,6 +180,56 @@ class InventoryBase:
         )
         head = self._head(session, chain)
         seq, prev_mac = (head.seq + 1, head.mac) if head is not None else (1, None)
+        link = self._new_link(keyring, chain, seq, prev_mac, kind, action, row)
+        session.add(link)
+        session.flush()
+        return link
+
+    def _chain_links(self, session: Session, facts: Sequence[tuple[str, str, str, Any]]) -> list[AuditLink]:
+        """``_chain_link`` for many ``(chain, kind, action, row)`` facts (rows flushed), in order, in the
+        caller's transaction: the owner rows locked and the chains' heads read in a few statements, the
+        links (the same fields and MACs as one at a time) inserted in one flush."""
+        keyring = self.audit_keyring
+        owners: dict[str, set[int]] = {}
+        for chain, *_ in facts:
+            owner, owner_id = chain.split("/")
+            owners.setdefault(owner, set()).add(int(owner_id))
+        for owner, ids in owners.items():
+            column = Model.id if owner == "model" else UseCase.id
+            ordered = sorted(ids)  # one lock order for every writer
+            for start in range(0, len(ordered), IN_CHUNK):
+                session.execute(
+                    select(column).where(column.in_(ordered[start : start + IN_CHUNK])).with_for_update()
+                )
+        chains = list(dict.fromkeys(chain for chain, *_ in facts))
+        heads: dict[str, tuple[int, str | None]] = {}
+        for start in range(0, len(chains), IN_CHUNK):
+            latest = (
+                select(AuditLink.chain, func.max(AuditLink.seq).label("seq"))
+                .where(AuditLink.chain.in_(chains[start : start + IN_CHUNK]))
+                .group_by(AuditLink.chain)
+                .subquery()
+            )
+            for head in session.scalars(
+                select(AuditLink).join(
+                    latest, (AuditLink.chain == latest.c.chain) & (AuditLink.seq == latest.c.seq)
+                )
+            ):
+                heads[head.chain] = (head.seq, head.mac)
+        links = []
+        for chain, kind, action, row in facts:
+            seq, prev_mac = heads.get(chain, (0, None))
+            link = self._new_link(keyring, chain, seq + 1, prev_mac, kind, action, row)
+            heads[chain] = (seq + 1, link.mac)
+            links.append(link)
+        session.add_all(links)
+        session.flush()
+        return links
+
+    @staticmethod
+    def _new_link(
+        keyring: AuditKeyring, chain: str, seq: int, prev_mac: str | None, kind: str, action: str, row: Any
+    ) -> AuditLink:
         # The link's fields are what its MAC covers (inventory/audit.py link_message).
         fields: dict[str, Any] = {
             "chain": chain,
@@ -189,10 +242,7 @@ class InventoryBase:
             "prev_mac": prev_mac,
             "record": canonical(row_fields(row)),
         }
-        link = AuditLink(**fields, mac=keyring.mac(keyring.current_id, link_message(**fields)))
-        session.add(link)
-        session.flush()
-        return link
+        return AuditLink(**fields, mac=keyring.mac(keyring.current_id, link_message(**fields)))
 
     @staticmethod
     def _approval_chain(approval: Approval) -> str:

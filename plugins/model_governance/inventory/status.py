@@ -7,11 +7,12 @@ StatusEvent.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from model_governance.exceptions import (
@@ -24,14 +25,30 @@ from model_governance.inventory.audit import (
     event_hash,
     model_chain,
 )
-from model_governance.inventory.base import InventoryBase, require, status_events
+from model_governance.inventory.base import IN_CHUNK, InventoryBase, require, status_events
 from model_governance.inventory.models import (
     EventSource,
     Model,
+    ModelGroup,
     StatusEvent,
     utcnow,
 )
 from model_governance.lifecycle import GovernanceStatus, check_transition, parse_status, to_sagemaker
+
+
+@dataclass(frozen=True)
+class Onboarding:
+    """One model version for ``ModelsAndStatus.onboard_models``: ``upsert_model``'s arguments, and the
+    implementation run chosen for it (``assign_mlc_run``'s), if any."""
+
+    package_arn: str
+    status: GovernanceStatus | str
+    actor: str
+    reason: str
+    source: EventSource = EventSource.SAGEMAKER
+    approval_status: str | None = None
+    sagemaker_last_modified: datetime | None = None
+    mlc_run_id: str | None = None
 
 
 class ModelsAndStatus(InventoryBase):
@@ -102,6 +119,120 @@ class ModelsAndStatus(InventoryBase):
             link = self._chain_link(session, model_chain(model.id), "status_event", "status", first_event)
         self._anchor(link)
         return model, True
+
+    def onboard_models(self, onboardings: Sequence[Onboarding]) -> list[tuple[Model, bool]]:
+        """``upsert_model`` (then ``assign_mlc_run``) for many versions in one transaction, for a sync
+        onboarding a registry: the same models, first status events and audit links as one at a time, in
+        a few statements instead of about ten per version.
+
+        Returns ``(model, created)`` per onboarding, in order; a version already in the inventory (or
+        named twice) is returned as it is, untouched. All or nothing: a group not linked to a use case or
+        a concurrent writer fails the whole call (``NotFoundError`` / ``ConflictError``) and writes nothing,
+        so the caller can go one version at a time to find whose it is.
+        """
+        if not onboardings:
+            return []
+        parsed = [
+            (item, parse_model_package_arn(item.package_arn), parse_status(item.status))
+            for item in onboardings
+        ]
+        arns = list(dict.fromkeys(item.package_arn for item in onboardings))
+        group_arns = list({parts.group_arn.lower() for _, parts, _ in parsed})
+        with self._transaction() as session:
+            models: dict[str, Model] = {}
+            for start in range(0, len(arns), IN_CHUNK):
+                chunk = arns[start : start + IN_CHUNK]
+                models.update(
+                    (m.package_arn, m)
+                    for m in session.scalars(select(Model).where(Model.package_arn.in_(chunk)))
+                )
+            existing = set(models)
+            groups = {
+                group.arn.lower(): group
+                for group in session.scalars(
+                    select(ModelGroup).where(func.lower(ModelGroup.arn).in_(group_arns))
+                )
+            }
+            new: list[tuple[Onboarding, Model, GovernanceStatus]] = []
+            for item, parts, first in parsed:
+                if item.package_arn in models:
+                    continue
+                group = groups.get(parts.group_arn.lower())
+                if group is None:
+                    raise NotFoundError(
+                        f"Model package {item.package_arn!r} belongs to group {parts.group_name!r}, "
+                        "which is not linked "
+                        "to any use case; register the use case first."
+                    )
+                stage = to_sagemaker(first)
+                model = Model(
+                    model_group=group,
+                    package_arn=item.package_arn,
+                    version=parts.version,
+                    status=first.value,
+                    status_version=1,
+                    sagemaker_stage=stage.stage,
+                    sagemaker_stage_status=stage.stage_status,
+                    approval_status=item.approval_status,
+                    sagemaker_last_modified=item.sagemaker_last_modified,
+                    mlc_run_id=require(item.mlc_run_id, "implementation run id") if item.mlc_run_id else None,
+                )
+                models[item.package_arn] = model
+                new.append((item, model, first))
+            session.add_all([model for _, model, _ in new])
+            try:
+                session.flush()
+            except IntegrityError:
+                raise ConflictError(
+                    "Models of this batch were onboarded by another writer at the same time; read them again."
+                ) from None
+            events = [
+                self._event(
+                    model_id=model.id,
+                    seq=1,
+                    from_status=None,
+                    to_status=first.value,
+                    source=EventSource(item.source),
+                    actor=item.actor,
+                    reason=item.reason,
+                    created_at=utcnow(),
+                    prev_hash=None,
+                )
+                for item, model, first in new
+            ]
+            session.add_all(events)
+            session.flush()
+            links = self._chain_links(
+                session,
+                [(model_chain(event.model_id), "status_event", "status", event) for event in events],
+            )
+        for link in links:
+            self._anchor(link)
+        results = []
+        seen: set[str] = set()
+        for item in onboardings:
+            created = item.package_arn not in existing and item.package_arn not in seen
+            seen.add(item.package_arn)
+            results.append((models[item.package_arn], created))
+        return results
+
+    def lowest_versions_in(
+        self, status: GovernanceStatus | str, group_ids: Collection[int]
+    ) -> dict[int, int]:
+        """Per model group among ``group_ids``, its lowest version in ``status`` (groups with none are left
+        out): one query for a batch, e.g. which onboarded versions may be a model change's challenger."""
+        ids = sorted(set(group_ids))
+        found: dict[int, int] = {}
+        with self._transaction() as session:
+            for start in range(0, len(ids), IN_CHUNK):
+                query = (
+                    select(Model.model_group_id, func.min(Model.version))
+                    .where(Model.status == parse_status(status).value)
+                    .where(Model.model_group_id.in_(ids[start : start + IN_CHUNK]))
+                    .group_by(Model.model_group_id)
+                )
+                found.update((group_id, version) for group_id, version in session.execute(query))
+        return found
 
     def get_model(self, model: int | str) -> Model:
         """A model by id or package ARN."""
