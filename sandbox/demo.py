@@ -497,7 +497,12 @@ def deployer_step(sagemaker: Any, arn: str) -> str | None:
     except sagemaker.exceptions.ClientError as exc:
         if transient(exc):
             raise  # throttled: look again at the next step, never create twice
-        sagemaker.create_endpoint(EndpointName=config, EndpointConfigName=config)
+        try:
+            sagemaker.create_endpoint(EndpointName=config, EndpointConfigName=config)
+        except sagemaker.exceptions.ClientError as again:
+            # The answer to an earlier create was lost and the client's retry found it: it exists.
+            if "already exist" not in str(again):
+                raise
         return None
     if status != "InService":
         return None
@@ -540,8 +545,8 @@ def run(args: argparse.Namespace) -> int:
         if args.faults:
             chaos(aws, jira, args.faults, args.seed)
             demo.say(
-                f"chaos mode: Jira 429/5xx/dropped responses and AWS throttling at {args.faults:g} each, "
-                f"seed {args.seed}, for every caller"
+                f"chaos mode: Jira 429/5xx/dropped responses at {args.faults:g} each, AWS throttling, "
+                f"500s and lost answers at {args.faults:g} in all, seed {args.seed}, for every caller"
             )
         inventory_url = f"sqlite:///{workdir / 'inventory.db'}"
         retrying(demo, "create bucket", lambda: aws_client(aws, "s3").create_bucket(Bucket=BUCKET))
@@ -626,14 +631,16 @@ def run(args: argparse.Namespace) -> int:
         if args.faults:
             # The product's work is done; the summary and the checks read without faults.
             jira.clear_faults()
-            aws.set_faults(throttle_rate=0.0)
+            aws.set_faults(throttle_rate=0.0, server_error_rate=0.0, lost_response_rate=0.0)
         _summary(inventory, arn, aws, workdir, started=(run_id, sync_run))
         check_clean_end(inventory, arn, jira)
         check_finding(inventory, jira, finding.id)
         print(
             f"faults fired: Jira {fired['jira']} "
             f"({fired['jira_total']} of {fired['jira_requests']} requests), "
-            f"AWS throttled {fired['aws_throttled']} of {fired['aws_requests']} requests; "
+            f"AWS of {fired['aws_requests']} requests: {fired['aws_throttled']} throttled, "
+            f"{fired['aws_server_errors']} answered 500, "
+            f"{fired['aws_lost_answers']} done with the answer lost; "
             f"the bots retried {demo.retried} times; {time.monotonic() - demo.started:.0f}s in all"
         )
         return 0
@@ -698,7 +705,9 @@ def chaos(aws: Any, jira: Any, rate: float, seed: int) -> None:
         # remote links, attachments (and searches, which are reads).
         drop={"rate": rate, "endpoints": ["POST /rest/api/*"]},
     )
-    aws.set_faults(throttle_rate=rate, seed=seed)
+    # AWS: throttling, 500s that did nothing and lost answers (the write done, then a 500), a third each.
+    share = rate / 3
+    aws.set_faults(throttle_rate=share, server_error_rate=share, lost_response_rate=share, seed=seed)
 
 
 def fault_counts(aws: Any, jira: Any) -> dict[str, Any]:
@@ -710,6 +719,8 @@ def fault_counts(aws: Any, jira: Any) -> dict[str, Any]:
         "jira_total": sum(faults.values()),
         "jira_requests": int(jira_counters["total"]),
         "aws_throttled": sum(int(v) for v in aws_counters.get("throttled", {}).values()),
+        "aws_server_errors": sum(int(v) for v in aws_counters.get("server_errors", {}).values()),
+        "aws_lost_answers": sum(int(v) for v in aws_counters.get("lost_responses", {}).values()),
         "aws_requests": sum(int(v) for v in aws_counters.get("requests", {}).values()),
     }
 
@@ -822,7 +833,10 @@ def main(argv: list[str] | None = None) -> int:
         "--faults",
         type=_rate,
         default=0.0,
-        help="chaos mode: Jira 429/5xx/dropped responses and AWS throttling at this rate each (0..1)",
+        help=(
+            "chaos mode: Jira 429/5xx/dropped responses at this rate each, AWS throttling, 500s and lost "
+            "answers at this rate in all (0..1)"
+        ),
     )
     parser.add_argument("--seed", type=int, default=1, help="seed of both sandboxes' fault generators")
     args = parser.parse_args(argv)
