@@ -45,16 +45,22 @@ ENDPOINT_BUSY = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBac
 ENDPOINT_READY = "InService"
 
 
+def keyed_job_name(prefix: str, key: str, attempt: int) -> str:
+    """The Processing job of one attempt of the work keyed ``key``: the same on every try of that attempt,
+    so a retried task reconnects to its job instead of submitting another (a hash keeps it a valid name)."""
+    if attempt < 1:
+        raise ValueError(f"attempt must be >= 1, got {attempt}")
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    return f"{prefix}-{digest}-{attempt}"
+
+
 def risk_test_job_name(dag_id: str, run_id: str, task_id: str, attempt: int) -> str:
     """The Processing job of one attempt of a task's risk tests: the same on every try of that attempt.
 
     Attempts count the re-runs of the failure-ticket loop, never Airflow's try number, so a retried task
     reconnects to its job instead of submitting another.
     """
-    if attempt < 1:
-        raise ValueError(f"attempt must be >= 1, got {attempt}")
-    digest = hashlib.sha256(f"{dag_id}\n{run_id}\n{task_id}".encode()).hexdigest()[:24]
-    return f"mg-risk-tests-{digest}-{attempt}"
+    return keyed_job_name("mg-risk-tests", f"{dag_id}\n{run_id}\n{task_id}", attempt)
 
 
 def job_output_uri(bucket: str, job_name: str) -> str:

@@ -7,9 +7,12 @@
   is injectable, so tests move it forward.
 - ``test``: the standard risk tests of the model's snapshot (its baseline, schema, thresholds and suite),
   with the comparator replaced by the latest production data named by the package's customer metadata key
-  ``revalidation.production_data_key`` (``PRODUCTION_DATA``), pinned by its SHA-256 as it is read; run by
-  the same worker runner as the implementation MLC (``services.risk_test_runs.run_in_worker``), stored and
-  recorded as a risk test run of this task (``<dag>/<run>/<task>/revalidation``).
+  ``revalidation.production_data_key`` (``PRODUCTION_DATA``), pinned by its SHA-256 as it is read; run
+  where the implementation MLC runs them (``risk_tests.runner``, with ``services.risk_test_runs``): in the
+  worker, or as a SageMaker Processing job (one per attempt, named from the revalidation's key and the
+  attempt, so a retried task reconnects to it; ``test`` then says ``AwaitJob`` and ``job_ended`` reads
+  the report the job wrote). The report is stored under its content hash and recorded as a risk test run
+  of this task (``<dag>/<run>/<task>/revalidation``).
 - ``document``: the revalidation document, the review document's context (``services.review_context``)
   over this revalidation's report, rendered with its revalidation template variants
   (``review_document/revalidation.html.j2`` and ``revalidation.md.j2``; the PDF from the HTML), each stored
@@ -18,28 +21,45 @@
   (the operator is a ``JiraApprovalOperator``). ``decided``: Done records the revalidation and moves the
   due date one interval on; the approval expires then and the model is due (and later overdue) again.
 
-No Airflow here: the inventory, settings, the S3 client and evidence store of the model's business entity,
-the registry and the clock are passed in.
+No Airflow here: the inventory, settings, the S3 client, evidence store and jobs hook of the model's
+business entity, the registry and the clock are passed in.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from model_governance.config import ApprovalKind
-from model_governance.exceptions import ConfigurationError, InvalidInputError
+from model_governance.exceptions import (
+    ConfigurationError,
+    InvalidInputError,
+    ModelGovernanceError,
+    RegistryError,
+)
 from model_governance.lifecycle import GovernanceStatus
+from model_governance.services.risk_tests import AwaitJob
+from model_governance.snapshots import COMPARATOR_DATA
+from model_governance.workloads import (
+    JOB_RUNNING,
+    JOB_SUCCEEDED,
+    job_failure,
+    job_report_location,
+    keyed_job_name,
+)
 
 if TYPE_CHECKING:
     from model_governance.approvals import Decision
     from model_governance.config import GovernanceConfig
     from model_governance.inventory import Inventory, Model, Snapshot
+    from model_governance.pinned_data import DataPin
+    from model_governance.risk_tests import RiskTestReport
     from model_governance.services.evidence_store import EvidenceStore
+    from model_governance.snapshots import RiskTestPlan
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +106,7 @@ class RevalidationService:
         evidence: EvidenceStore | None = None,
         registry: Any = None,
         workers: int | None = None,
+        jobs: Any = None,
     ) -> None:
         self.inventory = inventory
         self.config = config
@@ -95,6 +116,7 @@ class RevalidationService:
         self.evidence = evidence
         self.registry = registry
         self.workers = workers
+        self.jobs = jobs  # the entity's SageMakerJobsHook (the Processing job runner)
 
     # -- which models are due -----------------------------------------------------------------------------
 
@@ -172,14 +194,56 @@ class RevalidationService:
             )
         return str(uri)
 
-    def test(self, model: Model, run_key: str) -> dict[str, Any]:
-        """The standard risk tests on the production data against the snapshot's baseline (once per key)."""
-        from model_governance.pinned_data import DataPin, object_sha256
+    def test(self, model: Model, run_key: str) -> dict[str, Any] | AwaitJob:
+        """The standard risk tests on the production data against the snapshot's baseline (once per key):
+        the result, or (``risk_tests.runner`` ``processing``) the Processing job to wait for first."""
+        done = self._tests_done(model, run_key)
+        if done is not None:
+            return done
+        snapshot = self.snapshot(model)
+        if self.config.risk_tests.runner == "processing":
+            return self._test_as_job(model, run_key, snapshot)
         from model_governance.services import risk_test_runs as runs
-        from model_governance.snapshots import COMPARATOR_DATA, canonical_json, parse_s3_uri, report_key
-        from model_governance.snapshots import risk_test_plan as plan_of
 
-        assert self.evidence is not None and self.s3_client is not None
+        tests_key = f"{run_key}/revalidation"
+        plan = self._pinned_plan(model, snapshot)
+        pin = plan.pins[COMPARATOR_DATA]
+        self.inventory.start_risk_test_run(model, run_key=tests_key, snapshot_id=snapshot.id)
+        try:
+            report = runs.run_in_worker(
+                self.s3_client, self.aws_conn_id, plan, snapshot, workers=self.workers
+            )
+        except Exception as exc:
+            self.fail(run_key, _production_data_refusal(exc, pin.role, pin.uri), exc)
+        return self._record(run_key, snapshot, report, pin.uri)
+
+    def job_ended(self, model: Model, run_key: str, attempt: Any, job_name: Any) -> dict[str, Any] | AwaitJob:
+        """Back from waiting on this revalidation's Processing job (the operator checked the trigger's
+        event): the job read again. Anything but a Completed job whose report shows it tested the pins
+        raises, the revalidation recorded FAILED (not running), so a retry or the next daily run tests again.
+        """
+        if (
+            isinstance(attempt, bool)
+            or not isinstance(attempt, int)
+            or attempt < 1
+            or job_name != revalidation_job_name(run_key, attempt)
+        ):
+            raise RegistryError(
+                f"Processing job {job_name!r} is not attempt {attempt!r} of revalidation {run_key!r}. Clear "
+                "the task to reconnect to its Processing job."
+            )
+        assert self.jobs is not None
+        described = self.jobs.describe_processing_job(job_name)
+        if described is None:
+            raise RegistryError(
+                f"SageMaker no longer describes Processing job {job_name} (revalidation {run_key!r}); clear "
+                "the task to run the tests as a new job."
+            )
+        return self._after_job(model, run_key, self.snapshot(model), described, attempt)
+
+    # -- the tests' steps ---------------------------------------------------------------------------------
+
+    def _tests_done(self, model: Model, run_key: str) -> dict[str, Any] | None:
         tests_key = f"{run_key}/revalidation"
         done = [
             r
@@ -188,48 +252,34 @@ class RevalidationService:
         ]
         if done and done[0].state == "SUCCEEDED":
             return {"run_key": tests_key, "passed": done[0].passed, "report_uri": done[0].report_uri}
-        snapshot = self.snapshot(model)
+        return None
+
+    def _pinned_plan(self, model: Model, snapshot: Snapshot) -> RiskTestPlan:
+        """The snapshot's plan with the comparator replaced by the production data, pinned now by its
+        SHA-256 (and version) and named as what it is (``PRODUCTION_DATA``) in a refusal."""
+        from model_governance.pinned_data import DataPin, object_sha256
+        from model_governance.snapshots import parse_s3_uri
+
+        assert self.s3_client is not None
         uri = self.production_data(model)
-        location = parse_s3_uri(
-            uri, what=f"{self.config.revalidation.production_data_key} of {model.package_arn}"
-        )
+        asset = self.config.revalidation.production_data_key
+        location = parse_s3_uri(uri, what=f"{asset} of {model.package_arn}")
         head = self.s3_client.head_object(Bucket=location.bucket, Key=location.key)
         version = head.get("VersionId") if head.get("VersionId") not in (None, "null") else None
         etag = str(head.get("ETag", "")).strip('"')
         sha = object_sha256(
-            self.s3_client,
-            location.bucket,
-            location.key,
-            version_id=version,
-            etag=etag,
-            what="PRODUCTION_DATA",
+            self.s3_client, location.bucket, location.key, version_id=version, etag=etag, what=asset
         )
-        # The production data stands in the comparator's place, but is named as what it is in a refusal.
-        asset = self.config.revalidation.production_data_key
-        pin = DataPin(asset, uri, sha, version, etag, int(head.get("ContentLength", 0)))
-        plan = plan_of(snapshot.manifest, snapshot=f"{snapshot.id} ({snapshot.uri})")
-        plan = replace(
-            plan,
-            comparator=location,
-            pins={**plan.pins, COMPARATOR_DATA: pin},
-            digests={**plan.digests, COMPARATOR_DATA: {"uri": uri, "sha256": sha, "version_id": version}},
+        return _with_production(
+            snapshot, DataPin(asset, uri, sha, version, etag, int(head.get("ContentLength", 0)))
         )
-        self.inventory.start_risk_test_run(model, run_key=tests_key, snapshot_id=snapshot.id)
-        try:
-            report = runs.run_in_worker(
-                self.s3_client, self.aws_conn_id, plan, snapshot, workers=self.workers
-            )
-        except Exception as exc:
-            refusal = _production_data_refusal(exc, asset, uri)
-            # Recorded, and the revalidation is no longer running: a retry runs it again, and a model whose
-            # task failed for good is picked up by the next daily run (not held by a run that stopped).
-            self.inventory.finish_risk_test_run(
-                tests_key, passed=None, error=f"{type(refusal).__name__}: {refusal}"[:4000]
-            )
-            self.inventory.update_revalidation(run_key, state="FAILED", risk_test_run_key=tests_key)
-            if refusal is exc:
-                raise
-            raise refusal from exc
+
+    def _record(self, run_key: str, snapshot: Snapshot, report: RiskTestReport, uri: str) -> dict[str, Any]:
+        """The tests ran: the report stored under its content hash beside the snapshot, and recorded."""
+        from model_governance.snapshots import canonical_json, report_key
+
+        assert self.evidence is not None
+        tests_key = f"{run_key}/revalidation"
         body = canonical_json(report.to_dict())
         stored = self.evidence.put(
             report_key(snapshot.uri, self.evidence.bucket, hashlib.sha256(body).hexdigest()),
@@ -246,6 +296,112 @@ class RevalidationService:
             "report_uri": stored.uri,
             "production_data": uri,
         }
+
+    def fail(self, run_key: str, error: Exception, cause: Exception | None = None) -> NoReturn:
+        """Raise ``error`` for this revalidation's tests, recorded, the revalidation no longer running: a
+        retry runs it again, and a model whose task failed for good is picked up by the next daily run (not
+        held by a run that stopped)."""
+        tests_key = f"{run_key}/revalidation"
+        self.inventory.finish_risk_test_run(
+            tests_key, passed=None, error=f"{type(error).__name__}: {error}"[:4000]
+        )
+        self.inventory.update_revalidation(run_key, state="FAILED", risk_test_run_key=tests_key)
+        if cause is None or error is cause:
+            raise error
+        raise error from cause
+
+    # -- the Processing job runner ------------------------------------------------------------------------
+
+    def _test_as_job(self, model: Model, run_key: str, snapshot: Snapshot) -> dict[str, Any] | AwaitJob:
+        """Reconnect to this revalidation's job, or submit it: one job per attempt, named from the key and
+        the attempt. A job an earlier try saw fail (that try recorded and raised it) is not waited on again:
+        the retry is the next attempt, a new job."""
+        from model_governance.exceptions import PinnedDataChangedError
+        from model_governance.registry import MetadataKey
+        from model_governance.services import risk_test_runs as runs
+
+        assert self.jobs is not None and self.evidence is not None
+        attempt = 1
+        while True:
+            name = revalidation_job_name(run_key, attempt)
+            described = self.jobs.describe_processing_job(name)
+            if described is None:
+                break
+            if described.get("ProcessingJobStatus") in JOB_RUNNING or (
+                described.get("ProcessingJobStatus") == JOB_SUCCEEDED
+            ):
+                log.info("Revalidation %s: reconnected to Processing job %s", run_key, name)
+                return self._after_job(model, run_key, snapshot, described, attempt)
+            attempt += 1
+        plan = self._pinned_plan(model, snapshot)
+        pin = plan.pins[COMPARATOR_DATA]
+        self.inventory.start_risk_test_run(model, run_key=f"{run_key}/revalidation", snapshot_id=snapshot.id)
+        try:
+            runs.check_pins(self.s3_client, self.aws_conn_id, plan)
+        except PinnedDataChangedError as exc:
+            self.fail(run_key, _production_data_refusal(exc, pin.role, pin.uri), exc)
+        tags: dict[str, str] = {
+            MetadataKey.MODEL_ID: str(model.id),
+            MetadataKey.SNAPSHOT_ID: str(snapshot.id),
+        }
+        request = runs.job_request(name, plan, self.config.risk_tests, self.evidence, tags=tags)
+        try:
+            described, created = self.jobs.ensure_processing_job(request)
+        except ModelGovernanceError as exc:
+            self.fail(run_key, exc)
+        log.info("Revalidation %s: %s Processing job %s", run_key, "submitted" if created else "found", name)
+        return self._after_job(model, run_key, snapshot, described, attempt)
+
+    def _after_job(
+        self, model: Model, run_key: str, snapshot: Snapshot, described: Mapping[str, Any], attempt: int
+    ) -> dict[str, Any] | AwaitJob:
+        from model_governance.exceptions import RiskTestJobError
+        from model_governance.services import risk_test_runs as runs
+
+        assert self.evidence is not None
+        name = str(described.get("ProcessingJobName"))
+        status = described.get("ProcessingJobStatus")
+        if status in JOB_RUNNING:
+            return AwaitJob(name, attempt)
+        asset = self.config.revalidation.production_data_key
+        # What the job was given is what it tested, whatever the package's metadata says now.
+        pin = runs.job_pin(described, "comparator", asset)
+        if status != JOB_SUCCEEDED:
+            reason = job_failure(described)
+            refused = runs.container_refusal(reason)
+            if refused is not None and pin is not None:
+                self.fail(run_key, _production_data_refusal(refused, asset, pin.uri, role=COMPARATOR_DATA))
+            retry = revalidation_job_name(run_key, attempt + 1)
+            self.fail(
+                run_key,
+                RiskTestJobError(
+                    f"The revalidation risk tests of {model.package_arn} did not run: {reason}. Nothing was "
+                    "tested; no document or ticket was made. Fix what the reason names (the image "
+                    "risk_tests.image_uri, the role risk_tests.role_arn, the instance, or the data), then "
+                    f"clear the task: its next try runs the tests as a new job, {retry}."
+                ),
+            )
+        if pin is None:
+            self.fail(
+                run_key,
+                RiskTestJobError(
+                    f"Processing job {name} was not given pinned production data (no --comparator-sha256 in "
+                    "its arguments), so its report cannot stand for this revalidation. Clear the task to run "
+                    "the tests as a new job."
+                ),
+            )
+        location = job_report_location(self.evidence.bucket, name)
+        try:
+            report = runs.read_job_report(self.evidence, location)
+            report = runs.add_job_provenance(
+                report, _with_production(snapshot, pin), snapshot, described, location
+            )
+        except ModelGovernanceError as exc:
+            error = RiskTestJobError(
+                f"Processing job {name} of the revalidation of {model.package_arn} completed, but {exc}"
+            )
+            self.fail(run_key, error, exc)
+        return self._record(run_key, snapshot, report, pin.uri)
 
     def document(self, model: Model, run_key: str, *, airflow_run_url: str | None = None) -> dict[str, Any]:
         """Render the revalidation document (HTML, Markdown and the PDF made from the HTML, as the review
@@ -343,12 +499,13 @@ class RevalidationService:
         return {"outcome": "REJECTED"}
 
 
-def _production_data_refusal(exc: Exception, asset: str, uri: str) -> Exception:
+def _production_data_refusal(exc: Exception, asset: str, uri: str, *, role: str | None = None) -> Exception:
     """The production data changed between its pin and the read: said as such (the pinned data error
-    speaks of a snapshot, which did not pin it here); any other failure as it is."""
+    speaks of a snapshot, which did not pin it here); any other failure as it is. ``role``: how the error
+    names the data (a Processing job's container calls it COMPARATOR_DATA)."""
     from model_governance.exceptions import PinnedDataChangedError
 
-    prefix = f"{asset} {uri} changed since the snapshot was taken: "
+    prefix = f"{role or asset} {uri} changed since the snapshot was taken: "
     message = str(exc)
     if not isinstance(exc, PinnedDataChangedError) or not message.startswith(prefix):
         return exc
@@ -358,6 +515,28 @@ def _production_data_refusal(exc: Exception, asset: str, uri: str) -> Exception:
         f"{found}. Nothing was tested on it. Write the production sample once and leave it unchanged (or put "
         f"each sample under a new key and set {asset} to it), then clear the revalidation task: it pins the "
         "data as it is then."
+    )
+
+
+def revalidation_job_name(run_key: str, attempt: int) -> str:
+    """The Processing job of one attempt of a revalidation's tests (the same on every try of the attempt)."""
+    return keyed_job_name("mg-revalidation", run_key, attempt)
+
+
+def _with_production(snapshot: Snapshot, pin: DataPin) -> RiskTestPlan:
+    """The snapshot's plan (baseline, schema, thresholds, suite) with the production data as comparator."""
+    from model_governance.snapshots import S3Location
+    from model_governance.snapshots import risk_test_plan as plan_of
+
+    plan = plan_of(snapshot.manifest, snapshot=f"{snapshot.id} ({snapshot.uri})")
+    return replace(
+        plan,
+        comparator=S3Location(pin.bucket, pin.key),
+        pins={**plan.pins, COMPARATOR_DATA: pin},
+        digests={
+            **plan.digests,
+            COMPARATOR_DATA: {"uri": pin.uri, "sha256": pin.sha256, "version_id": pin.version_id},
+        },
     )
 
 

@@ -27,9 +27,16 @@ from typing import TYPE_CHECKING, Any
 from model_governance.exceptions import (
     ApprovalRejectedError,
     ModelGovernanceError,
+    PinnedDataChangedError,
     RiskTestInputError,
 )
-from model_governance.pinned_data import FetchedObject, check_pinned, fetch_pinned, object_sha256
+from model_governance.pinned_data import (
+    DataPin,
+    FetchedObject,
+    check_pinned,
+    fetch_pinned,
+    object_sha256,
+)
 from model_governance.pinned_data import changed as pinned_changed
 from model_governance.snapshots import (
     ASSET_KEYS,
@@ -229,6 +236,27 @@ def job_request(
             "schema": plan.pins[RISK_TEST_SCHEMA],
         },
     )
+
+
+def job_pin(described: Mapping[str, Any], name: str, role: str) -> DataPin | None:
+    """The pin a Processing job was given for its input ``name`` (``baseline``, ``comparator``,
+    ``schema``), read back from its container arguments (``job_request`` wrote them), as ``role``; None when
+    that input was not pinned. What the job tests is what it was given, whatever S3 holds now."""
+    args = list((described.get("AppSpecification") or {}).get("ContainerArguments") or [])
+    given = {args[i]: args[i + 1] for i in range(len(args) - 1) if args[i].startswith("--")}
+    uri, sha = given.get(f"--{name}"), given.get(f"--{name}-sha256")
+    if uri is None or sha is None:
+        return None
+    return DataPin(role, uri, sha, given.get(f"--{name}-version-id"))
+
+
+def container_refusal(reason: str) -> PinnedDataChangedError | None:
+    """The refusal a job's container printed when its pinned data had changed (its FailureReason ends with
+    the container's last error line), or None for any other failure."""
+    marker = f"{PinnedDataChangedError.__name__}:"
+    if marker not in reason:
+        return None
+    return PinnedDataChangedError(reason.split(marker, 1)[1].rsplit(", exit code:", 1)[0].strip())
 
 
 def read_job_report(evidence: EvidenceStore, location: S3Location) -> RiskTestReport:
