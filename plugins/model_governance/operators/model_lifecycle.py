@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator
 
 from model_governance.exceptions import InvalidInputError, NotFoundError
-from model_governance.lifecycle import GovernanceStatus, from_sagemaker, onboarding_status, parse_status
-from model_governance.model_cards import CardFacts, CardStatus
 from model_governance.operators.base import GovernanceBaseOperator, ModelOperator, task_key
-from model_governance.registry import MetadataKey
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from model_governance.lifecycle import GovernanceStatus
+    from model_governance.model_cards import CardFacts
 
 
 class OnboardModelOperator(GovernanceBaseOperator):
@@ -39,6 +39,7 @@ class OnboardModelOperator(GovernanceBaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from model_governance.inventory import parse_model_package_arn
+        from model_governance.lifecycle import from_sagemaker, onboarding_status
 
         arn = str(self.package_arn or "").strip()
         parts = parse_model_package_arn(arn)
@@ -83,6 +84,8 @@ class SetModelStatusOperator(ModelOperator):
         self.reason = reason
 
     def execute(self, context: Context) -> str:
+        from model_governance.lifecycle import parse_status
+
         target = parse_status(self.status)
         self.move_to(context, target, self.reason)
         return target.value
@@ -101,6 +104,8 @@ class RejectModelOperator(ModelOperator):
         self.decision = decision
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from model_governance.lifecycle import GovernanceStatus
+
         decision = self.decision if isinstance(self.decision, dict) else {}
         who = (decision.get("decided_by") or {}).get("display_name") or "a reviewer"
         reason = f"rejected by {who} in {decision.get('issue_key', 'Jira')}"
@@ -133,6 +138,9 @@ class AcceptReviewDocumentOperator(_DecidedSnapshotStep):
     template_fields: Sequence[str] = ("model_id", "snapshot_id", "decision")
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from model_governance.lifecycle import GovernanceStatus
+        from model_governance.model_cards import CardStatus
+
         snapshot_id = int(self.snapshot_id)
         documents = [d for d in self.inventory.documents(self.model, snapshot_id=snapshot_id) if d.kind]
         if not documents:
@@ -156,6 +164,8 @@ class AcceptReviewDocumentOperator(_DecidedSnapshotStep):
 
     def _card_facts(self, snapshot: Any, documents: Sequence[Any], decision: dict[str, Any]) -> CardFacts:
         """The card's governance facts: the use case, the snapshot, its risk test report, the review."""
+        from model_governance.model_cards import CardFacts
+
         use_case = self.inventory.get_use_case(self.model.model_group.use_case_id)
         run = self.inventory.latest_risk_test_run(self.model)
         report = run.report if run is not None and run.snapshot_id == snapshot.id else None
@@ -182,6 +192,9 @@ class MarkApprovedForDeploymentOperator(_DecidedSnapshotStep):
     template_fields: Sequence[str] = ("model_id", "snapshot_id", "decision")
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from model_governance.lifecycle import GovernanceStatus
+        from model_governance.model_cards import CardStatus
+
         decision = self.decided()
         self.move_to(
             context,
@@ -228,6 +241,8 @@ class WaitForDeploymentSensor(BaseSensorOperator, ModelOperator):
 
     def poke(self, context: Context) -> bool:
         from model_governance.inventory import EventSource
+        from model_governance.lifecycle import GovernanceStatus, from_sagemaker
+        from model_governance.registry import MetadataKey
         from model_governance.services.endpoints import DeploymentCheck
 
         if self.inventory.get_model(self.model.id).status == GovernanceStatus.DEPLOYED.value:

@@ -20,18 +20,20 @@ from typing import TYPE_CHECKING, Any
 
 from model_governance.exceptions import InvalidInputError, RegistryError
 from model_governance.operators.base import ModelOperator, task_key
-from model_governance.snapshots import ObjectDigest, S3Location
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from airflow.sdk import Context
 
     from model_governance.hooks.sagemaker_registry import SageMakerRegistryHook
+    from model_governance.snapshots import ObjectDigest, S3Location
 
 
 def head_object(s3: S3Hook, location: S3Location, *, what: str, conn_id: str | None) -> ObjectDigest:
     """ETag and size of an object that must exist and be readable; ``what`` names it in the error."""
     from botocore.exceptions import ClientError
+
+    from model_governance.snapshots import ObjectDigest
 
     try:
         head = s3.head_object(location.key, location.bucket)

@@ -11,14 +11,13 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from model_governance.config import GovernanceConfig, RiskLevel
 from model_governance.exceptions import InvalidInputError
 from model_governance.operators.base import GovernanceBaseOperator
-from model_governance.registry import MetadataKey
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from model_governance.config import GovernanceConfig
     from model_governance.inventory import UseCase
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -68,6 +67,8 @@ class RecordUseCaseOperator(GovernanceBaseOperator):
 
     @staticmethod
     def _validated(raw: dict[str, Any] | str) -> dict[str, str]:
+        from model_governance.config import RiskLevel
+
         if not isinstance(raw, dict):
             raise InvalidInputError(
                 f"The use case form must be a mapping of fields, got {type(raw).__name__}."
@@ -116,6 +117,7 @@ class CreateModelGroupOperator(GovernanceBaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from model_governance.inventory import UseCaseStatus
+        from model_governance.registry import MetadataKey
 
         use_case = self.inventory.get_use_case(int(self.use_case_id))
         entity = self.connections.entity(use_case.business_entity.name)
