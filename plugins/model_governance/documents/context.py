@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +36,7 @@ __all__ = [
     "SnapshotInfo",
     "TicketContext",
     "UseCaseInfo",
+    "approval_kind",
     "redact",
     "redact_text",
 ]
@@ -55,6 +56,15 @@ def _text(value: Any, name: str, *, required: bool = True, limit: int = 20_000) 
     if len(value) > limit:
         raise InvalidInputError(f"{name} is {len(value)} characters; shorten it to at most {limit}.")
     return redact_text(value)
+
+
+def approval_kind(value: Any, name: str) -> ApprovalKind:
+    """``value`` as an ``ApprovalKind``; anything else is refused naming ``name`` and the known kinds."""
+    try:
+        return ApprovalKind(value)
+    except ValueError:
+        known = ", ".join(kind.value for kind in ApprovalKind)
+        raise InvalidInputError(f"{name} {value!r} is not one of {known}.") from None
 
 
 def _when(value: datetime | None, name: str, *, required: bool = False) -> datetime | None:
@@ -255,11 +265,7 @@ class ApprovalRecord:
     justification: str | None = None
 
     def __post_init__(self) -> None:
-        try:
-            object.__setattr__(self, "kind", ApprovalKind(self.kind))
-        except ValueError:
-            known = ", ".join(kind.value for kind in ApprovalKind)
-            raise InvalidInputError(f"approval kind {self.kind!r} is not one of {known}.") from None
+        object.__setattr__(self, "kind", approval_kind(self.kind, "approval kind"))
         if self.state not in ("OPEN", "APPROVED", "REJECTED"):
             raise InvalidInputError(
                 f"approval {self.jira_key!r} state {self.state!r} is not one of OPEN, APPROVED, REJECTED."
@@ -352,8 +358,12 @@ class Links:
     jira_ticket: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("airflow_run", "model_package", "dashboard", "document", "jira_ticket"):
-            object.__setattr__(self, name, _url(getattr(self, name), f"links.{name}"))
+        for name, url in self.as_dict().items():
+            object.__setattr__(self, name, _url(url, f"links.{name}"))
+
+    def as_dict(self) -> dict[str, str | None]:
+        """The links by name, in field order: what review documents, tickets and emails print."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass(frozen=True)
@@ -369,11 +379,7 @@ class DecisionRequest:
     due_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        try:
-            object.__setattr__(self, "kind", ApprovalKind(self.kind))
-        except ValueError:
-            known = ", ".join(kind.value for kind in ApprovalKind)
-            raise InvalidInputError(f"decision.kind {self.kind!r} is not one of {known}.") from None
+        object.__setattr__(self, "kind", approval_kind(self.kind, "decision.kind"))
         object.__setattr__(self, "approvers", tuple(sorted(str(a) for a in self.approvers)))
         object.__setattr__(self, "due_at", _when(self.due_at, "decision.due_at"))
 

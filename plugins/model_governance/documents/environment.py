@@ -147,28 +147,27 @@ def short_hash(value: Any, length: int = 12) -> str:
     return clean_text(value)[:length]
 
 
-def _html_link(text: Any, url: Any) -> Markup:
-    href = safe_url(url)
-    label = escape_html(text if text not in (None, "") else url)
-    if href is None:
-        return label
-    return Markup('<a href="{}">{}</a>').format(href, label)
+def _link(escape: Callable[[Any], str], build: Callable[[str, str], str]) -> Callable[[Any, Any], str]:
+    """A template's ``link(text, url)`` in one output format: the label (``text``, else the URL) escaped
+    by ``escape``; a link ``build``-t from the label and the URL when the URL is a safe http(s) one, else
+    the label alone."""
+
+    def link(text: Any, url: Any) -> str:
+        href = safe_url(url)
+        label = escape(text if text not in (None, "") else url)
+        return label if href is None else build(label, href)
+
+    return link
 
 
-def _markdown_link(text: Any, url: Any) -> MarkdownSafe:
-    href = safe_url(url)
-    label = escape_markdown(text if text not in (None, "") else url)
-    if href is None:
-        return MarkdownSafe(label)
-    return MarkdownSafe(f"[{label}](<{href}>)")
-
-
-def _wiki_link(text: Any, url: Any) -> WikiSafe:
-    href = safe_url(url)
-    label = escape_wiki(text if text not in (None, "") else url)
-    if href is None:
-        return WikiSafe(label)
-    return WikiSafe(f"[{label}|{href}]")
+_html_link = _link(escape_html, lambda label, href: Markup('<a href="{}">{}</a>').format(href, label))
+_markdown_link = _link(
+    lambda value: MarkdownSafe(escape_markdown(value)),
+    lambda label, href: MarkdownSafe(f"[{label}](<{href}>)"),
+)
+_wiki_link = _link(
+    lambda value: WikiSafe(escape_wiki(value)), lambda label, href: WikiSafe(f"[{label}|{href}]")
+)
 
 
 def _wiki_noformat(value: Any) -> WikiSafe:
@@ -179,10 +178,7 @@ def _wiki_noformat(value: Any) -> WikiSafe:
     return WikiSafe("{noformat}\n" + text + "\n{noformat}")
 
 
-def _text_link(text: Any, url: Any) -> str:
-    href = safe_url(url)
-    label = one_line(text if text not in (None, "") else url)
-    return f"{label} <{href}>" if href and label != href else (href or label)
+_text_link = _link(one_line, lambda label, href: href if label == href else f"{label} <{href}>")
 
 
 _LINKS: dict[str, Callable[[Any, Any], str]] = {

@@ -668,13 +668,7 @@ def build_review_variables(ctx: ReviewContext) -> dict[str, Any]:
         ],
         "policy": _policy_view(ctx.policy) if ctx.policy is not None else None,
         "champion": _champion_view(ctx.champion, report) if ctx.champion is not None else None,
-        "links": {
-            "airflow_run": ctx.links.airflow_run,
-            "model_package": ctx.links.model_package,
-            "dashboard": ctx.links.dashboard,
-            "document": ctx.links.document,
-            "jira_ticket": ctx.links.jira_ticket,
-        },
+        "links": ctx.links.as_dict(),
         "extra": ctx.extra,
     }
 

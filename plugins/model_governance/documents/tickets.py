@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from model_governance.config import ApprovalKind
 from model_governance.documents.adf import wiki_to_adf
-from model_governance.documents.context import TicketContext
+from model_governance.documents.context import TicketContext, approval_kind
 from model_governance.documents.environment import TemplateSet, format_datetime, format_number
 from model_governance.documents.escaping import one_line, unescape_wiki
 from model_governance.documents.review import KIND_LABELS, result_row, result_sort_key
@@ -44,11 +44,7 @@ TICKET_FAILURES = 25
 
 def ticket_template(kind: ApprovalKind | str) -> str:
     """The template of an approval kind: ``jira/<kind in lower case>.j2``."""
-    try:
-        return f"jira/{ApprovalKind(kind).value.lower()}.j2"
-    except ValueError:
-        known = ", ".join(k.value for k in ApprovalKind)
-        raise InvalidInputError(f"Approval kind {kind!r} is not one of {known}.") from None
+    return f"jira/{approval_kind(kind, 'Approval kind').value.lower()}.j2"
 
 
 @dataclass(frozen=True)
@@ -138,13 +134,7 @@ def ticket_variables(ctx: TicketContext) -> dict[str, Any]:
             "reruns_left": None if ctx.max_attempts is None else ctx.max_attempts - ctx.attempt,
         },
         "document_sha256": ctx.document_sha256,
-        "links": {
-            "airflow_run": ctx.links.airflow_run,
-            "model_package": ctx.links.model_package,
-            "dashboard": ctx.links.dashboard,
-            "document": ctx.links.document,
-            "jira_ticket": ctx.links.jira_ticket,
-        },
+        "links": ctx.links.as_dict(),
         "extra": ctx.extra,
     }
 
