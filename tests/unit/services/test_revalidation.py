@@ -235,3 +235,66 @@ def test_changed_production_data_is_refused_as_such() -> None:
     assert _production_data_refusal(baseline, "PRODUCTION_DATA", uri) is baseline
     other = RuntimeError("S3 is down")
     assert _production_data_refusal(other, "PRODUCTION_DATA", uri) is other
+
+
+def test_the_processing_job_of_a_revalidation_is_named_from_its_key_and_attempt() -> None:
+    import hashlib
+    import re
+
+    from model_governance.services.revalidation import revalidation_job_name
+    from model_governance.workloads import risk_test_job_name
+
+    key = revalidation_key("model_revalidation", "scheduled__2026-03-01T00:00:00+00:00", "revalidate", 3)
+    name = revalidation_job_name(key, 1)
+    assert name == revalidation_job_name(key, 1), "a retried try reconnects to the same job"
+    assert re.match(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$", name) and name.startswith("mg-revalidation-")
+    others = {
+        revalidation_job_name(key, 2),
+        revalidation_job_name(key[:-1] + "4", 1),  # another mapped model of the same run
+        revalidation_job_name(key.replace("03-01", "03-02"), 1),
+    }
+    assert name not in others and len(others) == 3
+    # The MLC's names are what they were before the naming was shared.
+    digest = hashlib.sha256(b"d\nr\nt").hexdigest()[:24]
+    assert risk_test_job_name("d", "r", "t", 2) == f"mg-risk-tests-{digest}-2"
+
+
+def test_what_a_processing_job_was_given_is_read_back_from_its_arguments() -> None:
+    from model_governance.pinned_data import DataPin
+    from model_governance.services.risk_test_runs import container_refusal, job_pin
+    from model_governance.snapshots import S3Location
+    from model_governance.workloads import ProcessingSettings, risk_test_job_request
+
+    pin = DataPin("PRODUCTION_DATA", "s3://data/prod.parquet", "c" * 64, "v7")
+    request = risk_test_job_request(
+        job_name="mg-revalidation-x-1",
+        settings=ProcessingSettings(image_uri="img", role_arn="arn:aws:iam::1:role/r"),
+        baseline=S3Location("data", "base.parquet"),
+        comparator=S3Location("data", "prod.parquet"),
+        schema=S3Location("data", "schema.json"),
+        risk_level="High",
+        output_bucket="gov",
+        pins={"comparator": pin},
+    )
+    assert job_pin(request, "comparator", "PRODUCTION_DATA") == pin
+    assert job_pin(request, "baseline", "BASELINE_DATA") is None, "downloaded by SageMaker, not pinned"
+    assert job_pin({}, "comparator", "PRODUCTION_DATA") is None
+
+    reason = (
+        "SageMaker Processing job j ended Failed: AlgorithmError: PinnedDataChangedError: COMPARATOR_DATA "
+        "s3://data/prod.parquet changed since the snapshot was taken: expected x, found y., exit code: 4 "
+        "(the job's logs are in CloudWatch)"
+    )
+    refused = container_refusal(reason)
+    assert isinstance(refused, PinnedDataChangedError)
+    assert str(refused) == (
+        "COMPARATOR_DATA s3://data/prod.parquet changed since the snapshot was taken: expected x, found y."
+    )
+    assert container_refusal("SageMaker Processing job j ended Failed: CapacityError") is None
+    # Said as the production data it is, though the container names it COMPARATOR_DATA.
+    said = _production_data_refusal(
+        refused, "PRODUCTION_DATA", "s3://data/prod.parquet", role="COMPARATOR_DATA"
+    )
+    assert str(said).startswith(
+        "PRODUCTION_DATA s3://data/prod.parquet changed while the revalidation read it"
+    )
