@@ -30,7 +30,9 @@ from model_governance.documents.charts import (
 )
 from model_governance.documents.context import (
     ChampionInfo,
+    DecisionRequest,
     MetricReport,
+    ModelInfo,
     PolicyInfo,
     ReviewContext,
     redact,
@@ -136,6 +138,37 @@ def result_row(result: TestResult) -> dict[str, Any]:
 
 def result_sort_key(result: TestResult) -> tuple[Any, ...]:
     return (_STATUS_ORDER.get(result.status, 9), result.test, result.feature or "", result.group or "")
+
+
+def decision_view(decision: DecisionRequest) -> dict[str, Any]:
+    """Who is asked to decide, on which ticket, by whom and by when (documents and tickets)."""
+    return {
+        "approvers": list(decision.approvers),
+        "jira_key": decision.jira_key,
+        "requested_by": decision.requested_by,
+        "due_at": format_datetime(decision.due_at) if decision.due_at else None,
+    }
+
+
+def model_identity_view(model: ModelInfo) -> dict[str, Any]:
+    """The model version as documents and tickets name it: group, version, package and statuses."""
+    return {
+        "group_name": model.group_name,
+        "group_arn": model.group_arn,
+        "version": model.version,
+        "package_arn": model.package_arn,
+        "governance_status": model.governance_status,
+        "approval_status": model.approval_status,
+        "description": model.description,
+    }
+
+
+def training_metrics_view(model: ModelInfo) -> list[dict[str, str]]:
+    """The model's training metrics by name, numbers formatted."""
+    return [
+        {"name": name, "value": format_number(value)}
+        for name, value in sorted(model.training_metrics.items())
+    ]
 
 
 def _shares(counts: Sequence[int]) -> list[float]:
@@ -599,20 +632,11 @@ def build_review_variables(ctx: ReviewContext) -> dict[str, Any]:
         "decision": {
             "kind": ctx.decision.kind.value,
             "label": KIND_LABELS[ctx.decision.kind.value],
-            "approvers": list(ctx.decision.approvers),
-            "jira_key": ctx.decision.jira_key,
-            "requested_by": ctx.decision.requested_by,
-            "due_at": format_datetime(ctx.decision.due_at) if ctx.decision.due_at else None,
+            **decision_view(ctx.decision),
         },
         "use_case": asdict(ctx.use_case),
         "model": {
-            "group_name": model.group_name,
-            "group_arn": model.group_arn,
-            "version": model.version,
-            "package_arn": model.package_arn,
-            "governance_status": model.governance_status,
-            "approval_status": model.approval_status,
-            "description": model.description,
+            **model_identity_view(model),
             "created_at": format_datetime(model.created_at) if model.created_at else None,
             "artifacts": [
                 {
@@ -623,10 +647,7 @@ def build_review_variables(ctx: ReviewContext) -> dict[str, Any]:
                 }
                 for a in model.artifacts
             ],
-            "training_metrics": [
-                {"name": name, "value": format_number(value)}
-                for name, value in sorted(model.training_metrics.items())
-            ],
+            "training_metrics": training_metrics_view(model),
             "metric_reports": [_metric_report_view(r) for r in model.metric_reports],
             "note": model.note,
             "model_card_status": model.model_card_status,

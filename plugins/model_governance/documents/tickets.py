@@ -18,9 +18,16 @@ from markupsafe import Markup
 from model_governance.config import ApprovalKind
 from model_governance.documents.adf import wiki_to_adf
 from model_governance.documents.context import TicketContext, approval_kind
-from model_governance.documents.environment import TemplateSet, format_datetime, format_number
+from model_governance.documents.environment import TemplateSet
 from model_governance.documents.escaping import one_line, unescape_wiki
-from model_governance.documents.review import KIND_LABELS, result_row, result_sort_key
+from model_governance.documents.review import (
+    KIND_LABELS,
+    decision_view,
+    model_identity_view,
+    result_row,
+    result_sort_key,
+    training_metrics_view,
+)
 from model_governance.exceptions import ConfigurationError, InvalidInputError
 
 __all__ = [
@@ -92,27 +99,11 @@ def ticket_variables(ctx: TicketContext) -> dict[str, Any]:
     return {
         "kind": ctx.decision.kind.value,
         "label": KIND_LABELS[ctx.decision.kind.value],
-        "decision": {
-            "approvers": list(ctx.decision.approvers),
-            "jira_key": ctx.decision.jira_key,
-            "requested_by": ctx.decision.requested_by,
-            "due_at": format_datetime(ctx.decision.due_at) if ctx.decision.due_at else None,
-        },
+        "decision": decision_view(ctx.decision),
         "use_case": asdict(ctx.use_case),
         "model": None
         if model is None
-        else {
-            "group_name": model.group_name,
-            "group_arn": model.group_arn,
-            "version": model.version,
-            "package_arn": model.package_arn,
-            "governance_status": model.governance_status,
-            "approval_status": model.approval_status,
-            "description": model.description,
-            "training_metrics": [
-                {"name": k, "value": format_number(v)} for k, v in sorted(model.training_metrics.items())
-            ],
-        },
+        else {**model_identity_view(model), "training_metrics": training_metrics_view(model)},
         "snapshot": None
         if snapshot is None
         else {

@@ -10,6 +10,8 @@ from model_governance.config import ApprovalKind
 from model_governance.documents.context import Links, approval_kind
 from model_governance.documents.environment import make_environment
 from model_governance.documents.escaping import escape_markdown, escape_wiki
+from model_governance.documents.review import build_review_variables
+from model_governance.documents.tickets import ticket_variables
 from model_governance.exceptions import InvalidInputError
 from tests.unit.documents import builders
 
@@ -57,3 +59,14 @@ def test_approval_kind_reads_a_kind_and_names_the_field_when_it_cannot() -> None
     assert approval_kind(ApprovalKind.PIA, "decision.kind") is ApprovalKind.PIA
     with pytest.raises(InvalidInputError, match=r"^decision\.kind 'nope' is not one of USE_CASE, "):
         approval_kind("nope", "decision.kind")
+
+
+def test_documents_and_tickets_name_the_model_decision_and_links_alike() -> None:
+    review = build_review_variables(builders.review_context())
+    ticket = ticket_variables(builders.ticket_context(ApprovalKind.TEST_RESULTS_REVIEW))
+    shared = ("group_name", "group_arn", "version", "package_arn", "governance_status", "approval_status")
+    assert {k: ticket["model"][k] for k in shared} == {k: review["model"][k] for k in shared}
+    assert ticket["model"]["training_metrics"] == review["model"]["training_metrics"] != []
+    assert set(ticket["decision"]) == {"approvers", "jira_key", "requested_by", "due_at"}
+    assert set(review["decision"]) == {"kind", "label", *ticket["decision"]}
+    assert ticket["links"] == review["links"] == builders.links().as_dict()
