@@ -3,7 +3,9 @@ inventory: a Deployed champion gets a model change (``start_change`` through the
 group's next version is registered with comparator data carrying the champion's scores (column named by its
 ``CHAMPION_SCORE_COLUMN`` metadata), is linked as the challenger, snapshotted and risk tested by the real
 operators; its stored report holds the champion's results on those rows, and the rendered review document
-shows both side by side with the shared dataset's URI, SHA-256 and row count and the actual figures."""
+shows both side by side with the shared dataset's URI, SHA-256 and row count and the actual figures. The
+same with ``risk_tests.runner = processing``: the Processing job tests the challenger, then the worker reads
+the pinned comparator again for the champion's side."""
 
 from __future__ import annotations
 
@@ -11,10 +13,12 @@ import hashlib
 import json
 from collections.abc import Callable
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pytest
+from airflow.sdk.exceptions import TaskDeferred
 
 from model_governance.config import load_config
 from model_governance.documents import render_review_document
@@ -28,8 +32,12 @@ from model_governance.operators.snapshot import CreateSnapshotOperator
 from model_governance.services.actions import ActionRequest, GovernanceActionService
 from model_governance.services.challengers import link_if_challenger
 from model_governance.services.review_context import build_review_context
+from model_governance.triggers.sagemaker import SUCCESS, SageMakerWaitTrigger
 from tests.integration.mlc.conftest import AWS_CONN_ID, ENTITY, IMAGE, GovernedModel, parquet_bytes
+from tests.integration.mlc.test_sagemaker_workloads import _fire, processing
 from tests.unit.risk_tests.conftest import classification_table
+
+__all__ = ["processing"]
 
 pytestmark = pytest.mark.integration
 
@@ -76,9 +84,23 @@ def _auc(y: np.ndarray, s: np.ndarray) -> float:
     return float((greater + 0.5 * ties) / (pos.size * neg.size))
 
 
+def _risk_tests(operator: RunRiskTestsOperator, context: dict[str, Any]) -> dict[str, Any]:
+    """The step's result; with the Processing job runner, after waiting for the job as the triggerer would."""
+    try:
+        return operator.execute(context)  # type: ignore[arg-type]
+    except TaskDeferred as deferred:
+        assert isinstance(deferred.trigger, SageMakerWaitTrigger)
+        event = _fire(deferred.trigger)
+        assert event["status"] == SUCCESS, event
+        return operator.execute_complete(context, event, **(deferred.kwargs or {}))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("runner", ["worker", "processing"])
 def test_champion_and_challenger_on_the_same_comparator_data(
-    make_model: Callable[..., GovernedModel],
+    make_model: Callable[..., GovernedModel], runner: str, request: pytest.FixtureRequest
 ) -> None:
+    if runner == "processing":
+        request.getfixturevalue("processing")
     champion = make_model()
     inventory = champion.inventory
     _start_change(champion)
@@ -118,7 +140,7 @@ def test_champion_and_challenger_on_the_same_comparator_data(
     operator = RunRiskTestsOperator(
         task_id="run_risk_tests", model_id=str(challenger.id), snapshot_id=str(snapshot_id), poll_interval=5
     )
-    result = operator.execute(context)  # type: ignore[arg-type]
+    result = _risk_tests(operator, context)
     stored = sorted(k for k in champion.governance_objects() if "/risk-tests/" in k)
     assert len(stored) == 1
 
@@ -127,6 +149,11 @@ def test_champion_and_challenger_on_the_same_comparator_data(
     report = json.loads(champion.aws.s3.get_object(Bucket=champion.governance_bucket, Key=key)["Body"].read())
     digest = hashlib.sha256(body).hexdigest()
     assert report["inputs"]["comparator"]["sha256"] == digest
+    jobs = champion.aws.sandbox.request_count("sagemaker:CreateProcessingJob")
+    if runner == "processing":  # the job tested the challenger; the worker compared the champion after it
+        assert "processing_job" in report["inputs"] and jobs == 1
+    else:
+        assert "processing_job" not in report["inputs"] and jobs == 0
     comparison = report["champion"]
     assert comparison["model"] == {"package_arn": champion.package_arn, "version": 1}
     assert comparison["score_column"] == COLUMN
@@ -149,9 +176,10 @@ def test_champion_and_challenger_on_the_same_comparator_data(
     assert found == pytest.approx(expected, abs=1e-12)
     assert expected["challenger"] > expected["champion"], "the generated challenger is the better model"
 
-    # A retried task stores nothing twice.
-    operator.execute(champion.context("run_risk_tests", context["ti"].run_id))  # type: ignore[arg-type]
+    # A retried task stores nothing twice (and submits no second job).
+    assert _risk_tests(operator, champion.context("run_risk_tests", context["ti"].run_id)) == result
     assert sorted(k for k in champion.governance_objects() if "/risk-tests/" in k) == stored
+    assert champion.aws.sandbox.request_count("sagemaker:CreateProcessingJob") == jobs
 
     # The review document: both sides on the one dataset, with the figures.
     snapshot = inventory.get_snapshot(snapshot_id)
