@@ -12,7 +12,7 @@ from collections.abc import Generator, Sequence
 from contextlib import contextmanager
 from typing import Any, Self, TypeVar
 
-from sqlalchemy import Engine, Select, func, select
+from sqlalchemy import Engine, Select, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from model_governance.exceptions import ExternalServiceError, InvalidInputError, NotFoundError
@@ -188,7 +188,7 @@ class InventoryBase:
     def _chain_links(self, session: Session, facts: Sequence[tuple[str, str, str, Any]]) -> list[AuditLink]:
         """``_chain_link`` for many ``(chain, kind, action, row)`` facts (rows flushed), in order, in the
         caller's transaction: the owner rows locked and the chains' heads read in a few statements, the
-        links (the same fields and MACs as one at a time) inserted in one flush."""
+        links (the same fields and MACs as one at a time) inserted together."""
         keyring = self.audit_keyring
         owners: dict[str, set[int]] = {}
         for chain, *_ in facts:
@@ -222,8 +222,9 @@ class InventoryBase:
             link = self._new_link(keyring, chain, seq + 1, prev_mac, kind, action, row)
             heads[chain] = (seq + 1, link.mac)
             links.append(link)
-        session.add_all(links)
-        session.flush()
+        # One multi-row INSERT (the links' ids are not needed); the links returned are not in the session.
+        columns = [column.key for column in AuditLink.__table__.columns if column.key != "id"]
+        session.execute(insert(AuditLink), [{key: getattr(link, key) for key in columns} for link in links])
         return links
 
     @staticmethod

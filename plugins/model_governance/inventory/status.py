@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from model_governance.exceptions import (
@@ -49,6 +49,10 @@ class Onboarding:
     approval_status: str | None = None
     sagemaker_last_modified: datetime | None = None
     mlc_run_id: str | None = None
+
+
+def _chunks(items: Sequence[Any]) -> list[Sequence[Any]]:
+    return [items[start : start + IN_CHUNK] for start in range(0, len(items), IN_CHUNK)]
 
 
 class ModelsAndStatus(InventoryBase):
@@ -139,23 +143,21 @@ class ModelsAndStatus(InventoryBase):
         arns = list(dict.fromkeys(item.package_arn for item in onboardings))
         group_arns = list({parts.group_arn.lower() for _, parts, _ in parsed})
         with self._transaction() as session:
-            models: dict[str, Model] = {}
-            for start in range(0, len(arns), IN_CHUNK):
-                chunk = arns[start : start + IN_CHUNK]
-                models.update(
-                    (m.package_arn, m)
-                    for m in session.scalars(select(Model).where(Model.package_arn.in_(chunk)))
+            existing: dict[str, Model] = {}
+            for chunk in _chunks(arns):
+                existing.update(
+                    (model.package_arn, model)
+                    for model in session.scalars(select(Model).where(Model.package_arn.in_(chunk)))
                 )
-            existing = set(models)
             groups = {
                 group.arn.lower(): group
                 for group in session.scalars(
                     select(ModelGroup).where(func.lower(ModelGroup.arn).in_(group_arns))
                 )
             }
-            new: list[tuple[Onboarding, Model, GovernanceStatus]] = []
+            new: dict[str, tuple[Onboarding, GovernanceStatus, dict[str, Any]]] = {}
             for item, parts, first in parsed:
-                if item.package_arn in models:
+                if item.package_arn in existing or item.package_arn in new:
                     continue
                 group = groups.get(parts.group_arn.lower())
                 if group is None:
@@ -165,55 +167,81 @@ class ModelsAndStatus(InventoryBase):
                         "to any use case; register the use case first."
                     )
                 stage = to_sagemaker(first)
-                model = Model(
-                    model_group=group,
-                    package_arn=item.package_arn,
-                    version=parts.version,
-                    status=first.value,
-                    status_version=1,
-                    sagemaker_stage=stage.stage,
-                    sagemaker_stage_status=stage.stage_status,
-                    approval_status=item.approval_status,
-                    sagemaker_last_modified=item.sagemaker_last_modified,
-                    mlc_run_id=require(item.mlc_run_id, "implementation run id") if item.mlc_run_id else None,
-                )
-                models[item.package_arn] = model
-                new.append((item, model, first))
-            session.add_all([model for _, model, _ in new])
-            try:
-                session.flush()
-            except IntegrityError:
-                raise ConflictError(
-                    "Models of this batch were onboarded by another writer at the same time; read them again."
-                ) from None
-            events = [
-                self._event(
-                    model_id=model.id,
-                    seq=1,
-                    from_status=None,
-                    to_status=first.value,
-                    source=EventSource(item.source),
-                    actor=item.actor,
-                    reason=item.reason,
-                    created_at=utcnow(),
-                    prev_hash=None,
-                )
-                for item, model, first in new
-            ]
-            session.add_all(events)
-            session.flush()
-            links = self._chain_links(
-                session,
-                [(model_chain(event.model_id), "status_event", "status", event) for event in events],
-            )
+                now = utcnow()
+                row = {
+                    "model_group_id": group.id,
+                    "package_arn": item.package_arn,
+                    "version": parts.version,
+                    "status": first.value,
+                    "status_version": 1,
+                    "sagemaker_stage": stage.stage,
+                    "sagemaker_stage_status": stage.stage_status,
+                    "approval_status": item.approval_status,
+                    "sagemaker_last_modified": item.sagemaker_last_modified,
+                    "mlc_run_id": require(item.mlc_run_id, "implementation run id")
+                    if item.mlc_run_id
+                    else None,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                new[item.package_arn] = (item, first, row)
+            models: dict[str, Model] = {}
+            if new:
+                # Plain multi-row INSERTs (executemany), then the rows read back: the ORM's unit of work
+                # would insert them one by one to learn each new id.
+                try:
+                    session.execute(insert(Model), [row for _, _, row in new.values()])
+                except IntegrityError:
+                    raise ConflictError(
+                        "Models of this batch were onboarded by another writer at the same time; read "
+                        "them again."
+                    ) from None
+                for chunk in _chunks(list(new)):
+                    models.update(
+                        (model.package_arn, model)
+                        for model in session.scalars(select(Model).where(Model.package_arn.in_(chunk)))
+                    )
+                events = [
+                    self._event_fields(
+                        model_id=models[arn].id,
+                        seq=1,
+                        from_status=None,
+                        to_status=first.value,
+                        source=EventSource(item.source),
+                        actor=item.actor,
+                        reason=item.reason,
+                        created_at=utcnow(),
+                        prev_hash=None,
+                    )
+                    for arn, (item, first, _) in new.items()
+                ]
+                session.execute(insert(StatusEvent), events)
+                firsts: dict[int, StatusEvent] = {}
+                for chunk in _chunks([models[arn].id for arn in new]):
+                    firsts.update(
+                        (event.model_id, event)
+                        for event in session.scalars(
+                            select(StatusEvent).where(StatusEvent.model_id.in_(chunk), StatusEvent.seq == 1)
+                        )
+                    )
+                facts = [
+                    (model_chain(models[arn].id), "status_event", "status", firsts[models[arn].id])
+                    for arn in new
+                ]
+                links = self._chain_links(session, facts)
+            else:
+                links = []
         for link in links:
             self._anchor(link)
         results = []
-        seen: set[str] = set()
         for item in onboardings:
-            created = item.package_arn not in existing and item.package_arn not in seen
-            seen.add(item.package_arn)
-            results.append((models[item.package_arn], created))
+            if item.package_arn in models:
+                results.append((models.pop(item.package_arn), True))
+            else:
+                model = existing.get(item.package_arn)
+                if model is None:  # named twice: created just now, under its first mention
+                    model = next(m for m, created in results if m.package_arn == item.package_arn)
+                results.append((model, False))
         return results
 
     def lowest_versions_in(
@@ -262,6 +290,34 @@ class ModelsAndStatus(InventoryBase):
         created_at: datetime,
         prev_hash: str | None,
     ) -> StatusEvent:
+        return StatusEvent(
+            **ModelsAndStatus._event_fields(
+                model_id=model_id,
+                seq=seq,
+                from_status=from_status,
+                to_status=to_status,
+                source=source,
+                actor=actor,
+                reason=reason,
+                created_at=created_at,
+                prev_hash=prev_hash,
+            )
+        )
+
+    @staticmethod
+    def _event_fields(
+        *,
+        model_id: int,
+        seq: int,
+        from_status: str | None,
+        to_status: str,
+        source: EventSource,
+        actor: str,
+        reason: str,
+        created_at: datetime,
+        prev_hash: str | None,
+    ) -> dict[str, Any]:
+        """A StatusEvent's columns, its hash included."""
         fields: dict[str, Any] = {
             "model_id": model_id,
             "seq": seq,
@@ -273,7 +329,7 @@ class ModelsAndStatus(InventoryBase):
             "created_at": created_at,
             "prev_hash": prev_hash,
         }
-        return StatusEvent(**fields, hash=event_hash(**fields))
+        return {**fields, "hash": event_hash(**fields)}
 
     def transition(
         self,
