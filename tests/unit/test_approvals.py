@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -262,6 +262,7 @@ class FakeJira:
         self.comment_log: dict[str, list[Comment]] = {}
         self.moves: list[tuple[str, str]] = []
         self.created: list[str] = []
+        self.attached: dict[str, list[tuple[str, str, str | None]]] = {}
 
     def create_ticket(self, *, marker: str, **_: Any) -> FakeTicket:
         key = f"MLC-{marker[-6:]}"
@@ -308,6 +309,9 @@ class FakeJira:
 
     def myself(self) -> Person:
         return Person("acc-bot", None, None, "MLC Bot")
+
+    def attachment_digests(self, key: str) -> list[tuple[str, str, str | None]]:
+        return list(self.attached.get(key, []))
 
 
 @pytest.fixture
@@ -494,3 +498,45 @@ def test_policy_defaults_per_risk_level() -> None:
     assert custom.policy("Low").failed_tests == "block" and custom.policy("High").failed_tests == "block"
     with pytest.raises(ConfigurationError, match=r"approvals\.policies\.High\.failed_tests"):
         parse_config({"approvals": {"policies": {"High": {"failed_tests": "maybe"}}}})
+
+
+def test_an_approval_counts_only_while_the_ticket_shows_the_documents_governance_attached(
+    inventory: Inventory,
+) -> None:
+    """A document replaced, removed, or shadowed by another file of its name: the reviewer may have read
+    something else, so the approval is refused (and the ticket moved back); a rejection still counts."""
+    jira, model_id = FakeJira(), _model(inventory, "Low")
+    service = _service(jira, inventory)
+    real, forged = "a" * 64, "b" * 64
+    request = replace(_request("PRODUCTION", model_id), documents=(("review.pdf", real),))
+    ticket = service.open(request, _text())
+    cases = [
+        ([("review.pdf", forged, "acc-own")], "review.pdf (SHA-256 aaaaaaaaaaaa...) is no longer attached"),
+        ([], "review.pdf (SHA-256 aaaaaaaaaaaa...) is no longer attached"),
+        (
+            [("review.pdf", real, "acc-bot"), ("review.pdf", forged, "acc-own")],
+            "another file was attached under the name review.pdf",
+        ),
+    ]
+    for day, (attached, why) in enumerate(cases, start=1):
+        jira.attached[ticket.key] = attached
+        jira.move(ticket.key, "Done", "acc-rev", datetime(2026, 1, day, tzinfo=UTC))
+        assert service.verified_decision(request, ticket.key) is None, attached
+        assert jira.status[ticket.key] == "To Do"
+        assert why in jira.comment_log[ticket.key][-1].body
+    approval = inventory.approval(ticket.key)
+    assert approval is not None and approval.state != "APPROVED" and len(approval.refusals or []) == 3
+    # Another file under another name (a reviewer's notes), or an earlier version governance itself
+    # attached under the same name (a cleared run's), is no reason to refuse.
+    jira.attached[ticket.key] = [
+        ("review.pdf", forged, "acc-bot"),
+        ("review.pdf", real, "acc-bot"),
+        ("notes.txt", forged, "acc-rev"),
+    ]
+    jira.move(ticket.key, "Done", "acc-rev", datetime(2026, 1, 9, tzinfo=UTC))
+    assert service.verified_decision(request, ticket.key) is not None
+    # A rejection stands whatever the attachments show.
+    other = replace(_request("PIA", model_id), documents=(("review.pdf", real),))
+    rejected = service.open(other, _text())
+    jira.move(rejected.key, "Rejected", "acc-rev", datetime(2026, 1, 10, tzinfo=UTC))
+    assert service.verified_decision(other, rejected.key) is not None

@@ -537,6 +537,17 @@ class JiraHook(BaseHook):
         body = {"globalId": global_id or f"mg:{url}", "object": {"url": url, "title": title[:255]}}
         self._rest("post", f"2/issue/{key}/remotelink", json=body, idempotent=True)
 
+    def attachment_digests(self, key: str) -> list[tuple[str, str, str | None]]:
+        """(file name, SHA-256, uploader's account) of every attachment the ticket has now."""
+        from model_governance.approvals import Person
+
+        found = []
+        for attachment in self.issue(key).get("fields", {}).get("attachment") or []:
+            data = self._download(attachment["content"], int(attachment.get("size", -1)))
+            author = Person.from_jira(attachment.get("author")).account
+            found.append((str(attachment.get("filename")), hashlib.sha256(data).hexdigest(), author))
+        return found
+
     def attach(self, key: str, *, filename: str, content: bytes) -> bool:
         """Attach ``content`` unless an attachment with the same name and SHA-256 is already there.
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from model_governance.exceptions import ConfigurationError, InvalidInputError
@@ -75,7 +77,7 @@ class JiraApprovalOperator(JiraApprovalSensor):
     def execute(self, context: Context) -> Any:
         from model_governance.services.approvals import TicketText
 
-        project = self.project_key or self.hook.settings.project_key or self._configured_project()
+        project = self.project_key or self.hook.settings.project_key or _configured_project(self)
         if self.check_project:
             self.hook.check_project(project)
         ti = context["ti"]
@@ -98,22 +100,13 @@ class JiraApprovalOperator(JiraApprovalSensor):
         self.log.info("Approval ticket %s %s", ticket.url, "opened" if ticket.created else "found")
         for title, url in sorted((self.links or {}).items()):
             self.hook.add_remote_link(ticket.key, url=url, title=title)
-        for filename, content in sorted({**(self.attachments or {}), **self._s3_attachments()}.items()):
+        for filename, content in sorted(self.governed_files.items()):
             self.hook.attach(ticket.key, filename=filename, content=content)
         ti.xcom_push(key="issue_key", value=ticket.key)
         ti.xcom_push(key="issue_url", value=ticket.url)
         self.issue_key = ticket.key
         self.project_key = project
         return super().execute(context)
-
-    def _configured_project(self) -> str:
-        project = self.config.jira.project_key
-        if not project:
-            raise ConfigurationError(
-                f"No Jira project for task {self.task_id!r}: pass project_key, set it in the Jira "
-                "connection's extras, or in the settings (jira.project_key)."
-            )
-        return project
 
     def _ticket_text(self, request: ApprovalRequest) -> tuple[str, Any]:
         if self.summary is not None and self.description is not None:
@@ -144,9 +137,20 @@ class JiraApprovalOperator(JiraApprovalSensor):
         )
         return self.summary or rendered.summary, self.description or rendered.description
 
-    def _s3_attachments(self) -> dict[str, bytes]:
+    def approval_request(self, context: Context) -> ApprovalRequest:
+        """The sensor's request with the files attached: an approval counts only while they are unchanged."""
+        from dataclasses import replace
+
+        request = super().approval_request(context)
+        digests = {name: hashlib.sha256(content).hexdigest() for name, content in self.governed_files.items()}
+        return replace(request, documents=tuple(sorted(digests.items())))
+
+    @cached_property
+    def governed_files(self) -> dict[str, bytes]:
+        """File name -> bytes governance attaches: ``attachments``, and ``attachment_uris`` read from S3."""
+        files = dict(self.attachments or {})
         if not self.attachment_uris:
-            return {}
+            return files
         if not isinstance(self.attachment_uris, Mapping):
             raise InvalidInputError(
                 f"attachment_uris of task {self.task_id!r} is a {type(self.attachment_uris).__name__}; "
@@ -158,8 +162,17 @@ class JiraApprovalOperator(JiraApprovalSensor):
             entity = self.connections.of_model(int(self.model_id))
         else:  # the connection given (None: boto3's own credentials, as the Amazon provider takes them)
             entity = self.connections.connection(self.aws_conn_id)
-        files = {}
         for filename, uri in self.attachment_uris.items():
             location = parse_s3_uri(uri, what=f"Attachment {filename!r} of task {self.task_id!r}")
             files[filename] = entity.evidence(location.bucket).read(location.key, what="The attachment")
         return files
+
+
+def _configured_project(task: JiraApprovalOperator) -> str:
+    project = task.config.jira.project_key
+    if not project:
+        raise ConfigurationError(
+            f"No Jira project for task {task.task_id!r}: pass project_key, set it in the Jira "
+            "connection's extras, or in the settings (jira.project_key)."
+        )
+    return str(project)

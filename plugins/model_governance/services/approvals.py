@@ -19,6 +19,7 @@ Jira user search; an identity that resolves to nothing makes every move refused 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -92,6 +93,8 @@ class JiraPort(TicketPort, Protocol):
 
     def myself(self) -> Person: ...
 
+    def attachment_digests(self, key: str) -> list[tuple[str, str, str | None]]: ...
+
 
 @dataclass(frozen=True)
 class ApprovalRequest:
@@ -106,6 +109,8 @@ class ApprovalRequest:
     :param approver_groups: Jira groups allowed to decide; None takes them from the policy.
     :param marker_kind: what the ticket marker is derived from besides the run (default: ``kind``); the
         risk-test-failure loop opens one ticket per attempt.
+    :param documents: (file name, SHA-256) of the files governance attached for the reviewer (the review
+        document): an approval counts only while each is on the ticket unchanged and alone under its name.
     """
 
     kind: str
@@ -118,6 +123,7 @@ class ApprovalRequest:
     requester: str | None = None
     approver_groups: tuple[str, ...] | None = None
     marker_kind: str | None = None
+    documents: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         try:
@@ -491,6 +497,11 @@ class ApprovalService:
             return None  # moved on again (e.g. reopened) since the trigger saw it
         if self.park_while_on_hold(request, key):
             return None
+        if decision.outcome is Outcome.APPROVED and request.documents:
+            changed = self.documents_changed(request, key)
+            if changed is not None:
+                self.refuse(key, decision, changed)
+                return None
         rules = self.rules(request, key)
         mover = decision.decided_by
         groups = self.jira.user_groups(mover) if rules.approver_groups and mover.account else []
@@ -503,6 +514,30 @@ class ApprovalService:
             return None
         self.record_decision(key, decision, justification)
         return decision
+
+    def documents_changed(self, request: ApprovalRequest, key: str) -> str | None:
+        """Why the ticket no longer shows the reviewer the documents governance attached (one missing or
+        changed, or a file someone else attached under its name, which the reviewer could have opened
+        instead); None when each is there unchanged."""
+        attached = self.jira.attachment_digests(key)
+        automation = self.jira.myself().account
+        problems = []
+        for filename, digest in request.documents:
+            same_name = [(sha, author) for name, sha, author in attached if name == filename]
+            if digest not in (sha for sha, _ in same_name):
+                problems.append(
+                    f"{filename} (SHA-256 {digest[:12]}...) is no longer attached as governance attached it"
+                )
+            elif any(sha != digest and author != automation for sha, author in same_name):
+                problems.append(f"another file was attached under the name {filename}")
+        if not problems:
+            return None
+        return (
+            "the ticket does not show the documents governance attached for this decision: "
+            + "; ".join(problems)
+            + ". Remove the other files of that name; if the document itself is gone, clear the approval "
+            "task in Airflow to attach it again. Then decide again"
+        )
 
     def park_while_on_hold(self, request: ApprovalRequest, key: str) -> bool:
         """True when the approval's model (or its use case) is on hold (governance action ``hold``): the
@@ -548,7 +583,11 @@ class ApprovalService:
             key,
             f"This move to {decision.status} by {mover.label} does not count: {reason}. The ticket has been "
             f"moved back to {reopen}; a reviewer allowed to decide must move it.",
-            marker=f"mg-refused-{int(decision.decided_at.timestamp())}-{_short(mover.account)}",
+            # One comment per refused move and reason: a retried task finds it, another reason is said.
+            marker=(
+                f"mg-refused-{int(decision.decided_at.timestamp())}-{_short(mover.account)}-"
+                f"{hashlib.sha256(reason.encode()).hexdigest()[:8]}"
+            ),
         )
         self.jira.transition(key, reopen)
         if self._recorded(key) is not None:

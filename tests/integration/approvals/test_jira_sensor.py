@@ -168,3 +168,50 @@ def test_a_ticket_decided_before_the_wait_is_settled_without_deferring(jira: Jir
     jira.sandbox.transition_as(key, "Done", "reviewer@example.com")
     result = operator.execute({"ti": FakeTI(context["ti"].run_id)})  # type: ignore[arg-type]
     assert result["outcome"] == "approved" and result["issue_key"] == key
+
+
+def test_an_approval_counts_only_while_the_governed_document_is_on_the_ticket_unchanged(
+    jira: JiraTarget, governed: Governed
+) -> None:
+    """The owner swaps the review document for another file of the same name (or deletes it); an approval
+    given then is refused, since the reviewer may have read the forgery; with the real one back, it counts."""
+    import io
+
+    document = b"# Model review\nAUC 0.71 (threshold 0.75): failed\n"
+    operator = _operator(jira, model_id=governed.model_id, attachments={"review.md": document})
+    key, context, deferred = _open(jira, operator)
+    owner = jira.sandbox.client("owner")
+    forged = owner.add_attachment(
+        issue=key, attachment=io.BytesIO(b"# Model review\nAUC 0.91: passed\n"), filename="review.md"
+    )
+    hook = JiraHook(jira.conn_id)
+
+    def decide(resume_kwargs: dict[str, Any]) -> Any:
+        jira.sandbox.transition_as(key, "Done", "reviewer@example.com")
+        return operator.execute_complete(context, {"status": "decided", "issue_key": key}, **resume_kwargs)  # type: ignore[arg-type]
+
+    with pytest.raises(TaskDeferred) as again:
+        decide(deferred.kwargs)
+    assert hook.status_of(key) == "To Do"
+    comments = [c["body"] for c in hook._rest("get", f"2/issue/{key}/comment", idempotent=True)["comments"]]
+    assert any("another file was attached under the name review.md" in c for c in comments)
+
+    # The forgery removed, and the real document deleted too: still refused, with the way out.
+    owner.delete_attachment(forged.id)
+    real = next(a for a in hook.issue(key)["fields"]["attachment"] if a["filename"] == "review.md")
+    owner.delete_attachment(real["id"])
+    with pytest.raises(TaskDeferred) as third:
+        decide(again.value.kwargs)
+    comments = [c["body"] for c in hook._rest("get", f"2/issue/{key}/comment", idempotent=True)["comments"]]
+    assert any("review.md (SHA-256" in c and "clear the approval task" in c for c in comments)
+    approval = governed.inventory.approvals(model_id=governed.model_id)[0]
+    assert approval.state != "APPROVED" and len(approval.refusals or []) == 2
+
+    # Clearing the task attaches the document again (by name and SHA-256); now the approval counts.
+    ti = FakeTI(context["ti"].run_id)
+    with pytest.raises(TaskDeferred):
+        operator.execute({"ti": ti})  # type: ignore[arg-type]
+    assert [a["filename"] for a in hook.issue(key)["fields"]["attachment"]] == ["review.md"]
+    result = decide(third.value.kwargs)
+    assert result["outcome"] == "approved"
+    assert governed.inventory.approvals(model_id=governed.model_id)[0].state == "APPROVED"
