@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -65,12 +65,7 @@ class Evaluation:
     cleared: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "breached": self.breached,
-            "finding_id": self.finding_id,
-            "opened": self.opened,
-            "cleared": self.cleared,
-        }
+        return asdict(self)
 
 
 @dataclass
@@ -84,13 +79,8 @@ class CarryResult:
     failed: dict[int, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "opened": self.opened,
-            "updated": self.updated,
-            "closed": self.closed,
-            "model_changes": self.model_changes,
-            "failed": {str(k): v for k, v in self.failed.items()},
-        }
+        """The fields by name; ``failed`` keyed by the finding id as a string (a JSON object's keys)."""
+        return {**asdict(self), "failed": {str(k): v for k, v in self.failed.items()}}
 
 
 def breached(value: float, threshold: float | None, direction: str | None) -> bool | None:

@@ -13,7 +13,13 @@ import pytest
 
 from model_governance.config import load_config
 from model_governance.lifecycle import GovernanceStatus
-from model_governance.services.monitoring import MonitoringService, breached, finding_marker
+from model_governance.services.monitoring import (
+    CarryResult,
+    Evaluation,
+    MonitoringService,
+    breached,
+    finding_marker,
+)
 from tests.unit.services.fakes import T0, FakeInventory, FakeJira, FakeModel
 
 
@@ -304,3 +310,21 @@ def test_carry_needs_settings_and_jira() -> None:
     service = MonitoringService(inventory=FakeInventory())  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match="settings"):
         service.carry()
+
+
+def test_results_as_dicts_name_every_field() -> None:
+    assert Evaluation(True, 7, opened=True).to_dict() == {
+        "breached": True,
+        "finding_id": 7,
+        "opened": True,
+        "cleared": False,
+    }
+    result = CarryResult(opened=["MLC-1"], updated=["MLC-2"], closed=["MLC-3"], model_changes=[5])
+    result.failed[9] = "JiraError: 503"
+    assert json.loads(json.dumps(result.to_dict())) == {
+        "opened": ["MLC-1"],
+        "updated": ["MLC-2"],
+        "closed": ["MLC-3"],
+        "model_changes": [5],
+        "failed": {"9": "JiraError: 503"},
+    }
