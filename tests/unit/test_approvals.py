@@ -540,3 +540,38 @@ def test_an_approval_counts_only_while_the_ticket_shows_the_documents_governance
     rejected = service.open(other, _text())
     jira.move(rejected.key, "Rejected", "acc-rev", datetime(2026, 1, 10, tzinfo=UTC))
     assert service.verified_decision(other, rejected.key) is not None
+
+
+def test_a_later_gate_waits_while_an_earlier_approval_of_its_run_is_withdrawn_in_jira(
+    inventory: Inventory,
+) -> None:
+    jira, model_id = FakeJira(), _model(inventory, "Low")
+    service = _service(jira, inventory)
+    pia = _request("PIA", model_id)
+    pia_ticket = service.open(pia, _text())
+    jira.move(pia_ticket.key, "Done", "acc-rev", datetime(2026, 1, 1, tzinfo=UTC))
+    assert service.verified_decision(pia, pia_ticket.key) is not None
+    # The same gate of another run, approved then withdrawn, is not this run's business.
+    old = _request("PIA", model_id, run="r0")
+    old_ticket = service.open(old, _text())
+    jira.move(old_ticket.key, "Done", "acc-rev", datetime(2026, 1, 1, tzinfo=UTC))
+    assert service.verified_decision(old, old_ticket.key) is not None
+    jira.move(old_ticket.key, "Rejected", "acc-risk", datetime(2026, 1, 2, tzinfo=UTC))
+
+    production = _request("PRODUCTION", model_id)
+    ticket = service.open(production, _text())
+    jira.move(ticket.key, "Done", "acc-risk", datetime(2026, 1, 3, tzinfo=UTC))
+    jira.move(pia_ticket.key, "Rejected", "acc-risk", datetime(2026, 1, 3, tzinfo=UTC))
+    jira.status[ticket.key] = "Done"
+    assert service.verified_decision(production, ticket.key) is None
+    assert jira.status[ticket.key] == "To Do"
+    said = jira.comment_log[ticket.key][-1].body
+    assert f"the PIA approval {pia_ticket.key} given by reviewer@example.com no longer stands in Jira" in said
+    assert "moved to Rejected by Ravi Risk (acc-risk)" in said
+    # Moved back to Done by someone else than its verified approver: still withdrawn.
+    for who, day, counts in (("acc-risk", 4, False), ("acc-rev", 5, True)):
+        jira.move(pia_ticket.key, "Done", who, datetime(2026, 1, day, tzinfo=UTC))
+        jira.move(ticket.key, "Done", "acc-risk", datetime(2026, 1, day, 1, tzinfo=UTC))
+        assert (service.verified_decision(production, ticket.key) is not None) is counts, who
+    approval = inventory.approval(ticket.key)
+    assert approval is not None and approval.state == "APPROVED" and len(approval.refusals or []) == 2

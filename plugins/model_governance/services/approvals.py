@@ -44,7 +44,7 @@ from model_governance.approvals import (
     same_account,
 )
 from model_governance.config import VERSION_GATES, ApprovalKind, GovernanceConfig
-from model_governance.exceptions import ApprovalRejectedError, InvalidInputError
+from model_governance.exceptions import ApprovalRejectedError, InvalidInputError, JiraError
 
 if TYPE_CHECKING:
     from model_governance.inventory import Approval, Inventory, Model
@@ -497,10 +497,10 @@ class ApprovalService:
             return None  # moved on again (e.g. reopened) since the trigger saw it
         if self.park_while_on_hold(request, key):
             return None
-        if decision.outcome is Outcome.APPROVED and request.documents:
-            changed = self.documents_changed(request, key)
-            if changed is not None:
-                self.refuse(key, decision, changed)
+        if decision.outcome is Outcome.APPROVED:
+            problem = self.documents_changed(request, key) or self.withdrawn_earlier_gates(request, key)
+            if problem is not None:
+                self.refuse(key, decision, problem)
                 return None
         rules = self.rules(request, key)
         mover = decision.decided_by
@@ -515,10 +515,56 @@ class ApprovalService:
         self.record_decision(key, decision, justification)
         return decision
 
+    def withdrawn_earlier_gates(self, request: ApprovalRequest, key: str) -> str | None:
+        """Why an earlier gate of this version in this run no longer stands (its ticket reopened, rejected,
+        or moved to Done by someone other than its verified approver since); None when each does. A
+        withdrawn approval must stop the gates after it, not only its own task, which has finished."""
+        if self.inventory is None or request.model_id is None or request.kind not in VERSION_GATES:
+            return None
+        earlier = {kind.value for kind in VERSION_GATES[: VERSION_GATES.index(ApprovalKind(request.kind))]}
+        problems = []
+        for approval in self.inventory.approvals(model_id=request.model_id):
+            if (
+                approval.kind not in earlier
+                or approval.state != "APPROVED"
+                or (approval.dag_id, approval.run_id) != (request.dag_id, request.run_id)
+                or approval.jira_key == key
+            ):
+                continue
+            try:
+                now = self.jira.decision(approval.jira_key)
+            except JiraError as exc:
+                if getattr(exc, "status_code", None) != 404:
+                    raise
+                problems.append(
+                    f"the {approval.kind} approval {approval.jira_key} given by {approval.decided_by} no "
+                    "longer stands in Jira (the ticket is gone; restore it)"
+                )
+                continue
+            if (
+                now is not None
+                and now.outcome is Outcome.APPROVED
+                and now.decided_by.matches(approval.decided_by_account)
+            ):
+                continue
+            change = "reopened" if now is None else f"moved to {now.status} by {now.decided_by.label}"
+            problems.append(
+                f"the {approval.kind} approval {approval.jira_key} given by {approval.decided_by} no longer "
+                f"stands in Jira ({change})"
+            )
+        if not problems:
+            return None
+        return (
+            "; ".join(problems)
+            + ". This gate waits until its approver moves that ticket back to Done, or reject this ticket"
+        )
+
     def documents_changed(self, request: ApprovalRequest, key: str) -> str | None:
         """Why the ticket no longer shows the reviewer the documents governance attached (one missing or
         changed, or a file someone else attached under its name, which the reviewer could have opened
         instead); None when each is there unchanged."""
+        if not request.documents:
+            return None
         attached = self.jira.attachment_digests(key)
         automation = self.jira.myself().account
         problems = []

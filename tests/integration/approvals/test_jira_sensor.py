@@ -215,3 +215,51 @@ def test_an_approval_counts_only_while_the_governed_document_is_on_the_ticket_un
     result = decide(third.value.kwargs)
     assert result["outcome"] == "approved"
     assert governed.inventory.approvals(model_id=governed.model_id)[0].state == "APPROVED"
+
+
+def test_a_production_approval_waits_while_the_runs_pia_approval_is_withdrawn(
+    jira: JiraTarget, governed: Governed
+) -> None:
+    """The PIA's approver (or anyone) reopens or rejects the PIA ticket after the PIA task finished: the
+    production approval of that run does not count until the PIA approver moves it back to Done."""
+    pia = _operator(jira, model_id=governed.model_id)
+    pia_key, pia_context, pia_deferred = _open(jira, pia)
+    jira.sandbox.transition_as(pia_key, "Done", "reviewer@example.com")
+    resumed = {"status": "decided", "issue_key": pia_key}
+    assert pia.execute_complete(pia_context, resumed, **pia_deferred.kwargs)["outcome"] == "approved"  # type: ignore[arg-type]
+
+    production = JiraApprovalOperator(
+        task_id="production_approval",
+        approval_kind="PRODUCTION",
+        jira_conn_id=jira.conn_id,
+        summary="Production approval: churn v1",
+        description="Approve for production.",
+        model_owner="owner@example.com" if jira.flavor == "cloud" else "owner",
+        requester="mlc-bot@example.com",
+        model_id=governed.model_id,
+    )
+    ti = FakeTI(pia_context["ti"].run_id, task_id="production_approval")
+    context = {"ti": ti}
+    with pytest.raises(TaskDeferred) as deferred:
+        production.execute(context)  # type: ignore[arg-type]
+    key = ti.xcom["issue_key"]
+    jira.sandbox.transition_as(pia_key, "Rejected", "risk-officer@example.com")
+    jira.sandbox.transition_as(key, "Done", "risk-officer@example.com")
+    with pytest.raises(TaskDeferred) as again:
+        production.execute_complete(context, {"status": "decided", "issue_key": key}, **deferred.value.kwargs)  # type: ignore[arg-type]
+    hook = JiraHook(jira.conn_id)
+    assert hook.status_of(key) == "To Do"
+    comments = [c["body"] for c in hook._rest("get", f"2/issue/{key}/comment", idempotent=True)["comments"]]
+    assert any(
+        f"the PIA approval {pia_key}" in c and "no longer stands in Jira (moved to Rejected" in c
+        for c in comments
+    )
+
+    jira.sandbox.transition_as(pia_key, "Done", "reviewer@example.com")
+    jira.sandbox.transition_as(key, "Done", "risk-officer@example.com")
+    result = production.execute_complete(
+        context, {"status": "decided", "issue_key": key}, **again.value.kwargs
+    )  # type: ignore[arg-type]
+    assert result["outcome"] == "approved"
+    states = {a.kind: a.state for a in governed.inventory.approvals(model_id=governed.model_id)}
+    assert states == {"PIA": "APPROVED", "PRODUCTION": "APPROVED"}
