@@ -51,7 +51,9 @@ class RevalidateModelOperator(JiraApprovalOperator):
         ti = context["ti"]
         return revalidation_key(ti.dag_id, ti.run_id, ti.task_id, getattr(ti, "map_index", None))
 
-    def service(self) -> RevalidationService:
+    def service(self, *, jobs: bool = False) -> RevalidationService:
+        """The service over the model's business entity; ``jobs``: with the SageMaker jobs hook even when
+        the runner is no longer ``processing`` (resuming from a job started before a settings change)."""
         from model_governance.services.revalidation import RevalidationService
 
         model = self.inventory.get_model(int(self.model_id or 0))
@@ -64,7 +66,7 @@ class RevalidateModelOperator(JiraApprovalOperator):
             evidence=entity.evidence(self.config.governance_bucket),
             registry=entity.registry,
             # The worker runner (the default) needs no SageMaker jobs hook.
-            jobs=entity.jobs if self.config.risk_tests.runner == "processing" else None,
+            jobs=entity.jobs if jobs or self.config.risk_tests.runner == "processing" else None,
         )
 
     def execute(self, context: Context) -> Any:
@@ -106,7 +108,7 @@ class RevalidateModelOperator(JiraApprovalOperator):
         from model_governance.exceptions import RegistryError
         from model_governance.triggers.sagemaker import FAILED, SUCCESS
 
-        service = self.service()
+        service = self.service(jobs=True)
         model = self.inventory.get_model(int(self.model_id or 0))
         # Raised through the service, which records the revalidation FAILED (not running): a retry
         # reconnects to the job, and a task that fails for good leaves the model to the next daily run.

@@ -232,6 +232,9 @@ class RevalidationService:
                 f"Processing job {job_name!r} is not attempt {attempt!r} of revalidation {run_key!r}. Clear "
                 "the task to reconnect to its Processing job."
             )
+        done = self._tests_done(model, run_key)  # a trigger fired twice, or a retry finished it meanwhile
+        if done is not None:
+            return done
         assert self.jobs is not None
         described = self.jobs.describe_processing_job(job_name)
         if described is None:
@@ -378,7 +381,8 @@ class RevalidationService:
                     f"The revalidation risk tests of {model.package_arn} did not run: {reason}. Nothing was "
                     "tested; no document or ticket was made. Fix what the reason names (the image "
                     "risk_tests.image_uri, the role risk_tests.role_arn, the instance, or the data), then "
-                    f"clear the task: its next try runs the tests as a new job, {retry}."
+                    f"clear the task: its next try runs the tests as a new job, {retry} (Airflow's retries "
+                    "do too)."
                 ),
             )
         if pin is None:
@@ -386,8 +390,8 @@ class RevalidationService:
                 run_key,
                 RiskTestJobError(
                     f"Processing job {name} was not given pinned production data (no --comparator-sha256 in "
-                    "its arguments), so its report cannot stand for this revalidation. Clear the task to run "
-                    "the tests as a new job."
+                    "its arguments; not submitted by this version of the revalidation), so its report cannot "
+                    "stand for this revalidation. The next daily run revalidates the model with a new job."
                 ),
             )
         location = job_report_location(self.evidence.bucket, name)

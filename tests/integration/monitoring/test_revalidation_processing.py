@@ -66,7 +66,7 @@ def test_a_revalidation_runs_its_tests_as_a_processing_job_once_and_ends_as_with
     model = make_model()
     snapshot_id = _ready(model)
     inventory = model.inventory
-    run_id = "scheduled__2026-03-01"
+    run_id = "scheduled__2026-05-01"
     context = _context(run_id)
     run_key = revalidation_key(DAG, run_id, TASK)
     name = revalidation_job_name(run_key, 1)
@@ -141,7 +141,7 @@ def test_a_revalidation_runs_its_tests_as_a_processing_job_once_and_ends_as_with
 
     # The worker runner on the same data gives the same figures and the same kind of ticket.
     monkeypatch.setenv("MODEL_GOVERNANCE__RISK_TESTS__RUNNER", "worker")
-    worker_run = "scheduled__2026-03-02"
+    worker_run = "scheduled__2026-05-02"
     worker = _deferred(lambda: _operator(model).execute(_context(worker_run)))  # type: ignore[arg-type]
     assert isinstance(worker.trigger, JiraApprovalTrigger)
     worker_key = revalidation_key(DAG, worker_run, TASK)
@@ -170,7 +170,7 @@ def test_a_failed_job_is_a_clear_error_recorded_failed_and_the_retry_runs_a_new_
     model.aws.sandbox.set_workloads(
         fail_processing_jobs=1, processing_failure_reason="CapacityError: no ml.m5"
     )
-    run_id = "scheduled__2026-04-01"
+    run_id = "scheduled__2026-07-01"
     context = _context(run_id)
     run_key = revalidation_key(DAG, run_id, TASK)
     first, second = revalidation_job_name(run_key, 1), revalidation_job_name(run_key, 2)
