@@ -478,9 +478,9 @@ class RiskTestsService:
             return AwaitJob(name, attempt)
         if status != JOB_SUCCEEDED:
             reason = job_failure(described)
-            if f"{REFUSED}:" in reason:  # the container found the pinned data changed: not transient
-                detail = reason.split(f"{REFUSED}:", 1)[1].rsplit(", exit code:", 1)[0].strip()
-                return self._refuse(snapshot, attempt, PinnedDataChangedError(detail))
+            refusal = runs.container_refusal(reason)
+            if refusal is not None:  # the container found the pinned data changed: not transient
+                return self._refuse(snapshot, attempt, refusal)
             return self._job_failed(snapshot, attempt, reason)
         location = job_report_location(self.evidence.bucket, name)
         try:
