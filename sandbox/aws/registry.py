@@ -138,6 +138,10 @@ class Registry:
         self._packages: dict[str, Package] = {}  # by ARN
         self._index = PackageIndex()  # group, stage and modification order, for Search
         self.search_index = True  # False: every Search scans all packages (the tests compare the two)
+        # Bumped by every write to a package: a Search's sorted matches are kept for the next page of the
+        # same query while nothing changed (paging 10,000 packages re-sorted all of them per page).
+        self._generation = 0
+        self._matches: tuple[tuple[int, str], list[dict[str, Any]]] | None = None
         self._create_tokens: dict[str, str] = {}  # ClientToken -> ARN
         self._update_tokens: dict[tuple[str, str], str] = {}  # (ARN, ClientToken) -> ARN
         self._clock = 0.0
@@ -350,6 +354,7 @@ class Registry:
             package = Package(arn=arn, group=group_key, desc=desc, tags=tags)
             self._packages[arn] = package
             self._index.put(arn, desc)
+            self._generation += 1
             if token:
                 self._create_tokens[token] = arn
             self._emit_event("create", package, [])
@@ -440,6 +445,7 @@ class Registry:
                 desc["LastModifiedBy"] = user_context(self.account_id, self.region)
                 package.desc = desc
                 self._index.put(package.arn, desc)
+                self._generation += 1
             if token:
                 self._update_tokens[(package.arn, token)] = package.arn
             if updated:
@@ -502,6 +508,7 @@ class Registry:
             package = self._package(params["ModelPackageName"])
             del self._packages[package.arn]
             self._index.remove(package.arn)
+            self._generation += 1
             package.desc["ModelPackageStatus"] = "Deleting"
             self._emit_event("delete", package, [])
             return {}
@@ -532,6 +539,7 @@ class Registry:
                     f"{params['ResourceArn']} would have {len(merged)} tags; the limit is 50.",
                 )
             target.tags = merged
+            self._generation += 1
             return {"Tags": copy.deepcopy(new)}
 
     def list_tags(self, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -551,6 +559,7 @@ class Registry:
         with self._lock:
             target = self._tagged(params["ResourceArn"])
             target.tags = [t for t in target.tags if t["Key"] not in set(params["TagKeys"])]
+            self._generation += 1
             return {}
 
     # ---- search --------------------------------------------------------------------------------------
@@ -562,7 +571,16 @@ class Registry:
         with self._lock:
             # Filtered and sorted on shallow views under the lock; only the page returned is deep-copied,
             # so a search costs N cheap views rather than N deep copies per page.
-            if resource == "ModelPackage":
+            cached = (self._generation, json.dumps(_query_of(params), sort_keys=True, default=str))
+            if (
+                resource == "ModelPackage"
+                and self.search_index
+                and self._matches
+                and self._matches[0] == cached
+            ):
+                # The next page of the same query, nothing written since: the same sorted matches.
+                matched = self._matches[1]
+            elif resource == "ModelPackage":
                 # Only the packages the index says can match are tested (all of them when it cannot
                 # narrow the expression); malformed filters fail as a full scan would fail them.
                 if self._packages:
@@ -586,13 +604,16 @@ class Registry:
                     for p in chosen
                     if matches({**p.desc, "Tags": {t["Key"]: t["Value"] for t in p.tags}})
                 ]
-                key_of = "ModelPackageArn"
+                search.sort_records(
+                    matched, sort_by, params.get("SortOrder", "Descending") == "Descending", "ModelPackageArn"
+                )
+                if self.search_index:
+                    self._matches = (cached, matched)
             else:
                 records = [
                     {**self._group_view(g), **({"Tags": g.tags} if g.tags else {})}
                     for g in self._groups.values()
                 ]
-                key_of = "ModelPackageGroupArn"
                 matched = [
                     rec
                     for rec in records
@@ -600,9 +621,12 @@ class Registry:
                         {**rec, "Tags": {t["Key"]: t["Value"] for t in rec.get("Tags", [])}}, expression
                     )
                 ]
-            search.sort_records(
-                matched, sort_by, params.get("SortOrder", "Descending") == "Descending", key_of
-            )
+                search.sort_records(
+                    matched,
+                    sort_by,
+                    params.get("SortOrder", "Descending") == "Descending",
+                    "ModelPackageGroupArn",
+                )
             page, token = self._page(matched, params, _query_of(params))
             # No deep copy: a package's description is copy-on-write (an update builds a new dict and
             # swaps it in; nothing edits a stored one in place), so the page's views stay as they were
@@ -617,6 +641,7 @@ class Registry:
             self._groups.clear()
             self._packages.clear()
             self._index.clear()
+            self._generation += 1
             self._create_tokens.clear()
             self._update_tokens.clear()
 

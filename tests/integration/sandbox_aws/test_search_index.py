@@ -245,3 +245,45 @@ def test_a_number_that_does_not_parse_fails_alike_in_an_or_of_lookups() -> None:
             registry.search({"Resource": "ModelPackage", "SearchExpression": expression})
         errors.append((caught.value.code, caught.value.message))
     assert errors[0] == errors[1]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pages_read_between_writes_equal_a_full_scan_of_that_moment(seed: int) -> None:
+    # The index keeps a query's sorted matches for its next page until a package is written (paging all
+    # 10,000 packages re-sorted them per page): each page must still be the full scan's page at that
+    # moment, whatever was created, updated, tagged or deleted between two pages.
+    rng = random.Random(200 + seed)
+    registry, names, arns = _registry(rng, packages=rng.randint(100, 300), groups=rng.randint(1, 6))
+    everything = {"Filters": [{"Name": "ModelPackageGroupName", "Operator": "Exists"}]}
+    for _ in range(8):
+        params: dict[str, Any] = {
+            "Resource": "ModelPackage",
+            "SearchExpression": rng.choice(
+                [everything, _random_expression(rng, names, arns, _times(registry, arns))]
+            ),
+            "SortBy": rng.choice(["LastModifiedTime", "CreationTime"]),
+            "SortOrder": rng.choice(["Ascending", "Descending"]),
+        }
+        token = None
+        while True:
+            request = {**params, "MaxResults": rng.choice([7, 25]), **({"NextToken": token} if token else {})}
+            registry.search_index = True
+            indexed = registry.search(request)
+            registry.search_index = False
+            assert indexed == registry.search(request), request
+            token = indexed.get("NextToken")
+            if not token:
+                break
+            write = rng.random()
+            if write < 0.3:
+                _writes(registry, rng, arns, rng.randint(1, 3))
+            elif write < 0.4:
+                arns.append(
+                    registry.create_model_package({"ModelPackageGroupName": rng.choice(names)})[
+                        "ModelPackageArn"
+                    ]
+                )
+            elif write < 0.5:
+                registry.add_tags(
+                    {"ResourceArn": rng.choice(arns), "Tags": [{"Key": "k", "Value": str(rng.random())}]}
+                )
