@@ -90,6 +90,29 @@ class SageMakerRegistryHook(AwsBaseHook):
             raise self._fail(f"creating model package group {name!r}", exc) from exc
         return response["ModelPackageGroupArn"], True
 
+    def create_model_package(
+        self,
+        group: str,
+        *,
+        description: str,
+        lifecycle: Mapping[str, str],
+        token_parts: Sequence[str],
+    ) -> str:
+        """Create a version in ``group`` (governance-started: no container yet, PendingManualApproval,
+        ``lifecycle`` as its ``ModelLifeCycle``); returns its ARN. The ``ClientToken`` comes from the group
+        and ``token_parts``, so a retry (an answer lost included) gets the first version, not another."""
+        try:
+            response = self.get_conn().create_model_package(
+                ModelPackageGroupName=group,
+                ModelPackageDescription=description[:1024],
+                ModelApprovalStatus="PendingManualApproval",
+                ModelLifeCycle=dict(lifecycle),
+                ClientToken=client_token(group, *token_parts),
+            )
+        except ClientError as exc:
+            raise self._fail(f"creating a model package in group {group!r}", exc) from exc
+        return str(response["ModelPackageArn"])
+
     def describe_model_package_group(self, name: str) -> dict[str, Any] | None:
         try:
             return self.get_conn().describe_model_package_group(ModelPackageGroupName=name)

@@ -38,7 +38,7 @@ from model_governance.lifecycle import (
     may_go_to_sagemaker,
     to_sagemaker,
 )
-from model_governance.registry import GovernanceLinks, client_token
+from model_governance.registry import GovernanceLinks
 from model_governance.services.endpoints import EndpointResolver, checked_on_decommission
 from model_governance.services.writeback import GovernanceWriteBack
 
@@ -453,18 +453,16 @@ class GovernanceActionService:
             raise NotFoundError(f"Use case {use_case.id} has no model group.")
         registry = self.connections.of_group(group.id).registry
         stage = to_sagemaker(S.PROPOSED)
-        response = registry.get_conn().create_model_package(
-            ModelPackageGroupName=group.name,
-            ModelPackageDescription=PROPOSED_DESCRIPTION.format(name=use_case.name, id=use_case.id)[:1024],
-            ModelApprovalStatus="PendingManualApproval",
-            ModelLifeCycle={
+        arn = registry.create_model_package(
+            group.name,
+            description=PROPOSED_DESCRIPTION.format(name=use_case.name, id=use_case.id),
+            lifecycle={
                 "Stage": stage.stage,
                 "StageStatus": stage.stage_status,
                 "StageDescription": f"proposed by {request.requested_by}: {request.reason}"[:1024],
             },
-            ClientToken=client_token(request.dag_id, request.run_id, "action", "propose", str(use_case.id)),
+            token_parts=(request.dag_id, request.run_id, "action", "propose", str(use_case.id)),
         )
-        arn = str(response["ModelPackageArn"])
         model, _ = self.inventory.upsert_model(
             package_arn=arn,
             status=S.PROPOSED,

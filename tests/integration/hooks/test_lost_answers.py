@@ -14,7 +14,6 @@ from model_governance.hooks.connections import aws_hook_factories
 from model_governance.hooks.sagemaker_jobs import SageMakerJobsHook
 from model_governance.hooks.sagemaker_registry import SageMakerRegistryHook
 from model_governance.lifecycle import GovernanceStatus as S
-from model_governance.registry import client_token
 from model_governance.services.evidence_store import EvidenceStore
 from sandbox.aws.pytest_fixtures import AwsClients
 
@@ -73,14 +72,13 @@ def test_a_proposed_package_created_through_lost_answers_is_one_package(aws_clie
     """The create the ``propose`` action makes: its ClientToken answers the retry with the first package."""
     group = _name("grp-lost")
     aws_clients.sagemaker.create_model_package_group(ModelPackageGroupName=group)
-    client = SageMakerRegistryHook(aws_conn_id=CONN_ID).get_conn()
+    hook = SageMakerRegistryHook(aws_conn_id=CONN_ID)
     _lose(aws_clients, "sagemaker:CreateModelPackage", seed=3)
+    lifecycle = {"Stage": "Proposed", "StageStatus": "InProgress"}
     arns = {
-        client.create_model_package(
-            ModelPackageGroupName=group,
-            ModelApprovalStatus="PendingManualApproval",
-            ClientToken=client_token("action", f"run-{i}", "propose", "7"),
-        )["ModelPackageArn"]
+        hook.create_model_package(
+            group, description="proposed", lifecycle=lifecycle, token_parts=("action", f"run-{i}", "7")
+        )
         for i in range(3)
     }
     assert sum(_faulted(aws_clients, "sagemaker:CreateModelPackage")) > 0

@@ -45,18 +45,21 @@ class FakeRegistry:
                 package[key] = copy.deepcopy(value)
         return {"ModelPackageArn": package_arn}
 
-    def get_conn(self) -> Any:
-        return self
-
-    def create_model_package(self, **params: Any) -> dict[str, Any]:
+    def create_model_package(self, group: str, *, description: str, lifecycle: Any, token_parts: Any) -> str:
+        token = (group, *token_parts)
         for made in self.created:
-            if made["ClientToken"] == params["ClientToken"]:
-                return {"ModelPackageArn": made["arn"]}
-        version = len(self.packages) + 1
-        package_arn = arn(version)
-        self.packages[package_arn] = {"ModelPackageArn": package_arn, **params}
-        self.created.append({**params, "arn": package_arn})
-        return {"ModelPackageArn": package_arn}
+            if made["token"] == token:
+                return str(made["arn"])
+        package_arn = arn(len(self.packages) + 1)
+        self.packages[package_arn] = {
+            "ModelPackageArn": package_arn,
+            "ModelPackageGroupName": group,
+            "ModelPackageDescription": description,
+            "ModelApprovalStatus": "PendingManualApproval",
+            "ModelLifeCycle": dict(lifecycle),
+        }
+        self.created.append({"token": token, "arn": package_arn})
+        return package_arn
 
     def lifecycle(self, package_arn: str) -> tuple[str, str]:
         found = self.packages[package_arn]["ModelLifeCycle"]
