@@ -21,8 +21,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from sandbox.airflow_cluster import SANDBOX_AUDIT_KEYS, airflow_env
+
+# Property tests share the machine with Airflow clusters: slow example generation there says nothing about
+# the code under test (examples and assertions unchanged; tests that set their own health checks add it).
+settings.register_profile("model-governance", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("model-governance")
 
 # The audit chain is keyed (inventory/audit.py): every test's inventory signs with the sandbox key.
 os.environ.setdefault("MODEL_GOVERNANCE_AUDIT_KEYS", SANDBOX_AUDIT_KEYS)

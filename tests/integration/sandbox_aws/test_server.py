@@ -42,6 +42,8 @@ def test_start_flags_ready_line_and_sigterm() -> None:
             "region": "eu-west-1",
             "faults": {
                 "throttle_rate": 0.25,
+                "server_error_rate": 0.0,
+                "lost_response_rate": 0.0,
                 "latency_ms": 3.0,
                 "actions": ["sagemaker:*", "sqs:SendMessage"],
                 "regions": None,

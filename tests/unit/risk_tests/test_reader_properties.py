@@ -46,7 +46,7 @@ def test_property_any_schema_object_is_a_schema_or_a_named_input_error(data: dic
     assert isinstance(schema, RiskTestSchema) and schema.label and schema.score
 
 
-@settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.text(max_size=200) | json_values.map(json.dumps))
 def test_property_any_schema_file_is_a_schema_or_a_named_input_error(text: str) -> None:
     with tempfile.TemporaryDirectory() as folder:

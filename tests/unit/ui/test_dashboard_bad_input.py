@@ -126,7 +126,11 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(dashboard: Dashboard
     assert response.status_code in (400, 413)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
     name=st.sampled_from(["use_case", "before", "limit", "status", "business_entity"]),
     value=st.text(max_size=30),
@@ -138,7 +142,11 @@ def test_property_no_query_parameter_makes_a_500(dashboard: Dashboard, name: str
     assert response.status_code < 500, response.text
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
     body=st.recursive(
         st.none()
