@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from model_governance.config import GovernanceConfig, load_config
 from model_governance.redaction import get_logger
 
+if TYPE_CHECKING:
+    from model_governance.config import GovernanceConfig
+
 log = get_logger(__name__)
+
+
+def _settings(config: GovernanceConfig | None) -> GovernanceConfig:
+    # Imported when needed: every DAG file imports this module for its failure callback.
+    from model_governance.config import load_config
+
+    return config or load_config()
 
 
 def notify_operators(subject: str, body: str, *, config: GovernanceConfig | None = None) -> bool:
@@ -16,7 +25,7 @@ def notify_operators(subject: str, body: str, *, config: GovernanceConfig | None
 
     ``body`` is plain text; it is escaped into the HTML mail so ticket text cannot inject markup.
     """
-    settings = config or load_config()
+    settings = _settings(config)
     recipients = settings.notifications.operators
     if not recipients:
         log.warning("No operator recipients configured (notifications.operators); not sent: %s", subject)
@@ -67,7 +76,7 @@ def comment_on_open_tickets(ti: Any, body: str, *, config: GovernanceConfig | No
     from model_governance.hooks.inventory import GovernanceInventoryHook
     from model_governance.hooks.jira import JiraHook
 
-    settings = config or load_config()
+    settings = _settings(config)
     inventory = GovernanceInventoryHook(settings).get_conn()
     keys = [a.jira_key for a in inventory.approvals(model_id=int(onboarded["model_id"])) if a.state == "OPEN"]
     if keys:
