@@ -386,15 +386,16 @@ class Registry:
             group_key = None
             if params.get("ModelPackageGroupName"):
                 group_key = self._group(params["ModelPackageGroupName"]).name.lower()
-            packages = [(p.group, self._describe(p)) for p in self._packages.values()]
-        kind = params.get("ModelPackageType") or ("Both" if group_key else "Unversioned")
-        if group_key:
-            packages = [(g, d) for g, d in packages if g == group_key]
-        if kind == "Versioned":
-            packages = [(g, d) for g, d in packages if g is not None]
-        elif kind == "Unversioned":
-            packages = [(g, d) for g, d in packages if g is None]
-        descs = [d for _, d in packages]
+            kind = params.get("ModelPackageType") or ("Both" if group_key else "Unversioned")
+            # Filter before describing: a description is a deep copy, and a group is a small part of a
+            # registry of 10,000 packages (the naive baselines list one group per event).
+            descs = [
+                self._describe(p)
+                for p in self._packages.values()
+                if (not group_key or p.group == group_key)
+                and (kind != "Versioned" or p.group is not None)
+                and (kind != "Unversioned" or p.group is None)
+            ]
         if params.get("ModelApprovalStatus"):
             descs = [d for d in descs if d.get("ModelApprovalStatus") == params["ModelApprovalStatus"]]
         if params.get("NameContains"):
