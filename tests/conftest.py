@@ -48,17 +48,43 @@ POSTGRES_USER = os.environ.get("MG_TEST_POSTGRES_USER", "postgres")
 
 
 TIERS = ("unit", "integration", "e2e")
-#: The e2e modules on the shared Airflow stack (tests/e2e/conftest.py) are dealt, in name order, into this
-#: many xdist groups; each group's worker starts the stack once (a session fixture is per process), so the
-#: e2e tier waits on two clusters side by side instead of one after the other (their starts take turns:
+#: The e2e modules on the shared Airflow stack (tests/e2e/conftest.py) are dealt into this many xdist
+#: groups; each group's worker starts the stack once (a session fixture is per process), so the e2e tier
+#: waits on two clusters side by side instead of one after the other (their starts take turns:
 #: ``cluster_start_slot``). 1: a single stack.
 E2E_STACKS = max(1, int(os.environ.get("MG_E2E_STACKS", "2")))
+#: Seconds each shared-stack module's tests take on a 2-core machine (CI, 2026-12-07); one not listed counts
+#: 30. Modules go heaviest first to the least loaded stack so the stacks finish together: dealt in name
+#: order, one stack got two thirds of the work and set the test command's wall time.
+E2E_MODULE_SECONDS = {
+    "test_model_implementation": 330,
+    "test_demo_path": 150,
+    "test_lifecycle_sync": 135,
+    "test_gates_endpoints": 90,
+    "test_approval_triggerer": 45,
+    "test_use_case_registration": 30,
+    "test_dashboard_actions": 25,
+    "test_gates_onboarding": 25,
+}
+
+
+def shared_stack_of(paths: set[str]) -> dict[str, int]:
+    """Each shared-stack module's stack (0-based): heaviest first, to the stack with the least work."""
+    load = [0] * E2E_STACKS
+    chosen = {}
+    for path in sorted(paths, key=lambda p: (-E2E_MODULE_SECONDS.get(Path(p).stem, 30), p)):
+        stack = load.index(min(load))
+        chosen[path] = stack
+        load[stack] += E2E_MODULE_SECONDS.get(Path(path).stem, 30)
+    return chosen
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the node ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     tests_dir = Path(__file__).resolve().parent
-    on_stack = sorted({str(item.path) for item in items if "stack" in getattr(item, "fixturenames", ())})
+    on_stack = shared_stack_of(
+        {str(item.path) for item in items if "stack" in getattr(item, "fixturenames", ())}
+    )
     for item in items:
         fixtures = getattr(item, "fixturenames", ())  # what the test uses, its fixtures' fixtures included
         try:
@@ -74,7 +100,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             continue
         if tier == "e2e":
             if "stack" in fixtures:
-                group = f"e2e-shared-stack-{on_stack.index(str(item.path)) % E2E_STACKS + 1}"
+                group = f"e2e-shared-stack-{on_stack[str(item.path)] + 1}"
             else:
                 group = f"e2e-{item.path.stem}"  # a cluster of its own
         else:
