@@ -27,12 +27,15 @@ def governed(make_governed: Callable[..., Governed]) -> Governed:
 
 
 def _operator(jira: JiraTarget, **kwargs: Any) -> JiraApprovalOperator:
+    kwargs = {
+        "task_id": "pia_approval",
+        "approval_kind": "PIA",
+        "summary": "PIA approval: churn v1",
+        "description": "Review the privacy impact assessment.",
+        **kwargs,
+    }
     return JiraApprovalOperator(
-        task_id="pia_approval",
-        approval_kind="PIA",
         jira_conn_id=jira.conn_id,
-        summary="PIA approval: churn v1",
-        description="Review the privacy impact assessment.",
         model_owner="owner@example.com" if jira.flavor == "cloud" else "owner",
         requester="mlc-bot@example.com",
         links={"Airflow run": "http://airflow.local/dags/mlc/runs/r1"},
@@ -228,14 +231,12 @@ def test_a_production_approval_waits_while_the_runs_pia_approval_is_withdrawn(
     resumed = {"status": "decided", "issue_key": pia_key}
     assert pia.execute_complete(pia_context, resumed, **pia_deferred.kwargs)["outcome"] == "approved"  # type: ignore[arg-type]
 
-    production = JiraApprovalOperator(
+    production = _operator(
+        jira,
         task_id="production_approval",
         approval_kind="PRODUCTION",
-        jira_conn_id=jira.conn_id,
         summary="Production approval: churn v1",
         description="Approve for production.",
-        model_owner="owner@example.com" if jira.flavor == "cloud" else "owner",
-        requester="mlc-bot@example.com",
         model_id=governed.model_id,
     )
     ti = FakeTI(pia_context["ti"].run_id, task_id="production_approval")
