@@ -30,25 +30,62 @@ def events_asset_name(business_entity: str) -> str:
 
 
 def queued_messages(context: Context, business_entity: str) -> list[QueueMessage]:
-    """The SQS messages the triggering asset events of this run carry for ``business_entity``."""
+    """The SQS messages this run is to apply for ``business_entity``: those of the asset events that
+    triggered the run, and those of the entity's asset events recorded since (the task's inlets).
+
+    Why the second part: Airflow 3.3's scheduler can leave an asset event to no run. Creating an
+    asset-triggered run reads the queued events, then deletes the DAG's queue rows; an event recorded in
+    between (typically the SageMaker event of the sync's own write-back a second earlier) loses its row and
+    waits for the next event, while its messages stay invisible on the queue (the trigger received them)
+    for ``sync.visibility_timeout_seconds``. Reading the entity's events recorded since the run's first
+    triggering event takes them in this run. A message a later run takes too is applied twice, which is
+    harmless (the sync applies the package's current state) and deleted by whichever holds its newest
+    receipt. A run no asset event triggered (a reconcile on the clock) takes only what it reconciles."""
     from model_governance.sync import QueueMessage
 
-    events = context.get("triggering_asset_events") or {}
+    triggering = context.get("triggering_asset_events") or {}
     wanted = events_asset_name(business_entity)
+    stamps = [event.timestamp for asset in triggering for event in triggering[asset]]
+    events: list[Any] = [
+        e for asset in triggering if getattr(asset, "name", None) == wanted for e in triggering[asset]
+    ]
+    if stamps:
+        events += _recorded_since(context, wanted, min(stamps))
     messages: dict[str, QueueMessage] = {}
-    for asset in events:
-        if getattr(asset, "name", None) != wanted:
-            continue
-        for event in events[asset]:
-            payload = (event.extra or {}).get("payload") or {}
-            for raw in payload.get("message_batch") or []:
-                if isinstance(raw, dict) and raw.get("MessageId") and raw.get("ReceiptHandle"):
-                    messages[raw["MessageId"]] = QueueMessage(
-                        message_id=str(raw["MessageId"]),
-                        receipt_handle=str(raw["ReceiptHandle"]),
-                        body=str(raw.get("Body", "")),
-                    )
+    # oldest first: a message delivered again carries a new receipt handle, and only the newest deletes it
+    for event in sorted(events, key=lambda e: (e.timestamp, getattr(e, "id", 0))):
+        payload = (event.extra or {}).get("payload") or {}
+        for raw in payload.get("message_batch") or []:
+            if isinstance(raw, dict) and raw.get("MessageId") and raw.get("ReceiptHandle"):
+                messages[raw["MessageId"]] = QueueMessage(
+                    message_id=str(raw["MessageId"]),
+                    receipt_handle=str(raw["ReceiptHandle"]),
+                    body=str(raw.get("Body", "")),
+                )
     return list(messages.values())
+
+
+def _recorded_since(context: Context, asset_name: str, since: datetime) -> list[Any]:
+    """The events of ``asset_name`` recorded at or after ``since`` (the task's inlet events; none when the
+    asset is not among the task's inlets, as in a DAG parsed before the inlets were declared)."""
+    from airflow.sdk import Asset
+
+    inlet_events = context.get("inlet_events")
+    if inlet_events is None:
+        return []
+    try:
+        accessor = inlet_events[Asset.ref(name=asset_name)]
+    except KeyError:
+        return []
+    return list(accessor.after(since.isoformat()))
+
+
+def event_inlets(assets: Sequence[Any]) -> list[Any]:
+    """The sync task's inlets: the entities' event assets (without their watchers), so the task can read
+    the events recorded after those that triggered its run (``queued_messages``)."""
+    from airflow.sdk import Asset
+
+    return [Asset(name=asset.name) for asset in assets]
 
 
 class SyncRegistryOperator(GovernanceBaseOperator):

@@ -3,6 +3,7 @@ messages, and a registry that cannot be synced recorded and named."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest.mock import MagicMock
 
@@ -107,10 +108,67 @@ def test_queued_messages_are_applied_then_settled_on_the_entitys_queue(
     asset = MagicMock()
     asset.name = events_asset_name(ENTITY)
     batch = [{"MessageId": "m1", "ReceiptHandle": "r1", "Body": "{}"}]
-    event = MagicMock(extra={"payload": {"message_batch": batch}})
+    event = MagicMock(
+        extra={"payload": {"message_batch": batch}}, timestamp=datetime(2026, 12, 7, tzinfo=UTC)
+    )
     result = step.execute({**context("sync"), "triggering_asset_events": {asset: [event]}})
     assert [r["mode"] for r in result["reports"]] == ["events", "full"]
     (settler,) = FakeSettler.made
     assert settler["client"] is hooks.sqs.get_conn.return_value and settler["queue_url"] == queue
     assert (settler["business_entity"], settler["settled"]) == (ENTITY, ["m1"])
     assert settler["settings"] is settings.sync and settler["inventory"] is inv
+
+
+class FakeInletEvents:
+    """``context["inlet_events"]`` as the Task SDK gives it: the inlet assets' recorded events, ``after``
+    (inclusive) a time; a key that is not an inlet raises KeyError."""
+
+    def __init__(self, events: dict[str, list[Any]]) -> None:
+        self.events = events
+        self.after_asked: list[str] = []
+
+    def __getitem__(self, ref: Any) -> Any:
+        recorded = self.events[ref.name]
+        outer = self
+
+        class Accessor:
+            def after(self, since: str) -> list[Any]:
+                outer.after_asked.append(since)
+                return [e for e in recorded if e.timestamp >= datetime.fromisoformat(since)]
+
+        return Accessor()
+
+
+def _event(at: datetime, *messages: tuple[str, str], event_id: int = 0) -> Any:
+    batch = [{"MessageId": m, "ReceiptHandle": r, "Body": "{}"} for m, r in messages]
+    return MagicMock(extra={"payload": {"message_batch": batch}}, timestamp=at, id=event_id)
+
+
+def test_events_the_scheduler_gave_to_no_run_are_taken_by_the_run_after_them() -> None:
+    """Airflow can record an asset event between creating a run and deleting its queue rows: no run gets
+    it. The run's task takes every event of its entity recorded since its first triggering event; the
+    newest receipt handle of a message delivered twice wins; a reconcile on the clock takes none."""
+    from model_governance.operators.sync import events_asset_name, queued_messages
+
+    t0 = datetime(2026, 12, 7, 6, 24, 5, tzinfo=UTC)
+    mine, other = events_asset_name(ENTITY), events_asset_name("other-entity")
+    triggering_asset = MagicMock()
+    triggering_asset.name = mine
+    triggering = _event(t0, ("m1", "r1"), event_id=5)
+    orphan = _event(t0 + timedelta(seconds=2), ("m2", "r2"), ("m1", "r1-again"), event_id=6)
+    earlier = _event(t0 - timedelta(minutes=3), ("m0", "r0"), event_id=4)  # a run before took it
+    inlets = FakeInletEvents(
+        {mine: [earlier, triggering, orphan], other: [_event(t0, ("x", "rx"), event_id=7)]}
+    )
+    context = {"triggering_asset_events": {triggering_asset: [triggering]}, "inlet_events": inlets}
+
+    taken = {m.message_id: m.receipt_handle for m in queued_messages(context, ENTITY)}  # type: ignore[arg-type]
+    assert taken == {"m1": "r1-again", "m2": "r2"}
+    assert inlets.after_asked == [t0.isoformat()]
+    # another entity of the same run: its events since the run's first triggering event
+    assert [m.message_id for m in queued_messages(context, "other-entity")] == ["x"]  # type: ignore[arg-type]
+    # a run on the clock (no triggering event) reads no inlet events
+    assert queued_messages({"inlet_events": inlets}, ENTITY) == []  # type: ignore[arg-type]
+    # a DAG parsed before the inlets were declared: the triggering events only
+    del inlets.events[mine]
+    assert [m.message_id for m in queued_messages(context, ENTITY)] == ["m1"]  # type: ignore[arg-type]
