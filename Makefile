@@ -14,6 +14,10 @@ PYTEST_ARGS ?=
 # are queued in collection order (--no-loadscope-reorder): e2e first, as the longest. PYTEST_WORKERS=0
 # runs in one process (one stack).
 PYTEST_WORKERS ?= 6
+# Python writes and reads bytecode caches (__pycache__, git-ignored) even where the machine sets
+# PYTHONDONTWRITEBYTECODE: otherwise every process of a run (each pytest worker, each Airflow task and DAG
+# parse, each sandbox) compiles the project's sources again, a third of the test command's CPU on 2 cores.
+unexport PYTHONDONTWRITEBYTECODE
 XDIST := $(if $(filter 0,$(PYTEST_WORKERS)),-p no:xdist,-n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
 
 .PHONY: setup test lint typecheck unit integration e2e bench sample-doc demo up clean
