@@ -107,16 +107,18 @@ class ModelsAndStatus(InventoryBase):
                 raise ConflictError(
                     f"Model {package_arn!r} was onboarded by another writer at the same time; read it again."
                 ) from None
-            first_event = self._event(
-                model_id=model.id,
-                seq=1,
-                from_status=None,
-                to_status=first.value,
-                source=EventSource(source),
-                actor=actor,
-                reason=reason,
-                created_at=now,
-                prev_hash=None,
+            first_event = StatusEvent(
+                **self._event_fields(
+                    model_id=model.id,
+                    seq=1,
+                    from_status=None,
+                    to_status=first.value,
+                    source=EventSource(source),
+                    actor=actor,
+                    reason=reason,
+                    created_at=now,
+                    prev_hash=None,
+                )
             )
             session.add(first_event)
             session.flush()
@@ -278,33 +280,6 @@ class ModelsAndStatus(InventoryBase):
             return session.scalars(query).all()
 
     @staticmethod
-    def _event(
-        *,
-        model_id: int,
-        seq: int,
-        from_status: str | None,
-        to_status: str,
-        source: EventSource,
-        actor: str,
-        reason: str,
-        created_at: datetime,
-        prev_hash: str | None,
-    ) -> StatusEvent:
-        return StatusEvent(
-            **ModelsAndStatus._event_fields(
-                model_id=model_id,
-                seq=seq,
-                from_status=from_status,
-                to_status=to_status,
-                source=source,
-                actor=actor,
-                reason=reason,
-                created_at=created_at,
-                prev_hash=prev_hash,
-            )
-        )
-
-    @staticmethod
     def _event_fields(
         *,
         model_id: int,
@@ -317,7 +292,8 @@ class ModelsAndStatus(InventoryBase):
         created_at: datetime,
         prev_hash: str | None,
     ) -> dict[str, Any]:
-        """A StatusEvent's columns, its hash included."""
+        """A StatusEvent's columns, its hash included (``StatusEvent(**fields)`` for the ORM, or rows for a
+        multi-row INSERT)."""
         fields: dict[str, Any] = {
             "model_id": model_id,
             "seq": seq,
@@ -370,16 +346,18 @@ class ModelsAndStatus(InventoryBase):
             else:
                 noop = None
                 check_transition(status, target)
-                event = self._event(
-                    model_id=current.id,
-                    seq=version + 1,
-                    from_status=status,
-                    to_status=target.value,
-                    source=origin,
-                    actor=actor,
-                    reason=reason,
-                    created_at=utcnow(),
-                    prev_hash=last.hash if last is not None else None,
+                event = StatusEvent(
+                    **self._event_fields(
+                        model_id=current.id,
+                        seq=version + 1,
+                        from_status=status,
+                        to_status=target.value,
+                        source=origin,
+                        actor=actor,
+                        reason=reason,
+                        created_at=utcnow(),
+                        prev_hash=last.hash if last is not None else None,
+                    )
                 )
                 lifecycle = to_sagemaker(target)
                 swapped = session.execute(

@@ -121,29 +121,40 @@ def _champion_scores(
     if column.null_count:
         raise _problem(source, name, f"{column.null_count} of its {rows} rows are empty (null)")
     values = _floats(column)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        first = int(np.argmax(bad))
-        raise _problem(
-            source,
-            name,
-            f"{int(bad.sum())} of its {rows} rows are NaN or infinite (the first is row {first}: "
-            f"{values[first]})",
-        )
+    _refuse_rows(
+        source,
+        name,
+        values,
+        ~np.isfinite(values),
+        "{count} of its {rows} rows are NaN or infinite (the first is row {first}: {value})",
+    )
     if classification:
         finite = challenger[np.isfinite(challenger)]
         if finite.size and finite.min() >= 0.0 and finite.max() <= 1.0:
-            outside = (values < 0.0) | (values > 1.0)
-            if outside.any():
-                first = int(np.argmax(outside))
-                raise _problem(
-                    source,
-                    name,
-                    f"{int(outside.sum())} of its {rows} rows lie outside [0, 1] (the first is row {first}: "
-                    f"{values[first]:g}), while the challenger's scores are probabilities in [0, 1] "
-                    "judged by the same decision threshold",
-                )
+            _refuse_rows(
+                source,
+                name,
+                values,
+                (values < 0.0) | (values > 1.0),
+                "{count} of its {rows} rows lie outside [0, 1] (the first is row {first}: {value:g}), while "
+                "the challenger's scores are probabilities in [0, 1] judged by the same decision threshold",
+            )
     return values
+
+
+def _refuse_rows(
+    source: str, name: str, values: NDArray[np.float64], wrong: NDArray[np.bool_], why: str
+) -> None:
+    """Refuse the column when ``wrong`` marks any of its rows. ``why`` is a ``str.format`` template of
+    ``count`` (rows marked), ``rows`` (all rows), ``first`` (the first one marked) and ``value`` (its
+    value)."""
+    if wrong.any():
+        first = int(np.argmax(wrong))
+        raise _problem(
+            source,
+            name,
+            why.format(count=int(wrong.sum()), rows=len(values), first=first, value=values[first]),
+        )
 
 
 def compare_champion(

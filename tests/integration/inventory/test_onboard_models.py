@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -12,20 +11,9 @@ from model_governance.exceptions import NotFoundError
 from model_governance.inventory import EventSource, Inventory
 from model_governance.inventory.status import Onboarding
 from model_governance.lifecycle import GovernanceStatus as S
+from tests.integration.onboarding_fixtures import stable_record
 
 from .conftest import ACCOUNT
-
-_VOLATILE = {
-    "id",
-    "model_id",
-    "record_id",
-    "created_at",
-    "updated_at",
-    "hash",
-    "prev_hash",
-    "mac",
-    "prev_mac",
-}
 
 
 def _group(inventory: Inventory, name: str) -> str:
@@ -77,7 +65,7 @@ def _content(inventory: Inventory, arn: str) -> dict[str, Any]:
                 link.kind,
                 link.action,
                 link.prev_mac,
-                {k: v for k, v in json.loads(link.record).items() if k not in _VOLATILE},
+                stable_record(link.record),
             )
             for link in inventory.audit_links(f"model/{model.id}")
         ],

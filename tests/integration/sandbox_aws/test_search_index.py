@@ -125,15 +125,30 @@ def _random_expression(
     return expression
 
 
-def _all_pages(registry: Registry, params: dict[str, Any], indexed: bool) -> list[dict[str, Any]]:
+def _search(registry: Registry, request: dict[str, Any], indexed: bool) -> dict[str, Any]:
+    """One Search call, with the index or as a full scan."""
     registry.search_index = indexed
+    return registry.search(request)
+
+
+def _all_pages(registry: Registry, params: dict[str, Any], indexed: bool) -> list[dict[str, Any]]:
     pages, token = [], None
     while True:
-        page = registry.search({**params, **({"NextToken": token} if token else {})})
+        page = _search(registry, {**params, **({"NextToken": token} if token else {})}, indexed)
         pages.append(page)
         token = page.get("NextToken")
         if not token:
             return pages
+
+
+def _errors(registry: Registry, expression: dict[str, Any]) -> list[tuple[str, str]]:
+    """The error of a Search that must fail, (code, message) with the index and then as a full scan."""
+    errors = []
+    for indexed in (True, False):
+        with pytest.raises(AwsError) as caught:
+            _search(registry, {"Resource": "ModelPackage", "SearchExpression": expression}, indexed)
+        errors.append((caught.value.code, caught.value.message))
+    return errors
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -164,12 +179,7 @@ def test_malformed_filters_fail_alike_with_and_without_the_index() -> None:
         expression = {
             "Filters": [{"Name": "ModelPackageArn", "Operator": "Equals", "Value": "arn:none"}, bad],
         }
-        errors = []
-        for indexed in (True, False):
-            registry.search_index = indexed
-            with pytest.raises(AwsError) as caught:
-                registry.search({"Resource": "ModelPackage", "SearchExpression": expression})
-            errors.append((caught.value.code, caught.value.message))
+        errors = _errors(registry, expression)
         assert errors[0] == errors[1]
 
 
@@ -238,12 +248,7 @@ def test_a_number_that_does_not_parse_fails_alike_in_an_or_of_lookups() -> None:
         ],
         "Operator": "Or",
     }
-    errors = []
-    for indexed in (True, False):
-        registry.search_index = indexed
-        with pytest.raises(AwsError) as caught:
-            registry.search({"Resource": "ModelPackage", "SearchExpression": expression})
-        errors.append((caught.value.code, caught.value.message))
+    errors = _errors(registry, expression)
     assert errors[0] == errors[1]
 
 
@@ -267,10 +272,8 @@ def test_pages_read_between_writes_equal_a_full_scan_of_that_moment(seed: int) -
         token = None
         while True:
             request = {**params, "MaxResults": rng.choice([7, 25]), **({"NextToken": token} if token else {})}
-            registry.search_index = True
-            indexed = registry.search(request)
-            registry.search_index = False
-            assert indexed == registry.search(request), request
+            indexed = _search(registry, request, True)
+            assert indexed == _search(registry, request, False), request
             token = indexed.get("NextToken")
             if not token:
                 break

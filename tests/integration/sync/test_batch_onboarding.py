@@ -15,6 +15,7 @@ from model_governance.inventory.models import SyncIssue
 from model_governance.lifecycle import GovernanceStatus as S
 from model_governance.sync import SyncReport, mlc_run_id
 from sandbox.aws.pytest_fixtures import AwsSandbox
+from tests.integration.onboarding_fixtures import stable_record
 
 from .conftest import Registry, make_registry
 
@@ -29,18 +30,6 @@ SHAPES: list[tuple[S | None, str]] = [
     (S.DEPLOYED, "Approved"),
     (S.DEVELOPMENT_COMPLETE, "Approved"),
 ]
-#: Fields that differ between two inventories' rows by nature (ids, times, and what they hash).
-_VOLATILE = {
-    "id",
-    "model_id",
-    "record_id",
-    "created_at",
-    "updated_at",
-    "hash",
-    "prev_hash",
-    "mac",
-    "prev_mac",
-}
 
 
 def _two_registries(
@@ -57,10 +46,6 @@ def _register(registry: Registry, count: int) -> list[str]:
         registry.register(SHAPES[i % len(SHAPES)][0], approval=SHAPES[i % len(SHAPES)][1])
         for i in range(count)
     ]
-
-
-def _record(text: str) -> dict[str, Any]:
-    return {k: v for k, v in json.loads(text).items() if k not in _VOLATILE}
 
 
 def _governed(registry: Registry, arns: list[str]) -> list[dict[str, Any]]:
@@ -93,7 +78,7 @@ def _governed(registry: Registry, arns: list[str]) -> list[dict[str, Any]]:
                     for e in inventory.status_history(model.id)
                 ],
                 "links": [
-                    (link.seq, link.kind, link.action, link.key_id, _record(link.record))
+                    (link.seq, link.kind, link.action, link.key_id, stable_record(link.record))
                     for link in inventory.audit_links(f"model/{model.id}")
                 ],
                 "issues": issues,
