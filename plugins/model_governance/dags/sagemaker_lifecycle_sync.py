@@ -22,7 +22,7 @@ from airflow.sdk import DAG, AssetAny, AssetOrTimeSchedule, CronTriggerTimetable
 
 from model_governance.config import load_config
 from model_governance.notifications.email import notify_task_failure
-from model_governance.operators.sync import SyncRegistryOperator, event_assets, event_inlets
+from model_governance.operators.sync import SyncRegistryOperator, event_assets
 
 settings = load_config(variable_text="")  # environment only: cheap, no database at parse time
 assets = event_assets(settings)
@@ -57,7 +57,9 @@ with DAG(
     synced = SyncRegistryOperator.partial(
         task_id="sync_registry",
         full="{{ params.full }}",
-        inlets=event_inlets(assets),
+        # the very assets with their watchers: Airflow keeps one definition per asset, the last it meets,
+        # and a watcherless copy here would remove the queue's watcher (queued_messages reads them)
+        inlets=assets,
         retries=2,
         retry_delay=pendulum.duration(seconds=30),
     ).expand(business_entity=business_entities())

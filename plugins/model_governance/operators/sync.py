@@ -80,14 +80,6 @@ def _recorded_since(context: Context, asset_name: str, since: datetime) -> list[
     return list(accessor.after(since.isoformat()))
 
 
-def event_inlets(assets: Sequence[Any]) -> list[Any]:
-    """The sync task's inlets: the entities' event assets (without their watchers), so the task can read
-    the events recorded after those that triggered its run (``queued_messages``)."""
-    from airflow.sdk import Asset
-
-    return [Asset(name=asset.name) for asset in assets]
-
-
 class SyncRegistryOperator(GovernanceBaseOperator):
     """Sync one business entity's registry with the inventory; returns the implementation runs to start.
 
