@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,6 +86,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     on_stack = shared_stack_of(
         {str(item.path) for item in items if "stack" in getattr(item, "fixturenames", ())}
     )
+    SHARED_STACKS_IN_RUN[0] = bool(on_stack)
     for item in items:
         fixtures = getattr(item, "fixturenames", ())  # what the test uses, its fixtures' fixtures included
         try:
@@ -108,19 +110,56 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         item.add_marker(pytest.mark.xdist_group(group))
 
 
+#: Whether this run has shared-stack e2e tests (set at collection, in every xdist worker alike).
+SHARED_STACKS_IN_RUN: list[bool] = [False]
+#: How long a cluster of its own lets the shared stacks, which start when the run starts, queue first.
+SHARED_STACKS_HEAD_START = 10.0
+
+
 @contextmanager
-def cluster_start_slot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def cluster_start_slot(tmp_path_factory: pytest.TempPathFactory, *, shared: bool = False) -> Iterator[None]:
     """Start Airflow clusters one at a time across the xdist workers of a run: a cluster's start (db
     migrate, first parse of every DAG file) takes both cores of a small machine for a minute, and several at
-    once starved each other past their timeouts. Tests on a cluster already up run meanwhile."""
+    once starved each other past their timeouts. Tests on a cluster already up run meanwhile.
+
+    The shared stacks (``shared``) go first: each carries the longest chain of tests of the run, while a
+    cluster of its own (restarts, production shape) has a shorter one and can start later without making
+    the run longer. Order: a ticket file per waiting start, (shared first, then by time); a ticket whose
+    process is gone is dropped, so a killed worker cannot block the others."""
     # The workers' base temp folders share one parent (popen-gw0, popen-gw1, ... under pytest-N).
-    lock = tmp_path_factory.getbasetemp().parent / "airflow-cluster-start.lock"
-    with lock.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    folder = tmp_path_factory.getbasetemp().parent / "airflow-cluster-starts"
+    folder.mkdir(exist_ok=True)
+    if not shared and SHARED_STACKS_IN_RUN[0] and os.environ.get("PYTEST_XDIST_WORKER"):
+        time.sleep(SHARED_STACKS_HEAD_START)
+    ticket = folder / f"{0 if shared else 1}-{time.time_ns()}-{os.getpid()}.ticket"
+    ticket.touch()
+    try:
+        with (folder / "lock").open("a") as handle:
+            while True:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                if _first_ticket(folder) == ticket:
+                    break
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                time.sleep(1)
+            try:
+                yield
+            finally:
+                ticket.unlink()
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        ticket.unlink(missing_ok=True)
+
+
+def _first_ticket(folder: Path) -> Path | None:
+    for ticket in sorted(folder.glob("*.ticket")):
+        pid = int(ticket.stem.rsplit("-", 1)[1])
         try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            ticket.unlink(missing_ok=True)  # its worker died waiting
+            continue
+        return ticket
+    return None
 
 
 def _port_open(host: str, port: int) -> bool:

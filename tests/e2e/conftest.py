@@ -159,7 +159,7 @@ def stack(
     )
     airflow.overrides = env
     try:
-        with cluster_start_slot(tmp_path_factory):
+        with cluster_start_slot(tmp_path_factory, shared=True):
             airflow.start()
             for dag_id in (
                 "use_case_registration",
