@@ -14,6 +14,7 @@ catch the branch they can act on::
     |   `-- PinnedDataChangedError       data a snapshot pinned is gone or changed since
     |-- NotFoundError                    a record the caller named does not exist
     |-- ApprovalRejectedError            a reviewer rejected an approval (carries the decision)
+    |-- ApprovalMissingError             a gated step found no verified approval of its run
     |-- RiskTestJobError                 the standard risk tests failed to run, re-runs used up
     |-- ConflictError                    a concurrent writer got there first; re-read and retry
     |   |-- StatusConflictError          the model's status changed under the caller
@@ -105,6 +106,12 @@ class ApprovalRejectedError(ModelGovernanceError):
     def __init__(self, message: str, decision: dict[str, object]) -> None:
         super().__init__(message)
         self.decision = decision
+
+
+class ApprovalMissingError(ModelGovernanceError):
+    """A step that acts on approvals (the status a gate grants) found no verified approval recorded for its
+    run: the gate was walked around (an approval task marked success by hand, an edited XCom). Nothing was
+    written; clear the approval task so it waits for the Jira decision."""
 
 
 class RiskTestJobError(ModelGovernanceError):

@@ -122,12 +122,22 @@ class ModelOperator(GovernanceBaseOperator):
         from model_governance.inventory import EventSource
         from model_governance.lifecycle import may_go_to_sagemaker
         from model_governance.registry import GovernanceLinks
+        from model_governance.services.approvals import require_gates_passed
         from model_governance.services.writeback import GovernanceWriteBack
 
         key = task_key(context)
         actor = actor or "airflow:{}/{}/{}".format(*key)
         if self._moved_on_since(status, actor):
             return
+        # A status a gate grants needs the gate's verified approvals in this run, whatever the task
+        # upstream returned: marking an approval task success in the Airflow UI must not approve.
+        require_gates_passed(
+            self.inventory.approvals(model_id=self.model.id),
+            status=status.value,
+            model_arn=self.model.package_arn,
+            dag_id=key[0],
+            run_id=key[1],
+        )
         self.inventory.transition(
             self.model, status, source=EventSource.GOVERNANCE, actor=actor, reason=reason
         )

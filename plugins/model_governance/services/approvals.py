@@ -44,7 +44,12 @@ from model_governance.approvals import (
     same_account,
 )
 from model_governance.config import VERSION_GATES, ApprovalKind, GovernanceConfig
-from model_governance.exceptions import ApprovalRejectedError, InvalidInputError, JiraError
+from model_governance.exceptions import (
+    ApprovalMissingError,
+    ApprovalRejectedError,
+    InvalidInputError,
+    JiraError,
+)
 
 if TYPE_CHECKING:
     from model_governance.inventory import Approval, Inventory, Model
@@ -691,6 +696,46 @@ class ApprovalService:
 
 
 # -- pure helpers -----------------------------------------------------------------------------------------
+
+
+#: The statuses an MLC run grants only on verified approvals, and the gates each needs in that run: every
+#: gate up to the one that grants it (the audit's ``APPROVAL_REQUIRED`` checks the same after the fact).
+GRANTED_BY_GATES: Mapping[str, tuple[ApprovalKind, ...]] = {
+    "Validation Complete": VERSION_GATES[:2],
+    "Approved for Deployment": VERSION_GATES,
+}
+
+
+def require_gates_passed(
+    approvals: Iterable[Any], *, status: str, model_arn: str, dag_id: str, run_id: str
+) -> None:
+    """Refuse ``status`` unless each gate that grants it has a verified approval in this run: the latest
+    approval its run opened of each kind is APPROVED in the inventory (recorded only after the Jira ticket's
+    decision was verified). What the Airflow UI can change (a task marked success, an XCom) never counts.
+
+    :param approvals: the model's approval records (``Inventory.approvals(model_id=...)``).
+    :raises ApprovalMissingError: naming each gate without one, and the way out.
+    """
+    needed = GRANTED_BY_GATES.get(status)
+    if not needed:
+        return
+    latest: dict[str, Any] = {}
+    for approval in sorted(approvals, key=lambda a: a.id):
+        if (approval.dag_id, approval.run_id) == (dag_id, run_id):
+            latest[approval.kind] = approval
+    missing = []
+    for kind in needed:
+        approval = latest.get(kind.value)
+        if approval is None:
+            missing.append(f"{kind.value}: no approval was opened in this run")
+        elif approval.state != "APPROVED":
+            missing.append(f"{kind.value}: {approval.jira_key} is {approval.state}")
+    if missing:
+        raise ApprovalMissingError(
+            f"Model {model_arn} cannot become {status!r} in run {dag_id}/{run_id}: no verified approval for "
+            f"{'; '.join(missing)}. An approval task marked success by hand does not approve; clear that "
+            "approval task so it waits for the decision in Jira."
+        )
 
 
 def concluded(decision: Decision, *, raise_on_reject: bool = True) -> dict[str, Any]:

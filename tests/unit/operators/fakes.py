@@ -173,6 +173,18 @@ def inventory(found: Any = None) -> MagicMock:
     return fake
 
 
+def approvals(*states: tuple[str, str], dag_id: str = "mlc", run_id: str = "manual__1") -> list[MagicMock]:
+    """Approval records of the fake run: (kind, state) each, in the order they were opened."""
+    return [
+        MagicMock(id=i, kind=kind, state=state, jira_key=f"MLC-{i}", dag_id=dag_id, run_id=run_id)
+        for i, (kind, state) in enumerate(states, start=1)
+    ]
+
+
+#: The three gates of an MLC run, each approved.
+ALL_GATES_APPROVED = (("PIA", "APPROVED"), ("TEST_RESULTS_REVIEW", "APPROVED"), ("PRODUCTION", "APPROVED"))
+
+
 def wire(operator: Any, *, inventory: Any, hooks: Hooks, settings: GovernanceConfig | None = None) -> Any:
     """Give ``operator`` the settings, the inventory and the entity's connections (no Airflow ones)."""
     settings = settings or config()

@@ -25,11 +25,13 @@ from model_governance.operators.use_case import (
 )
 from model_governance.registry import MetadataKey
 from tests.unit.operators.fakes import (
+    ALL_GATES_APPROVED,
     ARN,
     CONN_ID,
     ENTITY,
     REGION,
     Hooks,
+    approvals,
     config,
     context,
     inventory,
@@ -105,6 +107,7 @@ def test_accepting_the_review_needs_its_documents_and_fills_the_card() -> None:
         inventory=inv,
         hooks=hooks,
     )
+    inv.approvals.return_value = approvals(*ALL_GATES_APPROVED[:2])
     inv.documents.return_value = []
     with pytest.raises(InvalidInputError, match="render_review_document task must run first"):
         step.execute(context())
@@ -124,6 +127,7 @@ def test_accepting_the_review_needs_its_documents_and_fills_the_card() -> None:
 
 def test_production_approval_marks_the_snapshot_and_approves_the_card() -> None:
     hooks, inv = Hooks(), inventory()
+    inv.approvals.return_value = approvals(*ALL_GATES_APPROVED)
     inv.mark_snapshot_deployed.return_value = MagicMock(content_hash="h", deployed_at="now")
     step = wire(
         MarkApprovedForDeploymentOperator(task_id="approve", model_id=7, snapshot_id="5", decision=DECISION),
@@ -254,3 +258,46 @@ def test_the_group_email_needs_the_group() -> None:
     step = wire(EmailModelGroupCreatedOperator(task_id="email", use_case_id=4), inventory=inv, hooks=hooks)
     with pytest.raises(InvalidInputError, match="has no model group yet"):
         step.execute(context())
+
+
+@pytest.mark.parametrize(
+    ("recorded", "why"),
+    [
+        pytest.param((), "PIA: no approval was opened in this run", id="approval-tasks-marked-success"),
+        pytest.param(
+            ALL_GATES_APPROVED[:2], "PRODUCTION: no approval was opened", id="production-task-marked-success"
+        ),
+        pytest.param(
+            (*ALL_GATES_APPROVED[:2], ("PRODUCTION", "OPEN")), "PRODUCTION: MLC-3 is OPEN", id="still-open"
+        ),
+        pytest.param(
+            (*ALL_GATES_APPROVED, ("PRODUCTION", "REJECTED")),
+            "PRODUCTION: MLC-4 is REJECTED",
+            id="latest-ticket-rejected",
+        ),
+        pytest.param(
+            (("PIA", "REJECTED"), *ALL_GATES_APPROVED[1:]),
+            "PIA: MLC-1 is REJECTED",
+            id="earlier-gate-skipped",
+        ),
+    ],
+)
+def test_approved_for_deployment_needs_every_gate_verified_in_its_own_run(
+    recorded: tuple[tuple[str, str], ...], why: str
+) -> None:
+    """The Airflow UI can mark an approval task (and its branch) success, or a run can carry a forged
+    decision: the step that grants the status reads the verified approvals of its run from the inventory
+    instead, and refuses without writing anything."""
+    from model_governance.exceptions import ApprovalMissingError
+
+    hooks, inv = Hooks(), inventory()
+    inv.approvals.return_value = approvals(*recorded) + approvals(*ALL_GATES_APPROVED, run_id="another-run")
+    step = wire(
+        MarkApprovedForDeploymentOperator(task_id="approve", model_id=7, snapshot_id="5", decision=DECISION),
+        inventory=inv,
+        hooks=hooks,
+    )
+    with pytest.raises(ApprovalMissingError, match=why):
+        step.execute(context())
+    assert not inv.transition.called and not inv.mark_snapshot_deployed.called
+    assert hooks.registry.calls == []
