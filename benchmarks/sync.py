@@ -12,23 +12,40 @@ and the ratio:
 
 The first full reconcile (onboarding every package and writing the governance links back) is printed too,
 reads and writes apart (aim: <= 60 s at 10,000), with the write-backs on ``--write-threads`` (8) threads.
-The events row prints the reading part apart (time spent in Search / Describe, both sides timed the same
-way); the aims: faster than the baseline in total, reading >= 10x faster. Calls are counted by the sandbox
-server itself. Usage: ``python benchmarks/sync.py [--packages 10000] [--groups 100] [--events 1000]
-[--skip-reconcile-baselines]``.
+
+The events are measured in ``--rounds`` (5) rounds. Each round moves two fresh sets of ``--events``
+packages (no package is used twice), one set's events for each side, and runs both sides one after the
+other, each after a ``gc.collect()``; the side that goes first alternates from round to round (the
+baseline first in odd rounds), so both see the same load and neither is always first. Each round prints
+both sides' calls, reading part (time spent in Search / Describe, both sides timed the same way) and
+total, and the ratios; the summary is the median of the rounds' ratios. The aims: faster than the
+baseline in total, reading >= 10x faster. The events use 2 x events x rounds packages: ``--packages``
+must be at least that (the run stops before starting if not). ``--profile FILE`` adds one more round of
+ours only, under cProfile (not counted in the figures: the profiler slows it), writes the stats to FILE
+and prints where the reading time went (botocore parsing, HTTP, the rest); cProfile sees the calling
+thread only, not the write-backs on their threads.
+
+Calls are counted by the sandbox server itself. Timings swing with the machine's load: take figures to
+quote on a quiet machine. Usage: ``python benchmarks/sync.py [--packages 10000] [--groups 100]
+[--events 1000] [--rounds 5] [--skip-reconcile-baselines] [--profile FILE]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import gc
 import json
 import os
+import pstats
+import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -184,20 +201,108 @@ def row(name: str, ours: tuple[int, int, float], naive: tuple[int, float] | None
     )
 
 
+class EventsRound:
+    """One events round: (reads, reading seconds, total seconds) of each side, and the ratios."""
+
+    HEADER = (
+        f"{'round':<6}{'first':<7}{'ours: calls':>11} {'reading':>8} {'total':>8} | "
+        f"{'naive: calls':>12} {'reading':>8} {'total':>8} | {'reading':>14} {'total':>12}"
+    )
+
+    def __init__(
+        self, number: int, first: str, ours: tuple[int, float, float], naive: tuple[int, float, float]
+    ) -> None:
+        self.number, self.first, self.ours, self.naive = number, first, ours, naive
+        self.reading_x = naive[1] / max(ours[1], 1e-9)
+        self.total_x = naive[2] / max(ours[2], 1e-9)
+
+    def line(self) -> str:
+        (reads, reading, total), (base_reads, base_reading, base_total) = self.ours, self.naive
+        return (
+            f"{self.number:<6}{self.first:<7}{reads:>11} {reading:>7.3f}s {total:>7.2f}s | "
+            f"{base_reads:>12} {base_reading:>7.3f}s {base_total:>7.2f}s | "
+            f"{self.reading_x:>7.1f}x faster {self.total_x:>5.2f}x faster"
+        )
+
+
+def _cumulative(stats: pstats.Stats, where: str, function: str) -> float:
+    """Seconds spent in (and under) the functions called ``function`` in files ending with ``where``."""
+    table: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    return sum(row[3] for (path, _, name), row in table.items() if name == function and path.endswith(where))
+
+
+def _server_cpu(sandbox: Any) -> float | None:
+    """The sandbox server process's CPU seconds so far (Linux /proc), or None."""
+    try:
+        with open(f"/proc/{sandbox.process.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (AttributeError, OSError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def profile_round(sandbox: Any, sync: Callable[[], Any], events: list[Any], path: str) -> None:
+    """Ours on ``events`` under cProfile: the stats to ``path``, and where the reading time went."""
+    ours = sync()
+    clock = ours.registry
+    server_before = _server_cpu(sandbox)
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.runcall(ours.apply_messages, events)
+    elapsed = time.perf_counter() - started
+    server_after = _server_cpu(sandbox)
+    profiler.dump_stats(path)
+    stats = pstats.Stats(path)
+    reading = _cumulative(stats, "", "search_packages")
+    parsing = _cumulative(stats, os.path.join("botocore", "parsers.py"), "parse")
+    http = _cumulative(stats, os.path.join("botocore", "endpoint.py"), "_send")
+    server = (
+        f"; the sandbox server used {server_after - server_before:.3f}s CPU meanwhile (all of the round's "
+        "requests, writes included)"
+        if server_before is not None and server_after is not None
+        else ""
+    )
+    print(
+        f"\nprofile of ours, {len(events)} events (cProfile slows it; stats in {path}): {elapsed:.2f}s in "
+        f"all, {reading:.3f}s reading ({clock.seconds:.3f}s by the read clock), of which botocore parsing "
+        f"the responses {parsing:.3f}s, HTTP (send, and wait for the sandbox's answer) {http:.3f}s, the "
+        f"rest ({reading - parsing - http:.3f}s) botocore building and signing the requests and our "
+        f"code{server}"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--packages", type=int, default=10_000)
     parser.add_argument("--groups", type=int, default=100)
-    parser.add_argument("--events", type=int, default=1_000)
+    parser.add_argument("--events", type=int, default=1_000, help="events a side in each round")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="events rounds (each: naive and ours, fresh packages)"
+    )
     parser.add_argument("--write-threads", type=int, default=8, help="write-back threads (1: in line)")
     parser.add_argument(
         "--skip-reconcile-baselines",
         action="store_true",
         help="skip the naive full and idle reconciles (minutes at 10,000 packages)",
     )
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="one more round of ours under cProfile (not in the figures): stats to FILE, a summary printed",
+    )
     args = parser.parse_args()
+    if args.events < 1 or args.rounds < 1:
+        parser.error("--events and --rounds must be at least 1")
+    needed = 2 * args.events * args.rounds + (args.events if args.profile else 0)
+    if args.packages < needed:
+        parser.error(
+            f"--packages {args.packages} is too few: the events use fresh packages, 2 x --events "
+            f"({args.events}) x --rounds ({args.rounds})"
+            + (" + --events for --profile" if args.profile else "")
+            + f" = {needed}; raise --packages or lower --events / --rounds"
+        )
 
     from model_governance.hooks.sagemaker_registry import SageMakerRegistryHook
     from model_governance.inventory import Inventory
@@ -264,22 +369,52 @@ def main() -> int:
             print(row("incremental reconcile, idle", (reads, writes, seconds), (base_reads, base_seconds)))
             assert writes == 0
 
-        # the same change to two sets of packages: one set's events for the baseline, one for ours
-        naive_events = events_for(sandbox, arns[: args.events])
-        our_events = events_for(sandbox, arns[args.events : 2 * args.events])
-        base_reads, _, base_seconds, base_report = measure(
-            sandbox, lambda: sync(naive=True).apply_messages(naive_events)
-        )
-        base_reading = clocks[-1].seconds
-        reads, writes, seconds, report = measure(sandbox, lambda: sync().apply_messages(our_events))
-        reading = clocks[-1].seconds
-        print(row(f"{len(our_events)} events (all)", (reads, writes, seconds), (base_reads, base_seconds)))
+        used = 0
+
+        def fresh(count: int) -> list[str]:
+            nonlocal used
+            used += count
+            return arns[used - count : used]
+
+        def apply_events(naive: bool, messages: list[Any]) -> Any:
+            return sync(naive=naive).apply_messages(messages)
+
+        rounds: list[EventsRound] = []
         print(
-            f"{'  of which reading the registry':<34} {reads:>7} {'':>7} {reading:>8.2f}s | {base_reads:>7} "
-            f"{base_reading:>8.2f}s | calls x{reads / max(base_reads, 1):.4f}  "
-            f"time x{reading / base_reading:.3f}  ({base_reading / reading:.1f}x faster)"
+            f"\nevents: {args.rounds} rounds of {args.events} events a side, fresh packages each round, "
+            "the side going first alternating\n"
         )
-        assert report.actions.get("apply") == args.events == base_report.actions.get("apply"), report.actions
+        print(EventsRound.HEADER)
+        print("-" * len(EventsRound.HEADER))
+        for number in range(1, args.rounds + 1):
+            # the same change to two sets of packages: one set's events for the baseline, one for ours
+            events = {side: events_for(sandbox, fresh(args.events)) for side in ("naive", "ours")}
+            order = ("naive", "ours") if number % 2 else ("ours", "naive")
+            measured: dict[str, tuple[int, float, float]] = {}
+            for side in order:
+                gc.collect()  # each side starts without the garbage events_for or the other side left
+                side_reads, _, side_seconds, side_report = measure(
+                    sandbox, partial(apply_events, side == "naive", events[side])
+                )
+                measured[side] = (side_reads, clocks[-1].seconds, side_seconds)
+                applied = side_report.actions.get("apply")
+                assert applied == args.events, (side, side_report.actions)  # both apply every change
+            rounds.append(EventsRound(number, order[0], measured["ours"], measured["naive"]))
+            print(rounds[-1].line())
+        print("-" * len(EventsRound.HEADER))
+        reading_x = statistics.median(r.reading_x for r in rounds)
+        total_x = statistics.median(r.total_x for r in rounds)
+        print(
+            f"median of the {len(rounds)} rounds' ratios: reading {reading_x:.1f}x faster (aim >= 10x), "
+            f"total {total_x:.2f}x faster (aim > 1x)"
+        )
+        print(
+            f"calls a round: ours {statistics.median(r.ours[0] for r in rounds):.0f} "
+            f"(Search), naive {statistics.median(r.naive[0] for r in rounds):.0f} (Describe)"
+        )
+        if args.profile:
+            our_events = events_for(sandbox, fresh(args.events))
+            profile_round(sandbox, sync, our_events, args.profile)
         print(
             f"\naims: full reconcile ~N/100 = {len(arns) // 100} reads; "
             "idle incremental <= 2 reads per registry."

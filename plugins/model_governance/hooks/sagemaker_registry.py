@@ -30,6 +30,8 @@ _RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 10})
 #: Search limits: a filter's Value is at most 1,024 characters; an expression has at most 20 filters.
 _FILTER_VALUE_MAX = 1024
 _EXPRESSION_MAX = 20
+#: Search answers at most 100 results a page (``MaxResults``); search_packages asks for that many.
+_SEARCH_PAGE = 100
 
 
 def _error_code(exc: ClientError) -> str:
@@ -41,6 +43,41 @@ def _not_found(exc: ClientError) -> bool:
     return _error_code(exc) in ("ResourceNotFound", "ValidationException") and (
         "does not exist" in message or "not found" in message
     )
+
+
+def _arn_filters(arns: Sequence[str]) -> list[dict[str, str]]:
+    """``In`` filters of ``arns``: each Value as many comma-separated ARNs as fit in 1,024 characters."""
+    chunks: list[list[str]] = []
+    length = 0
+    for arn in arns:
+        if chunks and length + 1 + len(arn) <= _FILTER_VALUE_MAX:
+            chunks[-1].append(arn)
+            length += 1 + len(arn)
+        else:
+            chunks.append([arn])
+            length = len(arn)
+    return [{"Name": "ModelPackageArn", "Operator": "In", "Value": ",".join(c)} for c in chunks]
+
+
+def _arn_expressions(arns: Sequence[str]) -> Iterator[list[dict[str, str]]]:
+    """The filters of each Search expression for ``arns`` (``search_packages``): each expression as many
+    ARNs as its 20 filters hold, cut to a whole number of pages when more ARNs follow it."""
+    start = 0
+    while start < len(arns):
+        end, filters, length = start, 0, 0
+        while end < len(arns):
+            size = len(arns[end])
+            if filters and length + 1 + size <= _FILTER_VALUE_MAX:
+                length += 1 + size
+            elif filters < _EXPRESSION_MAX:
+                filters, length = filters + 1, size
+            else:
+                break
+            end += 1
+        if end < len(arns) and end - start >= _SEARCH_PAGE:
+            end -= (end - start) % _SEARCH_PAGE
+        yield _arn_filters(arns[start:end])
+        start = end
 
 
 class SageMakerRegistryHook(AwsBaseHook):
@@ -168,16 +205,37 @@ class SageMakerRegistryHook(AwsBaseHook):
         """The packages among ``arns`` that exist, in full, in as few Search calls as the limits allow.
 
         A filter ``Value`` holds at most 1,024 characters and an expression at most 20 filters, so the ARNs
-        go in comma-separated chunks, ``Or``-ed together: about 240 packages a call.
+        go in comma-separated chunks, ``Or``-ed together: about 260 packages an expression at 74-character
+        ARNs. Search answers 100 a page, so an expression that is not the last holds a whole number of
+        pages (200 rather than 260): no call is spent on a part-filled page between two expressions, and N
+        ARNs take ceil(N / 100) calls (when they all exist) instead of up to one more per expression.
+
+        The pages are asked for by ``NextToken`` rather than through botocore's paginator, whose first use on
+        a client loads the service's paginator model (about 8 ms, more than a page of 100 takes to parse).
         """
-        chunks: list[list[str]] = [[]]
-        for arn in dict.fromkeys(arns):
-            if chunks[-1] and len(",".join([*chunks[-1], arn])) > _FILTER_VALUE_MAX:
-                chunks.append([])
-            chunks[-1].append(arn)
-        filters = [{"Name": "ModelPackageArn", "Operator": "In", "Value": ",".join(c)} for c in chunks if c]
-        for start in range(0, len(filters), _EXPRESSION_MAX):
-            yield from self._search({"Filters": filters[start : start + _EXPRESSION_MAX], "Operator": "Or"})
+        client = self.get_conn()
+        for filters in _arn_expressions(list(dict.fromkeys(arns))):
+            params: dict[str, Any] = {
+                "Resource": "ModelPackage",
+                "SearchExpression": {"Filters": filters, "Operator": "Or"},
+                "SortBy": "LastModifiedTime",
+                "SortOrder": "Ascending",
+                "MaxResults": _SEARCH_PAGE,
+            }
+            while True:
+                try:
+                    page = client.search(**params)
+                except ClientError as exc:
+                    raise self._fail("searching model packages", exc) from exc
+                for result in page.get("Results", []):
+                    if "ModelPackage" in result:
+                        yield result["ModelPackage"]
+                token = page.get("NextToken")
+                if not token:
+                    break
+                if token == params.get("NextToken"):  # as botocore's paginator: never loop on one page
+                    raise RegistryError("SageMaker Search answered the same NextToken twice")
+                params["NextToken"] = token
 
     def _search(
         self, expression: Mapping[str, Any], *, sort_by: str = "LastModifiedTime"
