@@ -211,7 +211,8 @@ class SageMakerRegistryHook(AwsBaseHook):
         ARNs take ceil(N / 100) calls (when they all exist) instead of up to one more per expression.
 
         The pages are asked for by ``NextToken`` rather than through botocore's paginator, whose first use on
-        a client loads the service's paginator model (about 8 ms, more than a page of 100 takes to parse).
+        a client loads the service's paginator model: about 8 ms for each new hook, about as long as botocore
+        takes to parse a page of 100 packages.
         """
         client = self.get_conn()
         for filters in _arn_expressions(list(dict.fromkeys(arns))):
