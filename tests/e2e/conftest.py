@@ -51,9 +51,9 @@ import pytest
 
 from model_governance.inventory import Inventory
 from sandbox.airflow_cluster import REPO_ROOT, AirflowCluster
-from sandbox.aws.pytest_fixtures import AwsSandbox
+from sandbox.aws.pytest_fixtures import AwsSandbox, start_sandbox
 from sandbox.demo import BUCKET, DATA_BUCKET, ENTITY, governance_env
-from sandbox.jira.pytest_fixtures import JiraSandboxProcess
+from sandbox.jira.pytest_fixtures import JiraSandboxProcess, start_jira_sandbox
 from sandbox.smtp.pytest_fixtures import SmtpSink, start_smtp_sink
 from tests.conftest import cluster_start_slot
 
@@ -117,11 +117,13 @@ def link_dags(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def stack(
-    aws_sandbox: AwsSandbox, jira_sandbox: JiraSandboxProcess, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The shared Airflow cluster of the e2e tier (see the module docstring)."""
     home = tmp_path_factory.mktemp("governance")
+    # Sandboxes of its own, not the worker's session ones: the stack lives until the worker's session ends,
+    # and its triggerer's polling would reach the request counts of the tests the worker runs after it.
+    aws_sandbox = start_sandbox("--seed", "1234")
+    jira_sandbox = start_jira_sandbox("cloud", state_file=home / "jira.db")
     smtp = start_smtp_sink(home / "mail")
     inventory_url = f"sqlite:///{home / 'inventory.db'}"
     ensure_buckets(aws_sandbox)
@@ -181,7 +183,8 @@ def stack(
         )
     finally:
         airflow.stop()
-        smtp.stop()
+        for process in (smtp, jira_sandbox, aws_sandbox):
+            process.stop()
 
 
 def stack_password(stack: Stack, user: str) -> str:

@@ -32,9 +32,8 @@ def _ticket(sandbox: JiraSandboxProcess, marker: str, timeout: float = 120) -> s
     raise TimeoutError(f"no ticket with label {marker}")
 
 
-def test_deferred_approval_completes_through_the_triggerer(
-    cluster: AirflowCluster, jira_sandbox: JiraSandboxProcess
-) -> None:
+def test_deferred_approval_completes_through_the_triggerer(stack: Stack, cluster: AirflowCluster) -> None:
+    jira_sandbox = stack.jira
     cluster.wait_for_dag("approval_e2e")
     run_id = f"e2e-{int(time.time())}"
     cluster.trigger("approval_e2e", run_id)

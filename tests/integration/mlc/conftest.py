@@ -9,6 +9,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,28 @@ class GovernedModel:
 
     def context(self, task_id: str, run_id: str | None = None) -> dict[str, Any]:
         return {"ti": FakeTI(run_id or f"manual__{uuid.uuid4().hex[:8]}", task_id)}
+
+    def approve_gates(self, run_id: str, *kinds: str) -> None:
+        """Record verified approvals of ``kinds`` for the MLC run ``run_id``, as its approval tasks do once
+        the Jira decision is verified (the steps that grant a status read them from the inventory)."""
+        for kind in kinds:
+            key = f"MLC-{kind}-{run_id}"
+            self.inventory.record_approval_requested(
+                kind=kind,
+                jira_key=key,
+                model_id=self.model_id,
+                requested_by="owner@example.com",
+                dag_id="sagemaker_model_implementation",
+                run_id=run_id,
+                task_id=kind.lower(),
+            )
+            self.inventory.record_approval_decision(
+                key,
+                approved=True,
+                decided_by="reviewer@example.com",
+                decided_at=datetime.now(UTC),
+                decision_status="Done",
+            )
 
     def put(self, key: str, body: bytes) -> str:
         self.aws.s3.put_object(Bucket=self.data_bucket, Key=key, Body=body)

@@ -286,6 +286,7 @@ def test_mlc_fills_the_card_and_moves_its_status_through_the_gates(
         snapshot_id=snapshot["snapshot_id"],
     )
     decision = {"issue_key": "MLC-7", "decided_by": {"display_name": "Reviewer"}}
+    model.approve_gates(run_id, "PIA", "TEST_RESULTS_REVIEW")
     AcceptReviewDocumentOperator(
         task_id="accept_review_document",
         model_id=model.model_id,
@@ -319,6 +320,7 @@ def test_mlc_fills_the_card_and_moves_its_status_through_the_gates(
         actor="t",
         reason="t",
     )
+    model.approve_gates(run_id, "PRODUCTION")
     MarkApprovedForDeploymentOperator(
         task_id="mark_approved",
         model_id=model.model_id,
