@@ -235,12 +235,18 @@ def create_event_queues(aws: Any) -> tuple[str, str]:
     return urls[0], urls[1]
 
 
+#: The queue watcher of the demo and e2e clusters, brisk and with short long polls: a triggerer stopped in
+#: the middle of a long poll leaves the poll running in SQS, and what it receives is hidden for the
+#: visibility timeout (900 s) though no one reads it; a 10 s poll lost the e2e's triggerer-restart event so.
+BRISK_QUEUE_WATCH = {"wait_time_seconds": 1, "poll_interval_seconds": 1}
+
+
 def with_events(env: dict[str, str], queue_url: str, dead_letter_url: str) -> dict[str, str]:
     """``env`` with the business entity's event queues: the sync DAG watches the queue (an AssetWatcher in
     the triggerer; read at parse time, so the queue must exist before Airflow starts), polled briskly."""
     settings = json.loads(env["MODEL_GOVERNANCE_CONFIG"])
     settings["business_entities"][0].update(sqs_queue_url=queue_url, dead_letter_queue_url=dead_letter_url)
-    settings["sync"] = {**settings.get("sync", {}), "wait_time_seconds": 1, "poll_interval_seconds": 1}
+    settings["sync"] = {**settings.get("sync", {}), **BRISK_QUEUE_WATCH}
     return {**env, "MODEL_GOVERNANCE_CONFIG": json.dumps(settings)}
 
 

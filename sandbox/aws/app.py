@@ -96,6 +96,9 @@ class SandboxApp:
         os.environ["MOTO_ACCOUNT_ID"] = settings.account_id
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+        from sandbox.aws import long_poll
+
+        long_poll.install()
         self.settings = settings
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.faults = Faults(settings.seed)

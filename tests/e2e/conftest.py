@@ -52,7 +52,7 @@ import pytest
 from model_governance.inventory import Inventory
 from sandbox.airflow_cluster import REPO_ROOT, AirflowCluster
 from sandbox.aws.pytest_fixtures import AwsSandbox, start_sandbox
-from sandbox.demo import BUCKET, DATA_BUCKET, ENTITY, governance_env
+from sandbox.demo import BRISK_QUEUE_WATCH, BUCKET, DATA_BUCKET, ENTITY, governance_env
 from sandbox.jira.pytest_fixtures import JiraSandboxProcess, start_jira_sandbox
 from sandbox.smtp.pytest_fixtures import SmtpSink, start_smtp_sink
 from tests.conftest import cluster_start_slot
@@ -140,11 +140,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     settings = json.loads(env["MODEL_GOVERNANCE_CONFIG"])
     settings["business_entities"][0].update(sqs_queue_url=queue_url, dead_letter_queue_url=dead_url)
     # Events only (a reconcile on a clock would start the implementation runs the tests start
-    # themselves), polled briskly; the sync stops a decommissioned model's run through this api-server.
+    # themselves), watched briskly; the sync stops a decommissioned model's run through this api-server.
     settings["sync"] = {
         "reconcile_schedule": None,
-        "wait_time_seconds": 1,
-        "poll_interval_seconds": 1,
+        **BRISK_QUEUE_WATCH,
         "airflow_api_conn_id": "airflow_api",
     }
     env["MODEL_GOVERNANCE_CONFIG"] = json.dumps(settings)
