@@ -821,20 +821,20 @@ class _Run:
 # -- column helpers ---------------------------------------------------------------------------------
 
 
-def _arrow(kernel: str, *args: Any) -> Any:
+def _arrow(kernel: str, *args: Any, options: Any = None) -> Any:
     """An Arrow compute kernel, called through ``pyarrow._compute``: importing ``pyarrow.compute`` (which
     ``cast``, ``is_valid`` and the like on arrays do) builds a documented Python wrapper for each of ~280
     kernels, about 40 ms of a short run's ~350 ms."""
     from pyarrow._compute import call_function
 
-    return call_function(kernel, list(args))
+    return call_function(kernel, list(args), options)
 
 
 def _cast(column: Any, to: pa.DataType) -> Any:
     """``column.cast(to)`` (safe) without importing ``pyarrow.compute``."""
-    from pyarrow._compute import CastOptions, call_function
+    from pyarrow._compute import CastOptions
 
-    return call_function("cast", [column], CastOptions.safe(to))
+    return _arrow("cast", column, options=CastOptions.safe(to))
 
 
 def _floats(column: pa.ChunkedArray) -> NDArray[np.float64]:
