@@ -52,7 +52,7 @@ import pytest
 from model_governance.inventory import Inventory
 from sandbox.airflow_cluster import REPO_ROOT, AirflowCluster
 from sandbox.aws.pytest_fixtures import AwsSandbox, start_sandbox
-from sandbox.demo import BRISK_QUEUE_WATCH, BUCKET, DATA_BUCKET, ENTITY, governance_env
+from sandbox.demo import BUCKET, DATA_BUCKET, ENTITY, governance_env, with_events
 from sandbox.jira.pytest_fixtures import JiraSandboxProcess, start_jira_sandbox
 from sandbox.smtp.pytest_fixtures import SmtpSink, start_smtp_sink
 from tests.conftest import cluster_start_slot
@@ -134,18 +134,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     dead_url = sqs.create_queue(QueueName=f"dead-{queue}", Attributes={"FifoQueue": "true"})["QueueUrl"]
 
     airflow = AirflowCluster(home=home / "airflow", dags_folder=link_dags(home / "dags"))
-    env = governance_env(
-        aws_sandbox, jira_sandbox, smtp, inventory_url, settings=sagemaker_modes(aws_sandbox)
+    # Events only, as the demo (a reconcile on a clock would start the implementation runs the tests start
+    # themselves); the sync stops a decommissioned model's run through this api-server.
+    env = with_events(
+        governance_env(aws_sandbox, jira_sandbox, smtp, inventory_url, settings=sagemaker_modes(aws_sandbox)),
+        queue_url,
+        dead_url,
     )
     settings = json.loads(env["MODEL_GOVERNANCE_CONFIG"])
-    settings["business_entities"][0].update(sqs_queue_url=queue_url, dead_letter_queue_url=dead_url)
-    # Events only (a reconcile on a clock would start the implementation runs the tests start
-    # themselves), watched briskly; the sync stops a decommissioned model's run through this api-server.
-    settings["sync"] = {
-        "reconcile_schedule": None,
-        **BRISK_QUEUE_WATCH,
-        "airflow_api_conn_id": "airflow_api",
-    }
+    settings["sync"]["airflow_api_conn_id"] = "airflow_api"
     env["MODEL_GOVERNANCE_CONFIG"] = json.dumps(settings)
     # jira_e2e (for test DAGs): the same Jira sandbox connection as jira_default.
     env["AIRFLOW_CONN_JIRA_E2E"] = env["AIRFLOW_CONN_JIRA_DEFAULT"]
